@@ -1,0 +1,72 @@
+using System.Diagnostics;
+using System.Globalization;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Reports;
+using BenchmarkDotNet.Running;
+using LoraGen.Benchmarks;
+
+// Usage:
+//   dotnet run -c Release --project benchmarks/LoraGen.Benchmarks -- gemm-vs-torch   GEMM here and in PyTorch, with ratios
+//   dotnet run -c Release --project benchmarks/LoraGen.Benchmarks -- [BenchmarkDotNet args]   any suite, e.g. --filter '*Gemm*'
+var invariant = CultureInfo.InvariantCulture;
+if (args.Length > 0 && args[0] == "gemm-vs-torch")
+{
+    var config = DefaultConfig.Instance.AddJob(Job.ShortRun.WithId("short"));
+    var summary = BenchmarkRunner.Run<GemmBenchmarks>(config);
+    var ours = new Dictionary<(string, int), double>();
+    foreach (var report in summary.Reports)
+    {
+        if (report.ResultStatistics is null) continue;
+        int n = (int)report.BenchmarkCase.Parameters["N"];
+        string method = report.BenchmarkCase.Descriptor.WorkloadMethod.Name;
+        ours[(method, n)] = 2.0 * n * n * n / report.ResultStatistics.Mean;   // flops per ns = GFLOP/s
+    }
+    var torch = RunTorch(Path.Combine(RepoRoot(), "benchmarks", "torch", "gemm.py"));
+    Console.WriteLine();
+    Console.WriteLine($"GEMM fp32, {Environment.ProcessorCount} threads — GFLOP/s (LoraGen managed kernel vs PyTorch {torch.GetValueOrDefault("version", "?")})");
+    Console.WriteLine("| n | layout | LoraGen | PyTorch | ratio |");
+    Console.WriteLine("|---|---|---|---|---|");
+    foreach (var ((method, n), g) in ours.OrderBy(kv => kv.Key.Item2).ThenBy(kv => kv.Key.Item1))
+    {
+        string layout = method == "Sgemm" ? "A·B" : "A·Bᵀ";
+        string key = method == "Sgemm" ? $"nn{n}" : $"nt{n}";
+        string t = torch.TryGetValue(key, out var tv) ? tv : "n/a";
+        string ratio = double.TryParse(t, invariant, out var tg) ? $"{100 * g / tg:F0}%" : "n/a";
+        Console.WriteLine($"| {n} | {layout} | {g.ToString("F1", invariant)} | {t} | {ratio} |");
+    }
+    return;
+}
+BenchmarkSwitcher.FromAssembly(typeof(GemmBenchmarks).Assembly).Run(args);
+
+static string RepoRoot()
+{
+    var dir = new DirectoryInfo(AppContext.BaseDirectory);
+    while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "LoraGen.sln"))) dir = dir.Parent;
+    return dir?.FullName ?? Directory.GetCurrentDirectory();
+}
+
+static Dictionary<string, string> RunTorch(string script)
+{
+    var result = new Dictionary<string, string>();
+    var python = File.Exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+    try
+    {
+        var psi = new ProcessStartInfo(python, $"\"{script}\"") { RedirectStandardOutput = true, RedirectStandardError = true };
+        using var p = Process.Start(psi)!;
+        string output = p.StandardOutput.ReadToEnd();
+        string err = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        if (p.ExitCode != 0) Console.Error.WriteLine($"PyTorch side failed ({python} {script}): {err.Trim()}");
+        foreach (var line in output.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var parts = line.Split('=', 2);
+            if (parts.Length == 2) result[parts[0].Trim()] = parts[1].Trim();
+        }
+    }
+    catch (System.ComponentModel.Win32Exception e)
+    {
+        Console.Error.WriteLine($"PyTorch side not run: {e.Message}. Install it with: apt-get install -y python3-torch libopenblas0-pthread");
+    }
+    return result;
+}

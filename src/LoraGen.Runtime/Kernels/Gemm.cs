@@ -1,0 +1,349 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace LoraGen.Kernels;
+
+/// <summary>
+/// Single-precision matrix multiply, C = alpha · op(A) · op(B) + beta · C, row-major.
+/// op(X) is X or Xᵀ according to the transpose flags, so callers never copy to transpose.
+/// </summary>
+/// <remarks>
+/// The managed kernel follows the classic Goto/BLIS structure:
+/// <list type="bullet">
+/// <item>B is packed into KC×NR column panels (kept in L3/L2), A into MR×KC row panels (kept in L2);</item>
+/// <item>a register-blocked MR×NR = 6×16 micro-kernel (12 Vector256 accumulators, FMA) walks the panels;</item>
+/// <item>across cores, B is packed once per block and shared; row blocks of A are handed out dynamically
+/// (short, wide products split the columns instead).</item>
+/// </list>
+/// Where OpenBLAS is available and <c>LORAGEN_BLAS=openblas</c> is set, <see cref="OpenBlas"/> is used instead.
+/// </remarks>
+public static unsafe class Gemm
+{
+    internal const int MR = 6, NR = 16;
+    internal const int KC = 256, MC = 96, NC = 1536;
+
+    /// <summary>Below this many multiply-adds the work runs on one thread.</summary>
+    internal const long ParallelThreshold = 1L << 18;
+
+    /// <summary>Whether the AVX2/FMA micro-kernel can run on this CPU.</summary>
+    public static bool IsAccelerated => Fma.IsSupported && Avx.IsSupported;
+
+    /// <summary>
+    /// C[m×n] = alpha · op(A)[m×k] · op(B)[k×n] + beta · C. Leading dimensions are row strides:
+    /// A is m×k (lda ≥ k) or, transposed, k×m (lda ≥ m); likewise B.
+    /// </summary>
+    public static void Sgemm(bool transA, bool transB, int m, int n, int k, float alpha,
+        ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc,
+        bool parallel = true)
+    {
+        if (m == 0 || n == 0) return;
+        Validate(transA, transB, m, n, k, a.Length, lda, b.Length, ldb, c.Length, ldc);
+        fixed (float* pa = a)
+        fixed (float* pb = b)
+        fixed (float* pc = c)
+        {
+            if (OpenBlas.IsEnabled)
+            {
+                OpenBlas.Sgemm(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc);
+                return;
+            }
+            ScaleC(m, n, beta, pc, ldc);
+            if (k == 0 || alpha == 0f) return;
+            int threads = parallel && (long)m * n * k >= ParallelThreshold ? Math.Min(Environment.ProcessorCount, 8) : 1;
+            Run(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, pc, ldc, threads);
+        }
+    }
+
+    private static void Validate(bool transA, bool transB, int m, int n, int k, int aLen, int lda, int bLen, int ldb, int cLen, int ldc)
+    {
+        if (m < 0 || n < 0 || k < 0) throw new ArgumentException($"sgemm: negative size m={m} n={n} k={k}.");
+        int aRows = transA ? k : m, aCols = transA ? m : k;
+        int bRows = transB ? n : k, bCols = transB ? k : n;
+        if (lda < Math.Max(1, aCols) || (aRows > 0 && (long)(aRows - 1) * lda + aCols > aLen))
+            throw new ArgumentException($"sgemm: A ({aRows}×{aCols}, lda {lda}) does not fit in {aLen} floats.");
+        if (ldb < Math.Max(1, bCols) || (bRows > 0 && (long)(bRows - 1) * ldb + bCols > bLen))
+            throw new ArgumentException($"sgemm: B ({bRows}×{bCols}, ldb {ldb}) does not fit in {bLen} floats.");
+        if (ldc < Math.Max(1, n) || (long)(m - 1) * ldc + n > cLen)
+            throw new ArgumentException($"sgemm: C ({m}×{n}, ldc {ldc}) does not fit in {cLen} floats.");
+    }
+
+    private static void ScaleC(int m, int n, float beta, float* c, int ldc)
+    {
+        if (beta == 1f) return;
+        for (int i = 0; i < m; i++)
+        {
+            var row = new Span<float>(c + (long)i * ldc, n);
+            if (beta == 0f) row.Clear();
+            else System.Numerics.Tensors.TensorPrimitives.Multiply(row, beta, row);
+        }
+    }
+
+    private static void Run(bool transA, bool transB, int m, int n, int k, float alpha,
+        float* a, int lda, float* b, int ldb, float* c, int ldc, int threads)
+    {
+        int mBlocks = (m + MR - 1) / MR;
+        if (threads <= 1 || mBlocks < 2 * threads)
+        {
+            if (threads > 1 && n >= threads * NR * 2) SplitN(transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc, threads);
+            else Serial(transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc);
+            return;
+        }
+        // Shared packed B per (jc, pc) block; M blocks are handed out dynamically so that a core slowed by
+        // other work does not hold the other one up. About four blocks per core, at most MC rows each.
+        int mc = Math.Min(MC, RoundUp((m + 4 * threads - 1) / (4 * threads), MR));
+        int blocks = (m + mc - 1) / mc;
+        var packB = _sharedPackB ??= GC.AllocateArray<float>(NC * KC + 64, pinned: true);
+        fixed (float* pB = packB)
+        {
+            nint bp = (nint)Align64(pB), pa = (nint)a, pbSrc = (nint)b, pc0 = (nint)c;
+            var options = new ParallelOptions { MaxDegreeOfParallelism = threads };
+            for (int jc = 0; jc < n; jc += NC)
+            {
+                int nc = Math.Min(NC, n - jc);
+                for (int pc = 0; pc < k; pc += KC)
+                {
+                    int kc = Math.Min(KC, k - pc);
+                    int panels = (nc + NR - 1) / NR;
+                    int jcL = jc, pcL = pc;
+                    Parallel.For(0, threads, options, t =>
+                    {
+                        int p0 = panels * t / threads, p1 = panels * (t + 1) / threads;
+                        if (p1 > p0)
+                            PackB(transB, (float*)pbSrc, ldb, pcL, jcL + p0 * NR, kc, Math.Min(nc, p1 * NR) - p0 * NR, (float*)bp + (long)p0 * NR * kc);
+                    });
+                    Parallel.For(0, blocks, options, blk =>
+                    {
+                        int ic = blk * mc, mcb = Math.Min(mc, m - ic);
+                        var packA = _packA ??= GC.AllocateArray<float>(MC * KC + 64, pinned: true);
+                        fixed (float* pA = packA)
+                        {
+                            float* ap = Align64(pA);
+                            PackA(transA, (float*)pa, lda, ic, pcL, mcb, kc, alpha, ap);
+                            Macro(mcb, nc, kc, ap, (float*)bp, (float*)pc0 + (long)ic * ldc + jcL, ldc);
+                        }
+                    });
+                }
+            }
+        }
+    }
+
+    /// <summary>For short, wide products: each core takes a slice of the columns and runs the serial algorithm.</summary>
+    private static void SplitN(bool transA, bool transB, int m, int n, int k, float alpha,
+        float* a, int lda, float* b, int ldb, float* c, int ldc, int threads)
+    {
+        int units = (n + NR - 1) / NR;
+        nint pa = (nint)a, pb = (nint)b, pc = (nint)c;
+        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+        {
+            int lo = units * t / threads * NR, hi = Math.Min(n, units * (t + 1) / threads * NR);
+            if (hi <= lo) return;
+            float* B = (float*)pb;
+            float* Bs = transB ? B + (long)lo * ldb : B + lo;
+            Serial(transA, transB, m, hi - lo, k, alpha, (float*)pa, lda, Bs, ldb, (float*)pc + lo, ldc);
+        });
+    }
+
+    private static int RoundUp(int x, int multiple) => (x + multiple - 1) / multiple * multiple;
+
+    // The shared B buffer belongs to the thread that calls Sgemm; nested calls from worker threads use their own.
+    [ThreadStatic] private static float[]? _sharedPackB;
+
+    [ThreadStatic] private static float[]? _packA, _packB;
+
+    /// <summary>C += alpha · op(A) · op(B) on the calling thread.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Serial(bool transA, bool transB, int m, int n, int k, float alpha,
+        float* a, int lda, float* b, int ldb, float* c, int ldc)
+    {
+        var packA = _packA ??= GC.AllocateArray<float>(MC * KC + 64, pinned: true);
+        var packB = _packB ??= GC.AllocateArray<float>(NC * KC + 64, pinned: true);
+        fixed (float* pA = packA)
+        fixed (float* pB = packB)
+        {
+            float* ap = Align64(pA), bp = Align64(pB);
+            for (int jc = 0; jc < n; jc += NC)
+            {
+                int nc = Math.Min(NC, n - jc);
+                for (int pc = 0; pc < k; pc += KC)
+                {
+                    int kc = Math.Min(KC, k - pc);
+                    PackB(transB, b, ldb, pc, jc, kc, nc, bp);
+                    for (int ic = 0; ic < m; ic += MC)
+                    {
+                        int mc = Math.Min(MC, m - ic);
+                        PackA(transA, a, lda, ic, pc, mc, kc, alpha, ap);
+                        Macro(mc, nc, kc, ap, bp, c + (long)ic * ldc + jc, ldc);
+                    }
+                }
+            }
+        }
+    }
+
+    private static float* Align64(float* p) => (float*)(((nint)p + 63) & ~(nint)63);
+
+    /// <summary>Packs op(B)[pc:pc+kc, jc:jc+nc] into NR-wide panels, each kc×NR row-major, zero-padded.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PackB(bool transB, float* b, int ldb, int pc, int jc, int kc, int nc, float* dst)
+    {
+        for (int j0 = 0; j0 < nc; j0 += NR)
+        {
+            int nr = Math.Min(NR, nc - j0);
+            float* panel = dst + (long)j0 * kc;
+            if (!transB)
+            {
+                // op(B)[p, j] = b[p*ldb + j]
+                float* src = b + (long)pc * ldb + jc + j0;
+                if (nr == NR)
+                {
+                    for (int p = 0; p < kc; p++, src += ldb, panel += NR)
+                    {
+                        Vector256.Store(Vector256.Load(src), panel);
+                        Vector256.Store(Vector256.Load(src + 8), panel + 8);
+                    }
+                }
+                else
+                {
+                    for (int p = 0; p < kc; p++, src += ldb, panel += NR)
+                    {
+                        int j = 0;
+                        for (; j < nr; j++) panel[j] = src[j];
+                        for (; j < NR; j++) panel[j] = 0f;
+                    }
+                }
+            }
+            else
+            {
+                // op(B)[p, j] = b[j*ldb + p]: read rows of B contiguously, write panel columns.
+                for (int j = 0; j < NR; j++)
+                {
+                    if (j < nr)
+                    {
+                        float* src = b + (long)(jc + j0 + j) * ldb + pc;
+                        for (int p = 0; p < kc; p++) panel[p * NR + j] = src[p];
+                    }
+                    else for (int p = 0; p < kc; p++) panel[p * NR + j] = 0f;
+                }
+            }
+        }
+    }
+
+    /// <summary>Packs alpha · op(A)[ic:ic+mc, pc:pc+kc] into MR-tall panels, each kc×MR, zero-padded.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PackA(bool transA, float* a, int lda, int ic, int pc, int mc, int kc, float alpha, float* dst)
+    {
+        for (int i0 = 0; i0 < mc; i0 += MR)
+        {
+            int mr = Math.Min(MR, mc - i0);
+            float* panel = dst + (long)i0 * kc;
+            if (!transA)
+            {
+                // op(A)[i, p] = a[i*lda + p]
+                for (int i = 0; i < MR; i++)
+                {
+                    if (i < mr)
+                    {
+                        float* src = a + (long)(ic + i0 + i) * lda + pc;
+                        if (alpha == 1f) for (int p = 0; p < kc; p++) panel[p * MR + i] = src[p];
+                        else for (int p = 0; p < kc; p++) panel[p * MR + i] = alpha * src[p];
+                    }
+                    else for (int p = 0; p < kc; p++) panel[p * MR + i] = 0f;
+                }
+            }
+            else
+            {
+                // op(A)[i, p] = a[p*lda + i]: each p gives MR contiguous values.
+                float* src = a + (long)pc * lda + ic + i0;
+                for (int p = 0; p < kc; p++, src += lda, panel += MR)
+                {
+                    int i = 0;
+                    for (; i < mr; i++) panel[i] = alpha * src[i];
+                    for (; i < MR; i++) panel[i] = 0f;
+                }
+            }
+        }
+    }
+
+    /// <summary>Walks the packed panels with the micro-kernel: C[mc×nc] += Ã · B̃.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Macro(int mc, int nc, int kc, float* ap, float* bp, float* c, int ldc)
+    {
+        float* tile = stackalloc float[MR * NR];
+        for (int j0 = 0; j0 < nc; j0 += NR)
+        {
+            int nr = Math.Min(NR, nc - j0);
+            float* bpanel = bp + (long)j0 * kc;
+            for (int i0 = 0; i0 < mc; i0 += MR)
+            {
+                int mr = Math.Min(MR, mc - i0);
+                float* apanel = ap + (long)i0 * kc;
+                float* cij = c + (long)i0 * ldc + j0;
+                if (mr == MR && nr == NR)
+                {
+                    if (IsAccelerated) Kernel6x16(kc, apanel, bpanel, cij, ldc);
+                    else KernelScalar(kc, apanel, bpanel, cij, ldc, MR, NR);
+                }
+                else
+                {
+                    // Edge tile: compute the full padded tile into scratch, then add the valid part.
+                    new Span<float>(tile, MR * NR).Clear();
+                    if (IsAccelerated) Kernel6x16(kc, apanel, bpanel, tile, NR);
+                    else KernelScalar(kc, apanel, bpanel, tile, NR, MR, NR);
+                    for (int i = 0; i < mr; i++)
+                        for (int j = 0; j < nr; j++)
+                            cij[(long)i * ldc + j] += tile[i * NR + j];
+                }
+            }
+        }
+    }
+
+    /// <summary>The 6×16 register-blocked micro-kernel: C[6×16] += Σₚ a[p, 0..6]ᵀ · b[p, 0..16].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel6x16(int kc, float* a, float* b, float* c, int ldc)
+    {
+        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = Avx.LoadAlignedVector256(b);
+            var b1 = Avx.LoadAlignedVector256(b + 8);
+            var a0 = Vector256.Create(a[0]);
+            c00 = Fma.MultiplyAdd(a0, b0, c00); c01 = Fma.MultiplyAdd(a0, b1, c01);
+            var a1 = Vector256.Create(a[1]);
+            c10 = Fma.MultiplyAdd(a1, b0, c10); c11 = Fma.MultiplyAdd(a1, b1, c11);
+            var a2 = Vector256.Create(a[2]);
+            c20 = Fma.MultiplyAdd(a2, b0, c20); c21 = Fma.MultiplyAdd(a2, b1, c21);
+            var a3 = Vector256.Create(a[3]);
+            c30 = Fma.MultiplyAdd(a3, b0, c30); c31 = Fma.MultiplyAdd(a3, b1, c31);
+            var a4 = Vector256.Create(a[4]);
+            c40 = Fma.MultiplyAdd(a4, b0, c40); c41 = Fma.MultiplyAdd(a4, b1, c41);
+            var a5 = Vector256.Create(a[5]);
+            c50 = Fma.MultiplyAdd(a5, b0, c50); c51 = Fma.MultiplyAdd(a5, b1, c51);
+            a += MR;
+            b += NR;
+        }
+        AddRow(c, c00, c01); c += ldc;
+        AddRow(c, c10, c11); c += ldc;
+        AddRow(c, c20, c21); c += ldc;
+        AddRow(c, c30, c31); c += ldc;
+        AddRow(c, c40, c41); c += ldc;
+        AddRow(c, c50, c51);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddRow(float* c, Vector256<float> lo, Vector256<float> hi)
+    {
+        Vector256.Store(Vector256.Load(c) + lo, c);
+        Vector256.Store(Vector256.Load(c + 8) + hi, c + 8);
+    }
+
+    private static void KernelScalar(int kc, float* a, float* b, float* c, int ldc, int mr, int nr)
+    {
+        for (int p = 0; p < kc; p++, a += MR, b += NR)
+            for (int i = 0; i < mr; i++)
+            {
+                float ai = a[i];
+                for (int j = 0; j < nr; j++) c[(long)i * ldc + j] += ai * b[j];
+            }
+    }
+}

@@ -1,0 +1,156 @@
+using System.Numerics.Tensors;
+using LoraGen.Kernels;
+
+namespace LoraGen.Tensors;
+
+/// <summary>Which formula <see cref="Ops.Gelu"/> uses, as PyTorch's <c>approximate</c> argument.</summary>
+public enum GeluApproximation
+{
+    /// <summary>x · Φ(x) with the exact normal CDF (erf).</summary>
+    None,
+    /// <summary>0.5 · x · (1 + tanh(√(2/π) · (x + 0.044715 x³))), GPT-2's form.</summary>
+    Tanh,
+}
+
+public static partial class Ops
+{
+    private const int Chunk = 1024;
+    private const float GeluC = 0.7978845608028654f; // √(2/π)
+    private const float GeluK = 0.044715f;
+
+    /// <summary>max(x, 0).</summary>
+    public static Tensor Relu(this Tensor x)
+    {
+        var y = Tensor.Empty(x.shape);
+        TensorPrimitives.Max(x.Data, 0f, y.Data);
+        if (!Autograd.Autograd.Needs(x)) return y;
+        return Autograd.Autograd.Record(y, "relu", [x], g =>
+        {
+            var gx = x.GradZeroed();
+            var xs = x.Data;
+            var gs = g.Data;
+            for (int i = 0; i < gx.Length; i++) if (xs[i] > 0f) gx[i] += gs[i];
+        });
+    }
+
+    /// <summary>x · sigmoid(x) (a.k.a. swish).</summary>
+    public static Tensor Silu(this Tensor x)
+    {
+        var y = Tensor.Empty(x.shape);
+        Par.Rows(Blocks(x.Size), Chunk, (lo, hi) =>
+        {
+            Span<float> s = stackalloc float[Chunk];
+            for (int blk = lo; blk < hi; blk++)
+            {
+                var (o, n) = Block(blk, x.Size);
+                var xs = x.Data.Slice(o, n);
+                TensorPrimitives.Sigmoid(xs, s[..n]);
+                TensorPrimitives.Multiply(xs, s[..n], y.Data.Slice(o, n));
+            }
+        });
+        if (!Autograd.Autograd.Needs(x)) return y;
+        return Autograd.Autograd.Record(y, "silu", [x], g =>
+        {
+            x.GradZeroed(); // allocate on this thread, before the parallel region
+            Par.Rows(Blocks(x.Size), Chunk, (lo, hi) =>
+            {
+                Span<float> s = stackalloc float[Chunk];
+                for (int blk = lo; blk < hi; blk++)
+                {
+                    var (o, n) = Block(blk, x.Size);
+                    var xs = x.Data.Slice(o, n);
+                    var gs = g.Data.Slice(o, n);
+                    var gx = x.Grad!.Data.Slice(o, n);
+                    TensorPrimitives.Sigmoid(xs, s[..n]);
+                    // d/dx = s + x·s·(1 − s)
+                    for (int i = 0; i < n; i++) gx[i] += gs[i] * (s[i] * (1f + xs[i] * (1f - s[i])));
+                }
+            });
+        });
+    }
+
+    /// <summary>The Gaussian error linear unit, exact (erf) or tanh-approximated.</summary>
+    public static Tensor Gelu(this Tensor x, GeluApproximation approximate = GeluApproximation.None)
+    {
+        var y = Tensor.Empty(x.shape);
+        if (approximate == GeluApproximation.Tanh)
+        {
+            Par.Rows(Blocks(x.Size), Chunk, (lo, hi) =>
+            {
+                Span<float> t = stackalloc float[Chunk];
+                for (int blk = lo; blk < hi; blk++)
+                {
+                    var (o, n) = Block(blk, x.Size);
+                    var xs = x.Data.Slice(o, n);
+                    var ys = y.Data.Slice(o, n);
+                    GeluTanhInner(xs, t[..n]);
+                    for (int i = 0; i < n; i++) ys[i] = 0.5f * xs[i] * (1f + t[i]);
+                }
+            });
+        }
+        else
+        {
+            var xs = x.Data;
+            var ys = y.Data;
+            for (int i = 0; i < xs.Length; i++) ys[i] = (float)(0.5 * xs[i] * (1.0 + SpecialFunctions.Erf(xs[i] * 0.7071067811865476)));
+        }
+        if (!Autograd.Autograd.Needs(x)) return y;
+        return Autograd.Autograd.Record(y, "gelu", [x], g =>
+        {
+            x.GradZeroed();
+            if (approximate == GeluApproximation.Tanh)
+            {
+                Par.Rows(Blocks(x.Size), Chunk, (lo, hi) =>
+                {
+                    Span<float> t = stackalloc float[Chunk];
+                    for (int blk = lo; blk < hi; blk++)
+                    {
+                        var (o, n) = Block(blk, x.Size);
+                        var xs = x.Data.Slice(o, n);
+                        var gs = g.Data.Slice(o, n);
+                        var gx = x.Grad!.Data.Slice(o, n);
+                        GeluTanhInner(xs, t[..n]);
+                        for (int i = 0; i < n; i++)
+                        {
+                            float xi = xs[i], ti = t[i];
+                            float d = 0.5f * (1f + ti) + 0.5f * xi * (1f - ti * ti) * GeluC * (1f + 3f * GeluK * xi * xi);
+                            gx[i] += gs[i] * d;
+                        }
+                    }
+                });
+            }
+            else
+            {
+                var xs = x.Data;
+                var gs = g.Data;
+                var gx = x.Grad!.Data;
+                for (int i = 0; i < xs.Length; i++)
+                {
+                    double xi = xs[i];
+                    double cdf = 0.5 * (1.0 + SpecialFunctions.Erf(xi * 0.7071067811865476));
+                    double pdf = Math.Exp(-0.5 * xi * xi) * 0.3989422804014327;
+                    gx[i] += (float)(gs[i] * (cdf + xi * pdf));
+                }
+            }
+        });
+    }
+
+    /// <summary>t = tanh(√(2/π)(x + 0.044715x³)).</summary>
+    private static void GeluTanhInner(ReadOnlySpan<float> xs, Span<float> t)
+    {
+        TensorPrimitives.Multiply(xs, xs, t);                 // x²
+        TensorPrimitives.Multiply(t, GeluK, t);
+        TensorPrimitives.Add(t, 1f, t);                       // 1 + k x²
+        TensorPrimitives.Multiply(t, xs, t);                  // x + k x³
+        TensorPrimitives.Multiply(t, GeluC, t);
+        TensorPrimitives.Tanh(t, t);
+    }
+
+    private static int Blocks(int size) => (size + Chunk - 1) / Chunk;
+
+    private static (int Offset, int Length) Block(int blk, int size)
+    {
+        int o = blk * Chunk;
+        return (o, Math.Min(Chunk, size - o));
+    }
+}

@@ -1,0 +1,31 @@
+namespace LoraGen.Tensors;
+
+public static partial class Ops
+{
+    /// <summary>
+    /// Inverted dropout: in training, zeroes each element with probability <paramref name="p"/> and scales the
+    /// rest by 1/(1 − p); otherwise (or when p = 0) returns <paramref name="x"/> itself.
+    /// </summary>
+    public static Tensor Dropout(this Tensor x, float p, Rng rng, bool training = true)
+    {
+        if (p < 0f || p >= 1f) throw new ArgumentOutOfRangeException(nameof(p), $"dropout: p must be in [0, 1), got {p}.");
+        if (!training || p == 0f) return x;
+        float keep = 1f / (1f - p);
+        var mask = new float[x.Size];
+        for (int i = 0; i < mask.Length; i++) mask[i] = rng.NextFloat() >= p ? keep : 0f;
+        return ApplyMask(x, mask);
+    }
+
+    /// <summary>y = x ⊙ mask, with the matching backward (exposed for reproducible tests).</summary>
+    internal static Tensor ApplyMask(Tensor x, float[] mask)
+    {
+        var y = Tensor.Empty(x.shape);
+        System.Numerics.Tensors.TensorPrimitives.Multiply(x.Data, mask, y.Data);
+        if (!Autograd.Autograd.Needs(x)) return y;
+        return Autograd.Autograd.Record(y, "dropout", [x], g =>
+        {
+            var gx = x.GradZeroed();
+            System.Numerics.Tensors.TensorPrimitives.FusedMultiplyAdd(g.Data, mask, gx, gx);
+        });
+    }
+}

@@ -1,0 +1,115 @@
+using System.Numerics.Tensors;
+using LoraGen.Autograd;
+
+namespace LoraGen.Tensors;
+
+/// <summary>
+/// Tensor operations with autograd. Each file holds one family of operations; every forward records a
+/// backward that accumulates into the inputs' gradients.
+/// </summary>
+public static partial class Ops
+{
+    // Broadcasting rule (as used by bias adds and per-feature scales): b's shape must equal a's shape or
+    // be a suffix of it, e.g. a [B, T, C] with b [C] or [T, C]. b is repeated over a's leading dimensions.
+
+    private static void CheckSuffix(string op, Tensor a, Tensor b)
+    {
+        var sa = a.Shape;
+        var sb = b.Shape;
+        bool ok = sb.Length <= sa.Length && sa[(sa.Length - sb.Length)..].SequenceEqual(sb);
+        if (!ok)
+            throw new ShapeMismatchException(op, "a", a.shape, "b", b.shape,
+                "b's shape must equal a's shape or a trailing part of it (b is broadcast over a's leading dimensions).");
+    }
+
+    /// <summary>dst += src.</summary>
+    internal static void AddInPlace(Span<float> dst, ReadOnlySpan<float> src) => TensorPrimitives.Add(dst, src, dst);
+
+    /// <summary>dst[j] += Σ_blocks src[block, j] (reduce a broadcast gradient onto b's shape).</summary>
+    private static void AccumulateBlocks(Span<float> dst, ReadOnlySpan<float> src)
+    {
+        int n = dst.Length;
+        for (int o = 0; o < src.Length; o += n) TensorPrimitives.Add(dst, src.Slice(o, n), dst);
+    }
+
+    /// <summary>Element-wise a + b, with b broadcast over a's leading dimensions.</summary>
+    public static Tensor Add(this Tensor a, Tensor b)
+    {
+        CheckSuffix("add", a, b);
+        var y = Tensor.Empty(a.shape);
+        Binary(a.Data, b.Data, y.Data, static (x, z, d) => TensorPrimitives.Add(x, z, d));
+        if (!Autograd.Autograd.Needs(a, b)) return y;
+        return Autograd.Autograd.Record(y, "add", [a, b], g =>
+        {
+            if (a.RequiresGrad) AddInPlace(a.GradZeroed(), g.Data);
+            if (b.RequiresGrad) AccumulateBlocks(b.GradZeroed(), g.Data);
+        });
+    }
+
+    /// <summary>Element-wise a − b, with b broadcast over a's leading dimensions.</summary>
+    public static Tensor Sub(this Tensor a, Tensor b)
+    {
+        CheckSuffix("sub", a, b);
+        var y = Tensor.Empty(a.shape);
+        Binary(a.Data, b.Data, y.Data, static (x, z, d) => TensorPrimitives.Subtract(x, z, d));
+        if (!Autograd.Autograd.Needs(a, b)) return y;
+        return Autograd.Autograd.Record(y, "sub", [a, b], g =>
+        {
+            if (a.RequiresGrad) AddInPlace(a.GradZeroed(), g.Data);
+            if (b.RequiresGrad)
+            {
+                var gb = b.GradZeroed();
+                var gs = g.Data;
+                for (int o = 0; o < gs.Length; o += gb.Length) TensorPrimitives.Subtract(gb, gs.Slice(o, gb.Length), gb);
+            }
+        });
+    }
+
+    /// <summary>Element-wise a · b, with b broadcast over a's leading dimensions.</summary>
+    public static Tensor Mul(this Tensor a, Tensor b)
+    {
+        CheckSuffix("mul", a, b);
+        var y = Tensor.Empty(a.shape);
+        Binary(a.Data, b.Data, y.Data, static (x, z, d) => TensorPrimitives.Multiply(x, z, d));
+        if (!Autograd.Autograd.Needs(a, b)) return y;
+        return Autograd.Autograd.Record(y, "mul", [a, b], g =>
+        {
+            var gs = g.Data;
+            int n = b.Size;
+            if (a.RequiresGrad)
+            {
+                var ga = a.GradZeroed();
+                var bs = b.Data;
+                for (int o = 0; o < gs.Length; o += n) TensorPrimitives.FusedMultiplyAdd(gs.Slice(o, n), bs, ga.Slice(o, n), ga.Slice(o, n));
+            }
+            if (b.RequiresGrad)
+            {
+                var gb = b.GradZeroed();
+                var av = a.Data;
+                for (int o = 0; o < gs.Length; o += n) TensorPrimitives.FusedMultiplyAdd(gs.Slice(o, n), av.Slice(o, n), gb, gb);
+            }
+        });
+    }
+
+    /// <summary>a · s for a scalar s.</summary>
+    public static Tensor Scale(this Tensor a, float s)
+    {
+        var y = Tensor.Empty(a.shape);
+        TensorPrimitives.Multiply(a.Data, s, y.Data);
+        if (!Autograd.Autograd.Needs(a)) return y;
+        return Autograd.Autograd.Record(y, "scale", [a], g =>
+        {
+            var ga = a.GradZeroed();
+            TensorPrimitives.MultiplyAdd(g.Data, s, ga, ga);
+        });
+    }
+
+    private delegate void BinaryKernel(ReadOnlySpan<float> x, ReadOnlySpan<float> z, Span<float> dst);
+
+    private static void Binary(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y, BinaryKernel kernel)
+    {
+        int n = b.Length;
+        if (n == a.Length) { kernel(a, b, y); return; }
+        for (int o = 0; o < a.Length; o += n) kernel(a.Slice(o, n), b, y.Slice(o, n));
+    }
+}

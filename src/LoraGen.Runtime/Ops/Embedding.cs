@@ -1,0 +1,30 @@
+namespace LoraGen.Tensors;
+
+public static partial class Ops
+{
+    /// <summary>
+    /// Looks up rows of <paramref name="weight"/> [V, D] for the token ids <paramref name="ids"/> of shape
+    /// <paramref name="idsShape"/>; the result has shape idsShape + [D].
+    /// </summary>
+    public static Tensor Embedding(Tensor weight, int[] ids, params int[] idsShape)
+    {
+        if (weight.Rank != 2) throw new ArgumentException($"embedding: weight must be 2-D [num_embeddings, dim], got {weight.ShapeString}.");
+        if (Tensor.Product(idsShape) != ids.Length)
+            throw new ArgumentException($"embedding: {ids.Length} ids do not fill shape {Tensor.Format(idsShape)}.");
+        int vocab = weight.Dim(0), dim = weight.Dim(1);
+        for (int i = 0; i < ids.Length; i++)
+            if ((uint)ids[i] >= (uint)vocab)
+                throw new IndexOutOfRangeException($"embedding: id {ids[i]} at position {i} is outside the table of {vocab} rows.");
+        var y = Tensor.Empty([.. idsShape, dim]);
+        var ws = weight.Data;
+        var ys = y.Data;
+        for (int i = 0; i < ids.Length; i++) ws.Slice(ids[i] * dim, dim).CopyTo(ys.Slice(i * dim, dim));
+        if (!Autograd.Autograd.Needs(weight)) return y;
+        return Autograd.Autograd.Record(y, "embedding", [weight], g =>
+        {
+            var gw = weight.GradZeroed();
+            var gs = g.Data;
+            for (int i = 0; i < ids.Length; i++) AddInPlace(gw.Slice(ids[i] * dim, dim), gs.Slice(i * dim, dim));
+        });
+    }
+}

@@ -1,0 +1,57 @@
+using System.Numerics.Tensors;
+
+namespace LoraGen.Tensors;
+
+public static partial class Ops
+{
+    /// <summary>The sum of all elements, as a rank-0 tensor. Accumulates in double.</summary>
+    public static Tensor Sum(this Tensor x)
+    {
+        var y = Tensor.Scalar((float)SumDouble(x.Data));
+        if (!Autograd.Autograd.Needs(x)) return y;
+        return Autograd.Autograd.Record(y, "sum", [x], g =>
+        {
+            var gx = x.GradZeroed();
+            TensorPrimitives.Add(gx, g.Data[0], gx);
+        });
+    }
+
+    /// <summary>The mean of all elements, as a rank-0 tensor. Accumulates in double.</summary>
+    public static Tensor Mean(this Tensor x)
+    {
+        if (x.Size == 0) throw new ArgumentException("mean: the tensor is empty.");
+        var y = Tensor.Scalar((float)(SumDouble(x.Data) / x.Size));
+        if (!Autograd.Autograd.Needs(x)) return y;
+        return Autograd.Autograd.Record(y, "mean", [x], g =>
+        {
+            var gx = x.GradZeroed();
+            TensorPrimitives.Add(gx, g.Data[0] / x.Size, gx);
+        });
+    }
+
+    /// <summary>Sums over the last dimension: [..., C] → [...].</summary>
+    public static Tensor SumLastDim(this Tensor x)
+    {
+        if (x.Rank == 0) throw new ArgumentException("sum: a rank-0 tensor has no last dimension.");
+        int rows = x.Rows, cols = x.Cols;
+        var y = Tensor.Empty(x.shape[..^1]);
+        var xs = x.Data;
+        var ys = y.Data;
+        for (int r = 0; r < rows; r++) ys[r] = TensorPrimitives.Sum(xs.Slice(r * cols, cols));
+        if (!Autograd.Autograd.Needs(x)) return y;
+        return Autograd.Autograd.Record(y, "sum_last", [x], g =>
+        {
+            var gx = x.GradZeroed();
+            var gs = g.Data;
+            for (int r = 0; r < rows; r++) TensorPrimitives.Add(gx.Slice(r * cols, cols), gs[r], gx.Slice(r * cols, cols));
+        });
+    }
+
+    internal static double SumDouble(ReadOnlySpan<float> xs)
+    {
+        // Pairwise blocks: float SIMD sums within 1024-element blocks, double across blocks.
+        double total = 0;
+        for (int o = 0; o < xs.Length; o += 1024) total += TensorPrimitives.Sum(xs.Slice(o, Math.Min(1024, xs.Length - o)));
+        return total;
+    }
+}

@@ -1,0 +1,120 @@
+namespace LoraGen.SafeTensors;
+
+/// <summary>
+/// Element types of the safetensors format, in the reference implementation's alignment order
+/// (the writer sorts tensors by descending position in this order, then by name).
+/// </summary>
+public enum SafetensorsDType
+{
+    /// <summary>Boolean, 1 byte.</summary>
+    BOOL,
+    /// <summary>Unsigned 8-bit integer.</summary>
+    U8,
+    /// <summary>Signed 8-bit integer.</summary>
+    I8,
+    /// <summary>FP8 (5-bit exponent).</summary>
+    F8_E5M2,
+    /// <summary>FP8 (4-bit exponent).</summary>
+    F8_E4M3,
+    /// <summary>Signed 16-bit integer.</summary>
+    I16,
+    /// <summary>Unsigned 16-bit integer.</summary>
+    U16,
+    /// <summary>IEEE half precision.</summary>
+    F16,
+    /// <summary>bfloat16.</summary>
+    BF16,
+    /// <summary>Signed 32-bit integer.</summary>
+    I32,
+    /// <summary>Unsigned 32-bit integer.</summary>
+    U32,
+    /// <summary>IEEE single precision.</summary>
+    F32,
+    /// <summary>IEEE double precision.</summary>
+    F64,
+    /// <summary>Signed 64-bit integer.</summary>
+    I64,
+    /// <summary>Unsigned 64-bit integer.</summary>
+    U64,
+}
+
+/// <summary>Sizes and float conversions of <see cref="SafetensorsDType"/>.</summary>
+public static class SafetensorsDTypes
+{
+    /// <summary>Bytes per element.</summary>
+    public static int Size(this SafetensorsDType dtype) => dtype switch
+    {
+        SafetensorsDType.BOOL or SafetensorsDType.U8 or SafetensorsDType.I8 or SafetensorsDType.F8_E5M2 or SafetensorsDType.F8_E4M3 => 1,
+        SafetensorsDType.I16 or SafetensorsDType.U16 or SafetensorsDType.F16 or SafetensorsDType.BF16 => 2,
+        SafetensorsDType.I32 or SafetensorsDType.U32 or SafetensorsDType.F32 => 4,
+        _ => 8,
+    };
+
+    internal static bool TryParse(string s, out SafetensorsDType dtype) =>
+        Enum.TryParse(s, ignoreCase: false, out dtype) && Enum.IsDefined(dtype) && s == dtype.ToString();
+
+    /// <summary>Converts raw little-endian elements of <paramref name="dtype"/> to float32.</summary>
+    internal static void ToFloat(SafetensorsDType dtype, ReadOnlySpan<byte> src, Span<float> dst, string key)
+    {
+        switch (dtype)
+        {
+            case SafetensorsDType.F32:
+                System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(src).CopyTo(dst);
+                break;
+            case SafetensorsDType.F16:
+                for (int i = 0; i < dst.Length; i++) dst[i] = (float)BitConverter.UInt16BitsToHalf((ushort)(src[2 * i] | src[2 * i + 1] << 8));
+                break;
+            case SafetensorsDType.BF16:
+                for (int i = 0; i < dst.Length; i++) dst[i] = BitConverter.Int32BitsToSingle((src[2 * i] | src[2 * i + 1] << 8) << 16);
+                break;
+            case SafetensorsDType.F64:
+                for (int i = 0; i < dst.Length; i++) dst[i] = (float)BitConverter.ToDouble(src.Slice(8 * i, 8));
+                break;
+            case SafetensorsDType.I64:
+                for (int i = 0; i < dst.Length; i++) dst[i] = BitConverter.ToInt64(src.Slice(8 * i, 8));
+                break;
+            case SafetensorsDType.I32:
+                for (int i = 0; i < dst.Length; i++) dst[i] = BitConverter.ToInt32(src.Slice(4 * i, 4));
+                break;
+            case SafetensorsDType.I16:
+                for (int i = 0; i < dst.Length; i++) dst[i] = BitConverter.ToInt16(src.Slice(2 * i, 2));
+                break;
+            case SafetensorsDType.U8 or SafetensorsDType.BOOL:
+                for (int i = 0; i < dst.Length; i++) dst[i] = src[i];
+                break;
+            case SafetensorsDType.I8:
+                for (int i = 0; i < dst.Length; i++) dst[i] = (sbyte)src[i];
+                break;
+            default:
+                throw new NotSupportedException($"safetensors: tensor '{key}' has dtype {dtype}, which cannot be read as float32.");
+        }
+    }
+
+    /// <summary>Converts float32 to raw little-endian elements of <paramref name="dtype"/> (F32, F16 or BF16; BF16 rounds to nearest even).</summary>
+    internal static void FromFloat(SafetensorsDType dtype, ReadOnlySpan<float> src, Span<byte> dst)
+    {
+        switch (dtype)
+        {
+            case SafetensorsDType.F32:
+                System.Runtime.InteropServices.MemoryMarshal.AsBytes(src).CopyTo(dst);
+                break;
+            case SafetensorsDType.F16:
+                for (int i = 0; i < src.Length; i++)
+                {
+                    ushort h = BitConverter.HalfToUInt16Bits((Half)src[i]);
+                    dst[2 * i] = (byte)h; dst[2 * i + 1] = (byte)(h >> 8);
+                }
+                break;
+            case SafetensorsDType.BF16:
+                for (int i = 0; i < src.Length; i++)
+                {
+                    uint bits = BitConverter.SingleToUInt32Bits(src[i]);
+                    ushort b = float.IsNaN(src[i]) ? (ushort)((bits >> 16) | 0x40) : (ushort)((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16);
+                    dst[2 * i] = (byte)b; dst[2 * i + 1] = (byte)(b >> 8);
+                }
+                break;
+            default:
+                throw new NotSupportedException($"safetensors: writing {dtype} is not supported; use F32, F16 or BF16.");
+        }
+    }
+}

@@ -1,0 +1,260 @@
+using System.Runtime.CompilerServices;
+using System.Text;
+using LoraGen.Autograd;
+
+namespace LoraGen.Tensors;
+
+/// <summary>
+/// A dense, row-major float32 tensor of rank 0 to 4 with contiguous storage.
+/// Tensors produced by operations on tensors that require gradients remember how they were made
+/// (<see cref="GradFn"/>), so <see cref="Backward"/> can compute gradients by reverse-mode autodiff.
+/// </summary>
+/// <remarks>
+/// Storage is a <see cref="Memory{T}"/> of float: a managed array for ordinary tensors, or a
+/// memory-mapped region for zero-copy safetensors reads. <see cref="Ops.Reshape"/> returns a view
+/// that shares storage; transposes and permutes copy explicitly.
+/// </remarks>
+public sealed class Tensor
+{
+    /// <summary>The largest rank a tensor may have.</summary>
+    public const int MaxRank = 4;
+
+    private Memory<float> _storage;
+    internal readonly int[] shape;
+
+    /// <summary>Creates a tensor over existing storage. The storage must hold at least the product of <paramref name="shape"/> floats.</summary>
+    internal Tensor(Memory<float> storage, int[] shape)
+    {
+        if (shape.Length > MaxRank)
+            throw new ArgumentException($"Tensor rank {shape.Length} is above the supported maximum {MaxRank} (shape {Format(shape)}).", nameof(shape));
+        long size = 1;
+        foreach (var d in shape)
+        {
+            if (d < 0) throw new ArgumentException($"Negative dimension in shape {Format(shape)}.", nameof(shape));
+            size *= d;
+        }
+        if (size > int.MaxValue) throw new ArgumentException($"Shape {Format(shape)} has more than int.MaxValue elements.", nameof(shape));
+        if (storage.Length < size)
+            throw new ArgumentException($"Storage of {storage.Length} floats is too small for shape {Format(shape)} ({size} elements).", nameof(storage));
+        _storage = storage.Slice(0, (int)size);
+        this.shape = shape;
+        Size = (int)size;
+    }
+
+    /// <summary>The dimensions of the tensor, outermost first.</summary>
+    public ReadOnlySpan<int> Shape => shape;
+
+    /// <summary>The number of dimensions.</summary>
+    public int Rank => shape.Length;
+
+    /// <summary>The number of elements.</summary>
+    public int Size { get; }
+
+    /// <summary>The size of dimension <paramref name="dim"/>; negative values count from the end.</summary>
+    public int Dim(int dim) => shape[NormalizeDim(dim, Rank, "Dim")];
+
+    /// <summary>The elements, row-major. Writing through this span bypasses autograd.</summary>
+    public Span<float> Data
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => _storage.Span;
+    }
+
+    /// <summary>The underlying storage (shared by reshape views).</summary>
+    public Memory<float> Storage => _storage;
+
+    /// <summary>
+    /// Whether gradients flow into this tensor. Parameters set it; results of operations on such
+    /// tensors get it automatically while autograd is enabled.
+    /// </summary>
+    public bool RequiresGrad { get; set; }
+
+    /// <summary>The accumulated gradient, same shape as the tensor, or null before any backward pass.</summary>
+    public Tensor? Grad { get; set; }
+
+    /// <summary>The operation that produced this tensor, or null for a leaf.</summary>
+    public GradNode? GradFn { get; internal set; }
+
+    /// <summary>True for tensors created by the user rather than by a recorded operation.</summary>
+    public bool IsLeaf => GradFn is null;
+
+    /// <summary>A human-readable shape such as <c>[16, 128, 256]</c>.</summary>
+    public string ShapeString => Format(shape);
+
+    // ---------------------------------------------------------------- creation
+
+    /// <summary>A tensor of zeros.</summary>
+    public static Tensor Zeros(params int[] shape) => new(new float[Product(shape)], (int[])shape.Clone());
+
+    /// <summary>A tensor whose contents are not initialized (fast; the caller overwrites every element).</summary>
+    public static Tensor Empty(params int[] shape) =>
+        new(GC.AllocateUninitializedArray<float>(Product(shape)), (int[])shape.Clone());
+
+    /// <summary>A tensor filled with <paramref name="value"/>.</summary>
+    public static Tensor Full(float value, params int[] shape)
+    {
+        var t = Empty(shape);
+        t.Data.Fill(value);
+        return t;
+    }
+
+    /// <summary>A tensor of ones.</summary>
+    public static Tensor Ones(params int[] shape) => Full(1f, shape);
+
+    /// <summary>A rank-0 tensor holding <paramref name="value"/>.</summary>
+    public static Tensor Scalar(float value) => new(new[] { value }, Array.Empty<int>());
+
+    /// <summary>Wraps <paramref name="data"/> (no copy) as a tensor of the given shape.</summary>
+    public static Tensor FromArray(float[] data, params int[] shape)
+    {
+        if (data.Length != Product(shape))
+            throw new ArgumentException($"FromArray: {data.Length} values do not fill shape {Format(shape)} ({Product(shape)} elements).");
+        return new Tensor(data, (int[])shape.Clone());
+    }
+
+    /// <summary>Wraps existing storage (no copy), e.g. a memory-mapped safetensors region.</summary>
+    public static Tensor FromMemory(Memory<float> storage, params int[] shape) => new(storage, (int[])shape.Clone());
+
+    /// <summary>Standard normal samples scaled by <paramref name="std"/>.</summary>
+    public static Tensor Randn(Rng rng, float std, params int[] shape)
+    {
+        var t = Empty(shape);
+        rng.FillNormal(t.Data, 0f, std);
+        return t;
+    }
+
+    /// <summary>Uniform samples in [<paramref name="low"/>, <paramref name="high"/>).</summary>
+    public static Tensor Uniform(Rng rng, float low, float high, params int[] shape)
+    {
+        var t = Empty(shape);
+        rng.FillUniform(t.Data, low, high);
+        return t;
+    }
+
+    // ---------------------------------------------------------------- data access
+
+    /// <summary>The single value of a one-element tensor.</summary>
+    public float Item()
+    {
+        if (Size != 1) throw new InvalidOperationException($"Item() needs a one-element tensor; this one has shape {ShapeString}.");
+        return Data[0];
+    }
+
+    /// <summary>A copy of the elements.</summary>
+    public float[] ToArray() => Data.ToArray();
+
+    /// <summary>A new tensor with a copy of the data, not connected to the autograd graph.</summary>
+    public Tensor Clone()
+    {
+        var t = Empty(shape);
+        Data.CopyTo(t.Data);
+        return t;
+    }
+
+    /// <summary>A tensor sharing this storage but not connected to the autograd graph.</summary>
+    public Tensor Detach() => new(_storage, shape);
+
+    /// <summary>Copies <paramref name="source"/>'s elements into this tensor; the shapes must be equal.</summary>
+    public void CopyFrom(Tensor source)
+    {
+        ShapeMismatchException.ThrowIfNotEqual("CopyFrom", this, source);
+        source.Data.CopyTo(Data);
+    }
+
+    /// <summary>Runs reverse-mode autodiff from this tensor. Without <paramref name="gradient"/> the tensor must hold one element.</summary>
+    public void Backward(Tensor? gradient = null) => Autograd.Autograd.Backward(this, gradient);
+
+    /// <summary>Sets <see cref="Grad"/> to null.</summary>
+    public void ZeroGrad() => Grad = null;
+
+    /// <summary>
+    /// The gradient buffer for accumulation, allocated on first use. When <paramref name="fresh"/> is true the
+    /// buffer is uninitialized and the caller must overwrite every element; otherwise the caller must add.
+    /// </summary>
+    internal Tensor GradBuffer(out bool fresh)
+    {
+        if (Grad is null)
+        {
+            Grad = Empty(shape);
+            fresh = true;
+        }
+        else fresh = false;
+        return Grad;
+    }
+
+    /// <summary>The gradient buffer for accumulation, zero-filled on first use.</summary>
+    internal Span<float> GradZeroed()
+    {
+        Grad ??= Zeros(shape);
+        return Grad.Data;
+    }
+
+    /// <summary>A short description: shape and the first few values.</summary>
+    public override string ToString()
+    {
+        var sb = new StringBuilder("Tensor").Append(ShapeString).Append(" [");
+        var d = Data;
+        for (int i = 0; i < Math.Min(d.Length, 6); i++)
+        {
+            if (i > 0) sb.Append(", ");
+            sb.Append(d[i].ToString("G6", System.Globalization.CultureInfo.InvariantCulture));
+        }
+        if (d.Length > 6) sb.Append(", ...");
+        return sb.Append(']').ToString();
+    }
+
+    // ---------------------------------------------------------------- operators
+
+    /// <summary>Element-wise sum; b is broadcast over a's leading dimensions (see <see cref="Ops.Add"/>).</summary>
+    public static Tensor operator +(Tensor a, Tensor b) => a.Add(b);
+
+    /// <summary>Element-wise difference; b is broadcast over a's leading dimensions.</summary>
+    public static Tensor operator -(Tensor a, Tensor b) => a.Sub(b);
+
+    /// <summary>Element-wise product; b is broadcast over a's leading dimensions.</summary>
+    public static Tensor operator *(Tensor a, Tensor b) => a.Mul(b);
+
+    /// <summary>Multiplication by a scalar.</summary>
+    public static Tensor operator *(Tensor a, float s) => a.Scale(s);
+
+    /// <summary>Multiplication by a scalar.</summary>
+    public static Tensor operator *(float s, Tensor a) => a.Scale(s);
+
+    // ---------------------------------------------------------------- shape helpers
+
+    internal static int Product(ReadOnlySpan<int> shape)
+    {
+        long p = 1;
+        foreach (var d in shape)
+        {
+            if (d < 0) throw new ArgumentException($"Negative dimension in shape {Format(shape)}.");
+            p *= d;
+        }
+        if (p > int.MaxValue) throw new ArgumentException($"Shape {Format(shape)} has more than int.MaxValue elements.");
+        return (int)p;
+    }
+
+    internal static string Format(ReadOnlySpan<int> shape)
+    {
+        var sb = new StringBuilder("[");
+        for (int i = 0; i < shape.Length; i++)
+        {
+            if (i > 0) sb.Append(", ");
+            sb.Append(shape[i]);
+        }
+        return sb.Append(']').ToString();
+    }
+
+    internal static int NormalizeDim(int dim, int rank, string op)
+    {
+        int d = dim < 0 ? dim + rank : dim;
+        if (d < 0 || d >= rank) throw new ArgumentOutOfRangeException(nameof(dim), $"{op}: dimension {dim} is out of range for a rank-{rank} tensor.");
+        return d;
+    }
+
+    /// <summary>Product of all dimensions but the last: the number of rows when the tensor is seen as a matrix.</summary>
+    internal int Rows => Rank == 0 ? 1 : Size / Math.Max(1, shape[^1]);
+
+    /// <summary>The last dimension (1 for a scalar).</summary>
+    internal int Cols => Rank == 0 ? 1 : shape[^1];
+}
