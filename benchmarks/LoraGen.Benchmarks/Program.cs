@@ -8,6 +8,7 @@ using LoraGen.Benchmarks;
 
 // Usage:
 //   dotnet run -c Release --project benchmarks/LoraGen.Benchmarks -- gemm-vs-torch   GEMM here and in PyTorch, with ratios
+//   dotnet run -c Release --project benchmarks/LoraGen.Benchmarks -- safetensors-load   256 MiB load vs plain read, GB/s
 //   dotnet run -c Release --project benchmarks/LoraGen.Benchmarks -- [BenchmarkDotNet args]   any suite, e.g. --filter '*Gemm*'
 var invariant = CultureInfo.InvariantCulture;
 if (args.Length > 0 && args[0] == "gemm-vs-torch")
@@ -34,6 +35,24 @@ if (args.Length > 0 && args[0] == "gemm-vs-torch")
         string t = torch.TryGetValue(key, out var tv) ? tv : "n/a";
         string ratio = double.TryParse(t, invariant, out var tg) ? $"{100 * g / tg:F0}%" : "n/a";
         Console.WriteLine($"| {n} | {layout} | {g.ToString("F1", invariant)} | {t} | {ratio} |");
+    }
+    return;
+}
+if (args.Length > 0 && args[0] == "safetensors-load")
+{
+    var summary = BenchmarkRunner.Run<SafetensorsLoadBenchmarks>(DefaultConfig.Instance.AddJob(Job.ShortRun.WithId("short")));
+    double bytes = SafetensorsLoadBenchmarks.DataBytes;
+    Console.WriteLine();
+    Console.WriteLine("Loading 256 MiB of F32 from the page cache — GB/s (higher is better)");
+    Console.WriteLine("| method | time (ms) | GB/s | vs plain read |");
+    Console.WriteLine("|---|---|---|---|");
+    double? baseline = null;
+    foreach (var report in summary.Reports.OrderBy(r => r.BenchmarkCase.Descriptor.WorkloadMethod.Name != "PlainRead"))
+    {
+        if (report.ResultStatistics is null) continue;
+        double ns = report.ResultStatistics.Mean;
+        baseline ??= ns;
+        Console.WriteLine($"| {report.BenchmarkCase.Descriptor.WorkloadMethod.Name} | {(ns / 1e6).ToString("F1", invariant)} | {(bytes / ns).ToString("F2", invariant)} | {(100 * baseline.Value / ns).ToString("F0", invariant)}% |");
     }
     return;
 }

@@ -1,0 +1,21 @@
+namespace LoraGen.Lora;
+
+/// <summary>The settings of one low-rank adapter.</summary>
+/// <param name="Rank">r, the inner dimension of B·A (≥ 1).</param>
+/// <param name="Alpha">α, the scaling numerator (&gt; 0).</param>
+/// <param name="Dropout">Dropout probability on the adapter's input, in [0, 1).</param>
+/// <param name="Init">How A is initialized (B is zeros).</param>
+/// <param name="UseRsLora">Scaling α/√r (rank-stabilized) instead of α/r.</param>
+public sealed record LoraConfig(int Rank, double Alpha, double Dropout = 0, LoraInit Init = LoraInit.Kaiming, bool UseRsLora = false)
+{
+    /// <summary>The factor applied to B·A: α/r, or α/√r with rsLoRA.</summary>
+    public float Scaling => (float)(UseRsLora ? Alpha / Math.Sqrt(Rank) : Alpha / Rank);
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the bad value.</summary>
+    public void Validate(string where)
+    {
+        if (Rank < 1) throw new ArgumentException($"{where}: LoRA rank must be at least 1, got {Rank}.");
+        if (!(Alpha > 0) || double.IsInfinity(Alpha)) throw new ArgumentException($"{where}: LoRA alpha must be positive and finite, got {Alpha}.");
+        if (!(Dropout >= 0 && Dropout < 1)) throw new ArgumentException($"{where}: LoRA dropout must be in [0, 1), got {Dropout}.");
+    }
+}

@@ -1,0 +1,254 @@
+using LoraGen.Kernels;
+using LoraGen.Tensors;
+
+namespace LoraGen.Lora;
+
+/// <summary>What kind of layer an adapter slot belongs to; it fixes the shapes of A and B.</summary>
+public enum LoraTargetKind
+{
+    /// <summary>W [out, in]; A [r, in], B [out, r]; ΔW = s·B·A.</summary>
+    Linear,
+    /// <summary>W [num_embeddings, dim]; A [r, num_embeddings], B [dim, r]; ΔW = s·(B·A)ᵀ.</summary>
+    Embedding,
+}
+
+/// <summary>One named adapter on one layer: its A and B parameters and settings.</summary>
+public sealed class LoraAdapter
+{
+    internal LoraAdapter(string name, LoraConfig config, Tensor a, Tensor b, Rng dropoutRng)
+    {
+        Name = name;
+        Config = config;
+        A = a;
+        B = b;
+        DropoutRng = dropoutRng;
+    }
+
+    /// <summary>The adapter's name (PEFT's adapter name, "default" by default).</summary>
+    public string Name { get; }
+
+    /// <summary>Rank, alpha, dropout, init and scaling rule.</summary>
+    public LoraConfig Config { get; }
+
+    /// <summary>A: [r, in] for Linear, [r, num_embeddings] for Embedding.</summary>
+    public Tensor A { get; }
+
+    /// <summary>B: [out, r] for Linear, [dim, r] for Embedding. Zeros at creation.</summary>
+    public Tensor B { get; }
+
+    /// <summary>α/r (or α/√r).</summary>
+    public float Scaling => Config.Scaling;
+
+    internal Rng DropoutRng { get; }
+}
+
+/// <summary>
+/// The adapter slot of a Linear or Embedding layer and all the LoRA math: adapter creation and initialization,
+/// the forward contribution, ΔW, merge/unmerge with state tracking, and a safe merge that refuses NaN/Inf.
+/// Generated code and the <c>Lora</c> facade call this type; it never changes the base weight except by merge.
+/// </summary>
+public sealed class LoraLayer
+{
+    private readonly Dictionary<string, LoraAdapter> _adapters = new(StringComparer.Ordinal);
+    private readonly List<string> _active = [];
+    private readonly List<string> _merged = [];
+
+    /// <summary>Creates the slot for a layer whose base weight is <paramref name="weight"/>.</summary>
+    public LoraLayer(LoraTargetKind kind, Tensor weight, string layerName)
+    {
+        if (weight.Rank != 2) throw new ArgumentException($"{layerName}: the base weight must be 2-D, got {weight.ShapeString}.");
+        Kind = kind;
+        Weight = weight;
+        LayerName = layerName;
+    }
+
+    /// <summary>Linear or Embedding.</summary>
+    public LoraTargetKind Kind { get; }
+
+    /// <summary>The base weight the adapters modify when merged.</summary>
+    public Tensor Weight { get; }
+
+    /// <summary>A name for messages (the layer's path when known).</summary>
+    public string LayerName { get; set; }
+
+    /// <summary>The adapters by name.</summary>
+    public IReadOnlyDictionary<string, LoraAdapter> Adapters => _adapters;
+
+    /// <summary>The adapters that take part in the forward pass.</summary>
+    public IReadOnlyList<string> ActiveAdapters => _active;
+
+    /// <summary>The adapters currently folded into <see cref="Weight"/>, in merge order.</summary>
+    public IReadOnlyList<string> MergedAdapters => _merged;
+
+    /// <summary>True when any adapter is merged.</summary>
+    public bool IsMerged => _merged.Count > 0;
+
+    /// <summary>When true the forward pass ignores unmerged adapters (the base model's output, unless merged).</summary>
+    public bool Disabled { get; set; }
+
+    private int InDim => Kind == LoraTargetKind.Linear ? Weight.Dim(1) : Weight.Dim(0);
+    private int OutDim => Kind == LoraTargetKind.Linear ? Weight.Dim(0) : Weight.Dim(1);
+
+    /// <summary>
+    /// Adds an adapter: for Linear, A per <see cref="LoraConfig.Init"/> and B = 0; for Embedding, A = 0 and
+    /// B ~ N(0, 1) as PEFT does. Either way the layer's output is unchanged until training moves B (or A).
+    /// The new adapter becomes active if none is.
+    /// </summary>
+    public LoraAdapter Add(string name, LoraConfig config, Rng rng)
+    {
+        config.Validate($"{LayerName} adapter '{name}'");
+        if (_adapters.ContainsKey(name)) throw new InvalidOperationException($"{LayerName}: an adapter named '{name}' already exists.");
+        int r = config.Rank, inDim = InDim, outDim = OutDim;
+        Tensor a, b;
+        if (Kind == LoraTargetKind.Linear)
+        {
+            a = config.Init == LoraInit.Gaussian
+                ? Tensor.Randn(rng, 1f / r, r, inDim)
+                : Tensor.Uniform(rng, -1f / MathF.Sqrt(inDim), 1f / MathF.Sqrt(inDim), r, inDim);   // kaiming_uniform(a=√5)
+            b = Tensor.Zeros(outDim, r);
+        }
+        else
+        {
+            a = Tensor.Zeros(r, inDim);
+            b = Tensor.Randn(rng, 1f, outDim, r);
+        }
+        a.RequiresGrad = true;
+        b.RequiresGrad = true;
+        var adapter = new LoraAdapter(name, config, a, b, new Rng(rng.NextUInt() | (ulong)rng.NextUInt() << 32));
+        _adapters.Add(name, adapter);
+        if (_active.Count == 0) _active.Add(name);
+        return adapter;
+    }
+
+    /// <summary>Adds an adapter with given A and B (e.g. loaded from a file); shapes are checked against the layer.</summary>
+    public LoraAdapter Add(string name, LoraConfig config, Tensor a, Tensor b)
+    {
+        config.Validate($"{LayerName} adapter '{name}'");
+        int r = config.Rank;
+        if (!a.Shape.SequenceEqual([r, InDim]))
+            throw new ShapeMismatchException("lora", "A", a.shape, "expected", [r, InDim], $"{LayerName}: adapter '{name}' A must be [r, {(Kind == LoraTargetKind.Linear ? "in" : "num_embeddings")}].");
+        if (!b.Shape.SequenceEqual([OutDim, r]))
+            throw new ShapeMismatchException("lora", "B", b.shape, "expected", [OutDim, r], $"{LayerName}: adapter '{name}' B must be [{(Kind == LoraTargetKind.Linear ? "out" : "dim")}, r].");
+        if (_adapters.ContainsKey(name)) throw new InvalidOperationException($"{LayerName}: an adapter named '{name}' already exists.");
+        a.RequiresGrad = true;
+        b.RequiresGrad = true;
+        var adapter = new LoraAdapter(name, config, a, b, new Rng((ulong)name.GetHashCode()));
+        _adapters.Add(name, adapter);
+        if (_active.Count == 0) _active.Add(name);
+        return adapter;
+    }
+
+    /// <summary>Removes an adapter, unmerging everything first if it is merged.</summary>
+    public void Remove(string name)
+    {
+        if (!_adapters.ContainsKey(name)) throw new KeyNotFoundException($"{LayerName}: no adapter named '{name}'.");
+        if (_merged.Contains(name)) Unmerge();
+        _adapters.Remove(name);
+        _active.Remove(name);
+    }
+
+    /// <summary>Makes exactly these adapters active.</summary>
+    public void SetActive(params string[] names)
+    {
+        foreach (var n in names)
+            if (!_adapters.ContainsKey(n)) throw new KeyNotFoundException($"{LayerName}: no adapter named '{n}' (have: {string.Join(", ", _adapters.Keys)}).");
+        _active.Clear();
+        _active.AddRange(names.Distinct());
+    }
+
+    /// <summary>ΔW for adapter <paramref name="name"/>, in the base weight's layout.</summary>
+    public Tensor DeltaWeight(string name)
+    {
+        var ad = _adapters.TryGetValue(name, out var x) ? x : throw new KeyNotFoundException($"{LayerName}: no adapter named '{name}'.");
+        int r = ad.Config.Rank;
+        var delta = Tensor.Empty(Weight.shape);
+        if (Kind == LoraTargetKind.Linear)   // [out, in] = s · B[out, r] · A[r, in]
+            Gemm.Sgemm(false, false, OutDim, InDim, r, ad.Scaling, ad.B.Data, r, ad.A.Data, InDim, 0f, delta.Data, InDim);
+        else                                 // [num, dim] = s · A[r, num]ᵀ · B[dim, r]ᵀ
+            Gemm.Sgemm(true, true, InDim, OutDim, r, ad.Scaling, ad.A.Data, InDim, ad.B.Data, r, 0f, delta.Data, OutDim);
+        return delta;
+    }
+
+    /// <summary>
+    /// Folds the given adapters (default: the active ones) into the base weight: W += ΔW. Adapters already merged
+    /// are skipped, so merging twice is a no-op. With <paramref name="safe"/>, the result is computed on a copy
+    /// and checked for NaN/Inf first; a bad result throws <see cref="LoraMergeException"/> and W is unchanged.
+    /// </summary>
+    public void Merge(bool safe = false, IEnumerable<string>? names = null)
+    {
+        foreach (var name in (names ?? _active).ToList())
+        {
+            if (_merged.Contains(name)) continue;
+            var delta = DeltaWeight(name);
+            if (safe)
+            {
+                var candidate = Weight.Clone();
+                Ops.AddInPlace(candidate.Data, delta.Data);
+                int bad = IndexOfNonFinite(candidate.Data);
+                if (bad >= 0)
+                    throw new LoraMergeException(LayerName, name, $"merging would put {candidate.Data[bad]} at index {bad} of the weight {Weight.ShapeString}; the weight was left unchanged.");
+                candidate.Data.CopyTo(Weight.Data);
+            }
+            else Ops.AddInPlace(Weight.Data, delta.Data);
+            _merged.Add(name);
+        }
+    }
+
+    /// <summary>Undoes every merge, most recent first: W −= ΔW. W is restored within float rounding.</summary>
+    public void Unmerge()
+    {
+        for (int i = _merged.Count - 1; i >= 0; i--)
+        {
+            var delta = DeltaWeight(_merged[i]);
+            System.Numerics.Tensors.TensorPrimitives.Subtract(Weight.Data, delta.Data, Weight.Data);
+        }
+        _merged.Clear();
+    }
+
+    private static int IndexOfNonFinite(ReadOnlySpan<float> xs)
+    {
+        for (int i = 0; i < xs.Length; i++) if (!float.IsFinite(xs[i])) return i;
+        return -1;
+    }
+
+    /// <summary>The active, unmerged adapters, unless disabled.</summary>
+    private IEnumerable<LoraAdapter> Contributing()
+    {
+        if (Disabled) yield break;
+        foreach (var name in _active)
+            if (!_merged.Contains(name)) yield return _adapters[name];
+    }
+
+    /// <summary>Linear: y + Σ s · (dropout(x) · Aᵀ) · Bᵀ over the contributing adapters.</summary>
+    public Tensor ApplyLinear(Tensor x, Tensor y, bool training)
+    {
+        foreach (var ad in Contributing())
+        {
+            var h = x.Dropout((float)ad.Config.Dropout, ad.DropoutRng, training).Linear(ad.A);   // [..., r]
+            y = y + h.Scale(ad.Scaling).Linear(ad.B);                                            // [..., out]
+        }
+        return y;
+    }
+
+    /// <summary>Embedding: y + Σ s · Aᵀ[ids] · Bᵀ over the contributing adapters (no dropout, as PEFT).</summary>
+    public Tensor ApplyEmbedding(int[] ids, int[] idsShape, Tensor y)
+    {
+        foreach (var ad in Contributing())
+        {
+            var h = Ops.Embedding(ad.A.Transpose(0, 1), ids, idsShape);   // [..., r]
+            y = y + h.Scale(ad.Scaling).Linear(ad.B);                     // [..., dim]
+        }
+        return y;
+    }
+}
+
+/// <summary>A safe merge found NaN or Inf in the merged weight; the weight was left unchanged.</summary>
+public sealed class LoraMergeException(string layer, string adapter, string detail)
+    : Exception($"{layer}: safe merge of adapter '{adapter}' refused: {detail}")
+{
+    /// <summary>The layer.</summary>
+    public string Layer { get; } = layer;
+
+    /// <summary>The adapter.</summary>
+    public string Adapter { get; } = adapter;
+}

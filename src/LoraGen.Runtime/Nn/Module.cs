@@ -1,0 +1,178 @@
+using LoraGen.SafeTensors;
+using LoraGen.Tensors;
+
+namespace LoraGen.Nn;
+
+/// <summary>
+/// The base class of every layer and model. A module's tree — its named children and parameters — is
+/// described by <see cref="Children"/> and <see cref="DirectParameters"/>: hand-written for the built-in
+/// layers and emitted by the LoraGen source generator for <c>partial</c> subclasses, so traversal, state
+/// dicts and freezing need no reflection (NativeAOT- and trimming-safe).
+/// </summary>
+public abstract class Module
+{
+    /// <summary>True in training mode (dropout active), false in evaluation mode.</summary>
+    public bool Training { get; private set; } = true;
+
+    /// <summary>
+    /// The direct children, with their path segments. Arrays and lists of modules appear element by element
+    /// with dotted indices, e.g. <c>("h.0", block0)</c>.
+    /// </summary>
+    public virtual IEnumerable<(string Name, Module Module)> Children() => [];
+
+    /// <summary>The parameters this module owns directly (not those of its children), e.g. <c>("weight", W)</c>.</summary>
+    public virtual IEnumerable<(string Name, Tensor Parameter)> DirectParameters() => [];
+
+    /// <summary>
+    /// The low-rank adapter parameters this module owns directly, named as PEFT names them in a model's
+    /// state dict, e.g. <c>("lora_A.default.weight", A)</c>. Empty for modules without adapters.
+    /// </summary>
+    public virtual IEnumerable<(string Name, Tensor Parameter)> AdapterParameters() => [];
+
+    /// <summary>Every module in the tree, this one first (path ""), depth first, with dotted paths.</summary>
+    public IEnumerable<(string Path, Module Module)> NamedModules()
+    {
+        var stack = new Stack<(string, Module)>();
+        stack.Push(("", this));
+        var seen = new HashSet<Module>(ReferenceEqualityComparer.Instance);
+        while (stack.Count > 0)
+        {
+            var (path, m) = stack.Pop();
+            if (!seen.Add(m)) continue;   // a module shared in two places is visited once, like PyTorch
+            yield return (path, m);
+            var children = m.Children().ToList();
+            for (int i = children.Count - 1; i >= 0; i--)
+                stack.Push((path.Length == 0 ? children[i].Name : $"{path}.{children[i].Name}", children[i].Module));
+        }
+    }
+
+    /// <summary>
+    /// All parameters in the tree with dotted paths such as <c>h.0.attn.q_proj.weight</c>. With
+    /// <paramref name="includeAdapters"/>, LoRA parameters follow their layer's own, named as in PEFT
+    /// (<c>h.0.attn.q_proj.lora_A.default.weight</c>).
+    /// </summary>
+    public IEnumerable<(string Name, Tensor Parameter)> NamedParameters(bool includeAdapters = true)
+    {
+        foreach (var (path, m) in NamedModules())
+        {
+            string prefix = path.Length == 0 ? "" : path + ".";
+            foreach (var (name, p) in m.DirectParameters()) yield return (prefix + name, p);
+            if (!includeAdapters) continue;
+            foreach (var (name, p) in m.AdapterParameters()) yield return (prefix + name, p);
+        }
+    }
+
+    /// <summary>All parameters in the tree (see <see cref="NamedParameters"/>).</summary>
+    public IEnumerable<Tensor> Parameters(bool includeAdapters = true) => NamedParameters(includeAdapters).Select(p => p.Parameter);
+
+    /// <summary>The parameters that currently require gradients.</summary>
+    public IEnumerable<Tensor> TrainableParameters() => Parameters().Where(p => p.RequiresGrad);
+
+    /// <summary>The number of parameter elements, all or only the trainable ones.</summary>
+    public long ParameterCount(bool trainableOnly = false) =>
+        Parameters().Where(p => !trainableOnly || p.RequiresGrad).Sum(p => (long)p.Size);
+
+    /// <summary>Stops gradients for every base parameter in the tree (adapters are untouched).</summary>
+    public void Freeze() => SetRequiresGrad(false);
+
+    /// <summary>Enables gradients for every base parameter in the tree.</summary>
+    public void Unfreeze() => SetRequiresGrad(true);
+
+    private void SetRequiresGrad(bool value)
+    {
+        foreach (var p in Parameters(includeAdapters: false)) p.RequiresGrad = value;
+    }
+
+    /// <summary>Sets training (true) or evaluation (false) mode on the whole tree.</summary>
+    public Module Train(bool training = true)
+    {
+        foreach (var (_, m) in NamedModules()) m.Training = training;
+        return this;
+    }
+
+    /// <summary>Sets evaluation mode on the whole tree.</summary>
+    public Module Eval() => Train(false);
+
+    /// <summary>Clears the gradients of every parameter in the tree.</summary>
+    public void ZeroGrad()
+    {
+        foreach (var p in Parameters()) p.Grad = null;
+    }
+
+    /// <summary>The base parameters by path (adapters excluded), in tree order.</summary>
+    public IReadOnlyList<KeyValuePair<string, Tensor>> StateDict() =>
+        NamedParameters(includeAdapters: false).Select(p => KeyValuePair.Create(p.Name, p.Parameter)).ToList();
+
+    /// <summary>
+    /// Writes the base parameters (adapters excluded; merge first to keep them) to a safetensors file, atomically.
+    /// </summary>
+    public void SaveWeights(string path, IReadOnlyDictionary<string, string>? metadata = null) =>
+        SafetensorsWriter.Save(path, StateDict(), metadata ?? new Dictionary<string, string> { ["format"] = "pt" });
+
+    /// <summary>
+    /// Loads base parameters from a safetensors file (F32, F16 or BF16). With <paramref name="strict"/>, any
+    /// missing, unexpected or shape-mismatched key throws <see cref="StateDictException"/> before anything is
+    /// changed; otherwise the matching keys are loaded and the report says what was skipped.
+    /// </summary>
+    public LoadReport LoadWeights(string path, bool strict = true)
+    {
+        using var file = SafetensorsFile.Open(path);
+        return LoadWeights(file, strict, keyPrefix: "");
+    }
+
+    /// <summary>Loads base parameters from an open safetensors file, reading keys as <paramref name="keyPrefix"/> + path.</summary>
+    public LoadReport LoadWeights(SafetensorsFile file, bool strict, string keyPrefix)
+    {
+        var state = StateDict();
+        var expected = new HashSet<string>(state.Select(kv => keyPrefix + kv.Key), StringComparer.Ordinal);
+        var missing = new List<string>();
+        var mismatched = new List<string>();
+        var toLoad = new List<(Tensor, string)>();
+        foreach (var (name, p) in state)
+        {
+            var key = keyPrefix + name;
+            if (!file.Contains(key)) { missing.Add(key); continue; }
+            var info = file.Info(key);
+            if (!info.Shape.Select(d => (int)d).SequenceEqual(p.Shape.ToArray()))
+            {
+                mismatched.Add($"{key}: file {Tensor.Format(info.IntShape)}, model {p.ShapeString}");
+                continue;
+            }
+            toLoad.Add((p, key));
+        }
+        var unexpected = file.Tensors.Select(t => t.Name).Where(n => !expected.Contains(n)).ToList();
+        var report = new LoadReport(file.Path ?? "(memory)", missing, unexpected, mismatched, toLoad.Count);
+        if (strict && !report.IsExact) throw new StateDictException(report);
+        foreach (var (p, key) in toLoad) file.ReadInto(key, p.Data);
+        return report;
+    }
+}
+
+/// <summary>What <see cref="Module.LoadWeights(string, bool)"/> found: keys missing from the file, keys the model does not have, and shape mismatches.</summary>
+/// <param name="Path">The file read.</param>
+/// <param name="Missing">Model keys absent from the file.</param>
+/// <param name="Unexpected">File keys the model does not have.</param>
+/// <param name="Mismatched">Keys present in both with different shapes, with both shapes.</param>
+/// <param name="Loaded">How many tensors were loaded.</param>
+public sealed record LoadReport(string Path, IReadOnlyList<string> Missing, IReadOnlyList<string> Unexpected, IReadOnlyList<string> Mismatched, int Loaded)
+{
+    /// <summary>True when every key matched in name and shape.</summary>
+    public bool IsExact => Missing.Count == 0 && Unexpected.Count == 0 && Mismatched.Count == 0;
+
+    /// <inheritdoc />
+    public override string ToString()
+    {
+        var parts = new List<string> { $"{Path}: loaded {Loaded}" };
+        if (Missing.Count > 0) parts.Add($"missing {Missing.Count}: {string.Join(", ", Missing.Take(10))}{(Missing.Count > 10 ? ", ..." : "")}");
+        if (Unexpected.Count > 0) parts.Add($"unexpected {Unexpected.Count}: {string.Join(", ", Unexpected.Take(10))}{(Unexpected.Count > 10 ? ", ..." : "")}");
+        if (Mismatched.Count > 0) parts.Add($"shape mismatch {Mismatched.Count}: {string.Join("; ", Mismatched.Take(10))}");
+        return string.Join("; ", parts);
+    }
+}
+
+/// <summary>Thrown by a strict load whose keys or shapes do not match the model; nothing was loaded.</summary>
+public sealed class StateDictException(LoadReport report) : Exception($"State dict does not match the model — {report}")
+{
+    /// <summary>The details.</summary>
+    public LoadReport Report { get; } = report;
+}

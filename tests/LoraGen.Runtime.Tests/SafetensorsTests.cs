@@ -1,0 +1,200 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using LoraGen.IO;
+using LoraGen.SafeTensors;
+using LoraGen.Tensors;
+using Xunit;
+
+namespace LoraGen.Runtime.Tests;
+
+/// <summary>The safetensors reader and writer: layout, interop with a Python writer, every validation rule, atomic writes.</summary>
+public class SafetensorsTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("loragen-st-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static KeyValuePair<string, Tensor> T(string name, Tensor t) => KeyValuePair.Create(name, t);
+
+    [Theory]
+    [InlineData("attn.0", new[] { 1, 2, 3 }, "{\"attn.0\":{\"dtype\":\"F32\",\"shape\":[1,2,3],\"data_offsets\":[0,24]}}", 64)]
+    [InlineData("attn0", new[] { 1, 1, 2, 3 }, "{\"attn0\":{\"dtype\":\"F32\",\"shape\":[1,1,2,3],\"data_offsets\":[0,24]}}       ", 72)]
+    public void WritesTheReferenceByteLayout(string name, int[] shape, string header, int headerLength)
+    {
+        var bytes = SafetensorsWriter.Serialize([T(name, Tensor.FromArray([0f, 1f, 2f, 3f, 4f, 5f], shape))]);
+        Assert.Equal((ulong)headerLength, BitConverter.ToUInt64(bytes, 0));     // JSON padded with spaces to a multiple of 8
+        Assert.Equal(header, Encoding.UTF8.GetString(bytes, 8, headerLength));
+        Assert.Equal(8 + headerLength + 24, bytes.Length);
+        Assert.Equal(1f, BitConverter.ToSingle(bytes, 8 + headerLength + 4));
+    }
+
+    [Fact]
+    public void EmptyFileWithMetadataMatchesReference()
+    {
+        var bytes = SafetensorsWriter.Serialize([], new Dictionary<string, string> { ["framework"] = "pt" });
+        Assert.Equal("{\"__metadata__\":{\"framework\":\"pt\"}}     ", Encoding.UTF8.GetString(bytes, 8, bytes.Length - 8));
+        Assert.Equal(40UL, BitConverter.ToUInt64(bytes, 0));
+    }
+
+    [Fact]
+    public void RoundTripIsBitIdenticalAndTensorsAreOrderedByName()
+    {
+        var rng = new Rng(3);
+        var tensors = new[] { T("z.weight", Tensor.Randn(rng, 1, 3, 4)), T("a.bias", Tensor.Randn(rng, 1, 4)), T("m", Tensor.Scalar(float.NaN)) };
+        var path = Path.Combine(_dir, "rt.safetensors");
+        SafetensorsWriter.Save(path, tensors, new Dictionary<string, string> { ["k"] = "v\n\"q\"" });
+        var bytes = System.IO.File.ReadAllBytes(path);
+        using var f = SafetensorsFile.Open(path);
+        Assert.Equal(["a.bias", "m", "z.weight"], f.Tensors.Select(t => t.Name));
+        Assert.Equal("v\n\"q\"", f.Metadata["k"]);
+        foreach (var (name, t) in tensors)
+            Assert.Equal(MemoryMarshal.AsBytes(t.Data).ToArray(), f.RawBytes(name).ToArray());
+        var again = SafetensorsWriter.Serialize(f.Tensors.Select(i => T(i.Name, f.LoadTensor(i.Name))), f.Metadata);
+        Assert.Equal(bytes, again);
+    }
+
+    [Fact]
+    public void F32IsReadZeroCopyFromTheMapping()
+    {
+        var path = Path.Combine(_dir, "zc.safetensors");
+        SafetensorsWriter.Save(path, [T("w", Tensor.FromArray([1f, 2f, 3f, 4f], 2, 2))]);
+        using var f = SafetensorsFile.Open(path);
+        var view = f.GetTensor("w");
+        Assert.False(MemoryMarshal.TryGetArray<float>(view.Storage, out _));   // not a managed copy
+        Assert.Equal(new[] { 1f, 2f, 3f, 4f }, view.ToArray());
+        var copy = f.LoadTensor("w");
+        Assert.True(MemoryMarshal.TryGetArray<float>(copy.Storage, out _));
+    }
+
+    [Fact]
+    public void ReadsEveryDTypeAPythonWriterProduced()
+    {
+        using var f = SafetensorsFile.Open(Path.Combine(AppContext.BaseDirectory, "Fixtures", "formats.safetensors"));
+        var f32 = f.LoadTensor("f32");
+        Assert.Equal(f.LoadTensor("f16.expected").ToArray(), f.LoadTensor("f16").ToArray());
+        Assert.Equal(f.LoadTensor("bf16.expected").ToArray(), f.LoadTensor("bf16").ToArray());
+        Assert.Equal(f32.ToArray(), f.LoadTensor("f64").ToArray());
+        Assert.Equal(new[] { -3f, 0f, 7f, 1f, 2f, 3f }, f.LoadTensor("i64").ToArray());
+        Assert.Equal(new[] { 0f, 1f, 255f }, f.LoadTensor("u8").ToArray());
+        Assert.Equal(0, f.LoadTensor("scalar").Rank);
+        Assert.Equal("ünïcode ✓ \"quoted\"", f.Metadata["note"]);
+        // Our BF16 writer rounds exactly as the Python fixture did, and F16 as numpy does.
+        var ours = SafetensorsFile.FromBytes(SafetensorsWriter.Serialize([T("bf16", f32), T("f16", f32)], dtype: SafetensorsDType.BF16));
+        Assert.Equal(f.RawBytes("bf16").ToArray(), ours.RawBytes("bf16").ToArray());
+        var half = SafetensorsFile.FromBytes(SafetensorsWriter.Serialize([T("f16", f32)], dtype: SafetensorsDType.F16));
+        Assert.Equal(f.RawBytes("f16").ToArray(), half.RawBytes("f16").ToArray());
+    }
+
+    // ---------------------------------------------------------------- one test per validation rule
+
+    private static byte[] File(string header, int dataBytes = 0, int trailing = 0)
+    {
+        var h = Encoding.UTF8.GetBytes(header);
+        var bytes = new byte[8 + h.Length + dataBytes + trailing];
+        BitConverter.TryWriteBytes(bytes.AsSpan(0, 8), (ulong)h.Length);
+        h.CopyTo(bytes, 8);
+        return bytes;
+    }
+
+    private static SafetensorsException Bad(byte[] bytes, SafetensorsRule rule, string? key = null)
+    {
+        var ex = Assert.Throws<SafetensorsException>(() => SafetensorsFile.FromBytes(bytes, "bad.safetensors"));
+        Assert.Equal(rule, ex.Rule);
+        Assert.Equal(key, ex.Key);
+        Assert.StartsWith("bad.safetensors: " + rule, ex.Message);
+        if (key is not null) Assert.Contains($"'{key}'", ex.Message);
+        return ex;
+    }
+
+    [Fact] public void HeaderTooSmall() => Bad([1, 2, 3], SafetensorsRule.HeaderTooSmall);
+
+    [Fact]
+    public void HeaderTooLarge()
+    {
+        var bytes = new byte[16];
+        BitConverter.TryWriteBytes(bytes.AsSpan(0, 8), 100_000_001UL);
+        Bad(bytes, SafetensorsRule.HeaderTooLarge);
+    }
+
+    [Fact]
+    public void InvalidHeaderLength()
+    {
+        var bytes = File("{}");
+        BitConverter.TryWriteBytes(bytes.AsSpan(0, 8), 50UL);
+        Bad(bytes, SafetensorsRule.InvalidHeaderLength);
+    }
+
+    [Fact]
+    public void InvalidHeaderUtf8()
+    {
+        var bytes = File("{\"a\":1}");
+        bytes[10] = 0xFF;
+        Bad(bytes, SafetensorsRule.InvalidHeader);
+    }
+
+    [Fact] public void InvalidHeaderStart() => Bad(File("[]"), SafetensorsRule.InvalidHeaderStart);
+    [Fact] public void InvalidJson() => Bad(File("{\"a\":"), SafetensorsRule.InvalidHeaderDeserialization);
+    [Fact] public void UnknownDType() => Bad(File("{\"w\":{\"dtype\":\"F31\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4), SafetensorsRule.InvalidHeaderDeserialization, "w");
+    [Fact] public void DuplicateKey() => Bad(File("{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4), SafetensorsRule.InvalidHeaderDeserialization, "w");
+    [Fact] public void MetadataValueNotString() => Bad(File("{\"__metadata__\":{\"a\":1}}"), SafetensorsRule.InvalidHeaderDeserialization);
+    [Fact] public void NegativeShape() => Bad(File("{\"w\":{\"dtype\":\"F32\",\"shape\":[-1],\"data_offsets\":[0,4]}}", 4), SafetensorsRule.InvalidHeaderDeserialization, "w");
+
+    [Fact]
+    public void OffsetsNotContiguous() => Bad(File(
+        "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}", 12),
+        SafetensorsRule.InvalidOffset, "b");
+
+    [Fact]
+    public void OffsetsOverlapping() => Bad(File(
+        "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", 8),
+        SafetensorsRule.InvalidOffset, "b");
+
+
+    [Fact] public void EndBeforeBeginIsInvalidOffset() => Bad(File("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,2]}}", 4), SafetensorsRule.InvalidOffset, "b");
+
+    [Fact] public void ShapeOverflow() => Bad(File("{\"w\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296,16],\"data_offsets\":[0,4]}}", 4), SafetensorsRule.ValidationOverflow, "w");
+
+    [Fact] public void SizeDoesNotMatchDTypeAndShape() => Bad(File("{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,4]}}", 4), SafetensorsRule.TensorInvalidInfo, "w");
+
+    [Fact] public void TrailingBytes() => Bad(File("{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4, trailing: 3), SafetensorsRule.MetadataIncompleteBuffer);
+
+    [Fact] public void MissingBytes() => Bad(File("{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 4), SafetensorsRule.MetadataIncompleteBuffer);
+
+    [Fact]
+    public void TensorNotFoundNamesTheKey()
+    {
+        var f = SafetensorsFile.FromBytes(SafetensorsWriter.Serialize([T("w", Tensor.Zeros(1))]), "x.safetensors");
+        var ex = Assert.Throws<SafetensorsException>(() => f.LoadTensor("nope"));
+        Assert.Equal(SafetensorsRule.TensorNotFound, ex.Rule);
+        Assert.Equal("nope", ex.Key);
+    }
+
+    [Fact]
+    public void OpenNamesTheFilePath()
+    {
+        var path = Path.Combine(_dir, "short.safetensors");
+        System.IO.File.WriteAllBytes(path, [1, 2]);
+        var ex = Assert.Throws<SafetensorsException>(() => SafetensorsFile.Open(path));
+        Assert.Equal(path, ex.Path);
+        Assert.Contains(path, ex.Message);
+    }
+
+    // ---------------------------------------------------------------- atomic writes
+
+    [Fact]
+    public void AFailedWriteLeavesTheOldFileAndNoTempFile()
+    {
+        var path = Path.Combine(_dir, "keep.safetensors");
+        SafetensorsWriter.Save(path, [T("w", Tensor.Ones(3))]);
+        var before = System.IO.File.ReadAllBytes(path);
+        Assert.Throws<InvalidOperationException>(() => AtomicFile.Write(path, s =>
+        {
+            s.Write(new byte[100]);
+            throw new InvalidOperationException("disk full (simulated)");
+        }));
+        Assert.Equal(before, System.IO.File.ReadAllBytes(path));
+        Assert.Single(Directory.GetFiles(_dir));
+        Assert.Throws<ArgumentException>(() => SafetensorsWriter.Save(path, [T("a", Tensor.Ones(1)), T("a", Tensor.Ones(1))]));
+        Assert.Equal(before, System.IO.File.ReadAllBytes(path));
+    }
+}
