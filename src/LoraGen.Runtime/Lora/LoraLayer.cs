@@ -132,10 +132,17 @@ public sealed class LoraLayer
         if (_adapters.ContainsKey(name)) throw new InvalidOperationException($"{LayerName}: an adapter named '{name}' already exists.");
         a.RequiresGrad = true;
         b.RequiresGrad = true;
-        var adapter = new LoraAdapter(name, config, a, b, new Rng((ulong)name.GetHashCode()));
+        var adapter = new LoraAdapter(name, config, a, b, new Rng(StableHash(name)));
         _adapters.Add(name, adapter);
         if (_active.Count == 0) _active.Add(name);
         return adapter;
+    }
+
+    private static ulong StableHash(string s)
+    {
+        ulong h = 14695981039346656037UL;   // FNV-1a: the same seed for the same name in every process
+        foreach (char c in s) h = (h ^ c) * 1099511628211UL;
+        return h;
     }
 
     /// <summary>Removes an adapter, unmerging everything first if it is merged.</summary>

@@ -44,6 +44,9 @@ public sealed class Embedding : Module, ILoraTarget
     }
 
     /// <inheritdoc />
+    public override void VisitLoraTargets(string path, ILoraTargetVisitor visitor) => visitor.Visit(path, this, null);
+
+    /// <inheritdoc />
     public override IEnumerable<(string Name, Tensor Parameter)> DirectParameters()
     {
         yield return ("weight", Weight);
