@@ -1,0 +1,98 @@
+using Microsoft.CodeAnalysis;
+
+namespace LoraGen.Analyzers
+{
+    /// <summary>Every LoraGen diagnostic. Each has a page at docs/analyzers/&lt;ID&gt;.md.</summary>
+    internal static class Descriptors
+    {
+        public const string Category = "LoraGen";
+        public const string Usage = "LoraGen.Usage";
+        public const string Tuning = "LoraGen.Tuning";
+
+        /// <summary>The help link of a rule: its page in the repository.</summary>
+        public static string HelpLink(string id) => $"https://github.com/loragen/loragen/blob/main/docs/analyzers/{id}.md";
+
+        private static DiagnosticDescriptor Rule(string id, string title, string message, string category, DiagnosticSeverity severity, string description) =>
+            new(id, title, message, category, severity, isEnabledByDefault: true, description: description, helpLinkUri: HelpLink(id));
+
+        public static readonly DiagnosticDescriptor RankTooSmall = Rule("LORA0001",
+            "LoRA rank must be at least 1", "Rank {0} of '{1}' is invalid: a LoRA rank must be at least 1",
+            Usage, DiagnosticSeverity.Error, "A rank below 1 gives an empty adapter; PEFT rejects it when the model is built.");
+
+        public static readonly DiagnosticDescriptor AlphaNotPositive = Rule("LORA0002",
+            "LoRA alpha must be positive", "Alpha {0} of '{1}' is invalid: alpha must be greater than 0 (use Alpha = Rank for scaling 1)",
+            Usage, DiagnosticSeverity.Error, "Scaling is alpha/rank; zero or negative alpha disables or inverts the adapter.");
+
+        public static readonly DiagnosticDescriptor DropoutOutOfRange = Rule("LORA0003",
+            "LoRA dropout must be in [0, 1)", "Dropout {0} of '{1}' is invalid: it must be at least 0 and less than 1",
+            Usage, DiagnosticSeverity.Error, "Dropout is a probability of dropping an input of the adapter; 1 drops everything.");
+
+        public static readonly DiagnosticDescriptor RankAboveDimensions = Rule("LORA0004",
+            "LoRA rank exceeds the layer's dimensions", "Rank {0} of '{1}' exceeds min(in, out) = {2} of {3}: the adapter cannot be low-rank",
+            Usage, DiagnosticSeverity.Error, "A rank above the smaller dimension of the layer only adds parameters; it cannot add expressiveness.");
+
+        public static readonly DiagnosticDescriptor NoSavings = Rule("LORA0005",
+            "LoRA adapter is not smaller than the layer", "Rank {0} of '{1}' gives {2} adapter parameters for a {3} layer of {4}: LoRA saves nothing here",
+            Tuning, DiagnosticSeverity.Warning, "With r·(in + out) ≥ in·out the adapter is at least as large as the layer; fine-tune the layer instead or lower the rank.");
+
+        public static readonly DiagnosticDescriptor NotAdaptable = Rule("LORA0006",
+            "[Lora] target is not an adaptable layer", "'{0}' has type {1}, which LoRA cannot adapt: [Lora] applies to Linear and Embedding fields (or arrays/lists of them)",
+            Usage, DiagnosticSeverity.Error, "The generator only wires adapters into Linear and Embedding layers; on other types the attribute would be silently ignored.");
+
+        public static readonly DiagnosticDescriptor StaticField = Rule("LORA0007",
+            "[Lora] on a static field", "'{0}' is static: a static layer is not part of any model instance, so [Lora] cannot adapt it",
+            Usage, DiagnosticSeverity.Error, "Module trees are built from instance fields.");
+
+        public static readonly DiagnosticDescriptor OnProperty = Rule("LORA0008",
+            "[Lora] on a property", "'{0}' is a property: put [Lora] on the field that holds the layer",
+            Usage, DiagnosticSeverity.Error, "The generator reads module trees from fields; a property is not a child module.");
+
+        public static readonly DiagnosticDescriptor TypeNotPartial = Rule("LORA0009",
+            "Module with LoRA members must be partial", "'{0}' must be declared partial so that LoraGen can generate its module tree and LoRA wiring",
+            Usage, DiagnosticSeverity.Error, "Without 'partial' the generator cannot add Children() and the [Lora] settings; the attribute would have no effect.");
+
+        public static readonly DiagnosticDescriptor NotAModule = Rule("LORA0010",
+            "LoRA attribute outside a Module", "'{0}' does not derive from LoraGen.Nn.Module: [{1}] has no effect here",
+            Usage, DiagnosticSeverity.Error, "Only Module subclasses form module trees that LoRA adapters attach to.");
+
+        public static readonly DiagnosticDescriptor TargetMatchesNothing = Rule("LORA0011",
+            "LoRA target matches no layer", "Target '{0}' matches no Linear or Embedding in the module tree of '{1}'; candidates: {2}",
+            Usage, DiagnosticSeverity.Error, "PEFT raises this when the model is built; LoraGen reports it while you type. Names match a layer's path or its last segments.");
+
+        public static readonly DiagnosticDescriptor ConflictingSettings = Rule("LORA0012",
+            "LoRA target configured twice", "'{0}' is selected by [LoraModel(Targets)] as '{1}' and also has [Lora] with different settings; the [Lora] settings win",
+            Usage, DiagnosticSeverity.Warning, "Keep one source of truth for each layer's adapter settings.");
+
+        public static readonly DiagnosticDescriptor KeyCollision = Rule("LORA0013",
+            "Two children map to the same key", "'{0}' and '{1}' of '{2}' both map to the path segment '{3}': their state-dict and adapter keys would collide",
+            Usage, DiagnosticSeverity.Error, "[ModuleName] and [Lora(Name)] rename path segments; two children with the same segment overwrite each other in safetensors files.");
+
+        public static readonly DiagnosticDescriptor WeightMutated = Rule("LORA0014",
+            "Weight of a LoRA layer written directly", "'{0}.Weight' is written here, but adapters of '{0}' may be merged into it: unmerge first or the write is mixed with ΔW",
+            Usage, DiagnosticSeverity.Warning, "Merge folds s·B·A into the weight; writing the weight while merged corrupts both the base weight and a later unmerge.");
+
+        public static readonly DiagnosticDescriptor RankNotPowerOfTwo = Rule("LORA0015",
+            "Unusual LoRA rank", "Rank {0} of '{1}' {2}; common choices are 4, 8, 16, 32 or 64",
+            Tuning, DiagnosticSeverity.Info, "Powers of two up to 256 are the ranks used in practice; large ranks erode LoRA's savings.");
+
+        public static readonly DiagnosticDescriptor ExtremeAlphaRatio = Rule("LORA0016",
+            "Extreme LoRA alpha/rank ratio", "Alpha/Rank = {0} for '{1}' is extreme: the adapter's updates are scaled by {0}; ratios between 0.5 and 4 are typical",
+            Tuning, DiagnosticSeverity.Info, "Scaling multiplies the adapter's contribution and its gradients; extreme values need a matching learning rate.");
+
+        public static readonly DiagnosticDescriptor TrainingAfterMerge = Rule("LORA0017",
+            "Model trained after Merge()", "'{0}' runs after Merge() in this method: training a merged model updates A/B that are already folded into the weights; call Unmerge() first",
+            Usage, DiagnosticSeverity.Warning, "Merged adapters are skipped in the forward pass, so their gradients are zero and the merged weights drift from B·A.");
+
+        public static readonly DiagnosticDescriptor BadPattern = Rule("LORA0018",
+            "Malformed rank or alpha pattern", "'{0}' in {1} is not of the form \"name=value\" with a {2}",
+            Usage, DiagnosticSeverity.Error, "RankPattern and AlphaPattern entries are \"module_name=value\" strings, like PEFT's rank_pattern and alpha_pattern.");
+
+        public static readonly DiagnosticDescriptor ContainingTypeNotPartial = Rule("LORA0019",
+            "Module nested in a non-partial type", "'{0}' is nested in '{1}', which is not partial: LoraGen cannot generate its module tree, so it will have no children",
+            Usage, DiagnosticSeverity.Error, "Generated members of a nested type must be declared inside every enclosing type; all of them must be partial.");
+
+        public static readonly DiagnosticDescriptor RootNotModule = Rule("LORA0020",
+            "[LoraModel] root is not a partial Module", "'{0}' {1}: the Lora facade cannot be generated",
+            Usage, DiagnosticSeverity.Error, "The root of a LoRA model must be a partial class deriving from LoraGen.Nn.Module.");
+    }
+}

@@ -1,0 +1,165 @@
+using System;
+using System.Collections.Immutable;
+using System.Globalization;
+using System.Linq;
+using LoraGen.SourceModel;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Microsoft.CodeAnalysis.Diagnostics;
+using Microsoft.CodeAnalysis.Operations;
+
+namespace LoraGen.Analyzers
+{
+    /// <summary>
+    /// Checks each <c>[Lora]</c>: its values (rank, alpha, dropout), what it is placed on (field type, static,
+    /// property, containing type), and — where the layer is constructed with constant sizes — the rank against
+    /// the layer's dimensions.
+    /// </summary>
+    [DiagnosticAnalyzer(LanguageNames.CSharp)]
+    public sealed class LoraAttributeAnalyzer : DiagnosticAnalyzer
+    {
+        /// <inheritdoc />
+        public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(
+            Descriptors.RankTooSmall, Descriptors.AlphaNotPositive, Descriptors.DropoutOutOfRange, Descriptors.RankAboveDimensions,
+            Descriptors.NoSavings, Descriptors.NotAdaptable, Descriptors.StaticField, Descriptors.OnProperty, Descriptors.TypeNotPartial,
+            Descriptors.NotAModule, Descriptors.RankNotPowerOfTwo, Descriptors.ExtremeAlphaRatio);
+
+        /// <inheritdoc />
+        public override void Initialize(AnalysisContext context)
+        {
+            context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);
+            context.EnableConcurrentExecution();
+            context.RegisterCompilationStartAction(start =>
+            {
+                var lora = start.Compilation.GetTypeByMetadataName(KnownTypes.LoraAttribute);
+                if (lora is null) return;
+                var symbols = ModuleSymbols.From(start.Compilation);
+                start.RegisterSymbolAction(c => AnalyzeMember(c, lora, symbols), SymbolKind.Field, SymbolKind.Property);
+                if (symbols is not null)
+                    start.RegisterOperationAction(c => AnalyzeConstruction(c, lora, symbols), OperationKind.ObjectCreation);
+            });
+        }
+
+        internal static AttributeData? FindLora(ISymbol symbol, INamedTypeSymbol lora) =>
+            symbol.GetAttributes().FirstOrDefault(a => SymbolEqualityComparer.Default.Equals(a.AttributeClass, lora));
+
+        /// <summary>The location of a named argument of the attribute (e.g. Rank), or of the whole attribute.</summary>
+        internal static Location ArgumentLocation(AttributeData attribute, string name)
+        {
+            if (attribute.ApplicationSyntaxReference?.GetSyntax() is not AttributeSyntax syntax) return Location.None;
+            var arg = syntax.ArgumentList?.Arguments.FirstOrDefault(a => a.NameEquals?.Name.Identifier.ValueText == name);
+            return (arg?.Expression ?? (SyntaxNode)syntax).GetLocation();
+        }
+
+        private static void AnalyzeMember(SymbolAnalysisContext context, INamedTypeSymbol lora, ModuleSymbols? symbols)
+        {
+            var attribute = FindLora(context.Symbol, lora);
+            if (attribute is null) return;
+            var member = context.Symbol;
+            var where = attribute.ApplicationSyntaxReference?.GetSyntax(context.CancellationToken).GetLocation() ?? Location.None;
+            string name = $"{member.ContainingType.Name}.{member.Name}";
+
+            // Placement.
+            if (member is IPropertySymbol)
+            {
+                context.ReportDiagnostic(Diagnostic.Create(Descriptors.OnProperty, where, name));
+                return;
+            }
+            var field = (IFieldSymbol)member;
+            if (field.IsStatic)
+            {
+                context.ReportDiagnostic(Diagnostic.Create(Descriptors.StaticField, where, name));
+                return;
+            }
+            if (symbols is not null)
+            {
+                var shape = symbols.ShapeOf(field.Type, out var element);
+                if (shape == ChildShape.None || symbols.AdaptableKindOf(element) == AdaptableKind.None)
+                    context.ReportDiagnostic(Diagnostic.Create(Descriptors.NotAdaptable, where, name, field.Type.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat)));
+                if (!symbols.IsModule(field.ContainingType))
+                    context.ReportDiagnostic(Diagnostic.Create(Descriptors.NotAModule, where, field.ContainingType.Name, "Lora"));
+                else if (!IsPartial(field.ContainingType, context.CancellationToken))
+                    context.ReportDiagnostic(Diagnostic.Create(Descriptors.TypeNotPartial, field.ContainingType.Locations.FirstOrDefault() ?? where,
+                        ImmutableDictionary<string, string?>.Empty.Add("Type", field.ContainingType.Name), field.ContainingType.Name));
+            }
+
+            // Values.
+            var spec = LoraSpec.Read(attribute);
+            if (spec.Rank < 1)
+                context.ReportDiagnostic(Diagnostic.Create(Descriptors.RankTooSmall, ArgumentLocation(attribute, "Rank"), spec.Rank, name));
+            else if ((spec.Rank & (spec.Rank - 1)) != 0 || spec.Rank > 256)
+                context.ReportDiagnostic(Diagnostic.Create(Descriptors.RankNotPowerOfTwo, ArgumentLocation(attribute, "Rank"), spec.Rank, name,
+                    spec.Rank > 256 ? "is above 256" : "is not a power of two"));
+            if (LoraSpec.HasNamedArgument(attribute, "Alpha") && !(spec.Alpha > 0))
+                context.ReportDiagnostic(Diagnostic.Create(Descriptors.AlphaNotPositive, ArgumentLocation(attribute, "Alpha"),
+                    ImmutableDictionary<string, string?>.Empty.Add("Rank", spec.Rank.ToString(CultureInfo.InvariantCulture)),
+                    Format(spec.Alpha), name));
+            else if (spec.Rank >= 1 && spec.Alpha > 0)
+            {
+                double ratio = spec.Alpha / spec.Rank;
+                if (ratio > 16 || ratio < 1.0 / 16)
+                    context.ReportDiagnostic(Diagnostic.Create(Descriptors.ExtremeAlphaRatio, ArgumentLocation(attribute, "Alpha"), Format(ratio), name));
+            }
+            if (!(spec.Dropout >= 0 && spec.Dropout < 1))
+                context.ReportDiagnostic(Diagnostic.Create(Descriptors.DropoutOutOfRange, ArgumentLocation(attribute, "Dropout"), Format(spec.Dropout), name));
+        }
+
+        internal static bool IsPartial(INamedTypeSymbol type, System.Threading.CancellationToken ct) =>
+            type.DeclaringSyntaxReferences.Select(r => r.GetSyntax(ct)).OfType<TypeDeclarationSyntax>().Any(d => d.Modifiers.Any(SyntaxKind.PartialKeyword));
+
+        /// <summary>`field = new Linear(in, out)` (initializer or assignment) with constant sizes: check the rank.</summary>
+        private static void AnalyzeConstruction(OperationAnalysisContext context, INamedTypeSymbol lora, ModuleSymbols symbols)
+        {
+            var creation = (IObjectCreationOperation)context.Operation;
+            var kind = symbols.AdaptableKindOf(creation.Type);
+            if (kind == AdaptableKind.None) return;
+            // Target-typed `new(...)` sits under an implicit conversion.
+            var parent = creation.Parent;
+            while (parent is IConversionOperation) parent = parent.Parent;
+            IFieldSymbol? field = parent switch
+            {
+                IFieldInitializerOperation init when init.InitializedFields.Length == 1 => init.InitializedFields[0],
+                ISimpleAssignmentOperation { Target: IFieldReferenceOperation f } => f.Field,
+                _ => null,
+            };
+            if (field is null) return;
+            var attribute = FindLora(field, lora);
+            if (attribute is null) return;
+            if (!TryConstantSize(creation, 0, out int a) || !TryConstantSize(creation, 1, out int b) || a < 1 || b < 1) return;
+            var spec = LoraSpec.Read(attribute);
+            if (spec.Rank < 1) return;
+            // Linear(in, out): ΔW is [out, in]; Embedding(num, dim): ΔW is [num, dim]. Either way r·(a + b) vs a·b.
+            int limit = Math.Min(a, b);
+            string name = $"{field.ContainingType.Name}.{field.Name}";
+            string layer = kind == AdaptableKind.Linear ? $"Linear({a}, {b})" : $"Embedding({a}, {b})";
+            var props = ImmutableDictionary<string, string?>.Empty.Add("MaxRank", MaxUsefulRank(a, b).ToString(CultureInfo.InvariantCulture));
+            var location = ArgumentLocation(attribute, "Rank");
+            if (location == Location.None) location = field.Locations.FirstOrDefault() ?? Location.None;
+            long adapter = (long)spec.Rank * (a + b), weights = (long)a * b;
+            if (spec.Rank > limit)
+                context.ReportDiagnostic(Diagnostic.Create(Descriptors.RankAboveDimensions, location, props, spec.Rank, name, limit, layer));
+            else if (spec.Rank == limit || adapter >= weights)
+                context.ReportDiagnostic(Diagnostic.Create(Descriptors.NoSavings, location, props, spec.Rank, name,
+                    adapter.ToString("N0", CultureInfo.InvariantCulture), layer, weights.ToString("N0", CultureInfo.InvariantCulture)));
+        }
+
+        /// <summary>The largest rank below min(a, b) whose adapter is smaller than the layer (at least 1).</summary>
+        internal static int MaxUsefulRank(int a, int b)
+        {
+            int r = Math.Min(a, b) - 1;
+            while (r > 1 && (long)r * (a + b) >= (long)a * b) r--;
+            return Math.Max(1, r);
+        }
+
+        private static bool TryConstantSize(IObjectCreationOperation creation, int ordinal, out int value)
+        {
+            value = 0;
+            var arg = creation.Arguments.FirstOrDefault(x => x.Parameter?.Ordinal == ordinal);
+            if (arg?.Value.ConstantValue is { HasValue: true, Value: int v }) { value = v; return true; }
+            return false;
+        }
+
+        private static string Format(double v) => v.ToString("0.####", CultureInfo.InvariantCulture);
+    }
+}

@@ -1,0 +1,130 @@
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.Globalization;
+using System.Linq;
+using LoraGen.SourceModel;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Microsoft.CodeAnalysis.Diagnostics;
+
+namespace LoraGen.Analyzers
+{
+    /// <summary>
+    /// Checks module types as a whole: the <c>[LoraModel]</c> root (partial Module, targets that match a layer,
+    /// well-formed patterns, no double configuration), path collisions between children, and module types the
+    /// generator must skip because an enclosing type is not partial.
+    /// </summary>
+    [DiagnosticAnalyzer(LanguageNames.CSharp)]
+    public sealed class LoraModelAnalyzer : DiagnosticAnalyzer
+    {
+        /// <inheritdoc />
+        public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(
+            Descriptors.TargetMatchesNothing, Descriptors.ConflictingSettings, Descriptors.KeyCollision, Descriptors.BadPattern,
+            Descriptors.ContainingTypeNotPartial, Descriptors.RootNotModule, Descriptors.NotAModule);
+
+        /// <inheritdoc />
+        public override void Initialize(AnalysisContext context)
+        {
+            context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);
+            context.EnableConcurrentExecution();
+            context.RegisterCompilationStartAction(start =>
+            {
+                var symbols = ModuleSymbols.From(start.Compilation);
+                var root = start.Compilation.GetTypeByMetadataName(KnownTypes.LoraModelAttribute);
+                start.RegisterSymbolAction(c => Analyze(c, symbols, root), SymbolKind.NamedType);
+            });
+        }
+
+        private static void Analyze(SymbolAnalysisContext context, ModuleSymbols? symbols, INamedTypeSymbol? rootAttribute)
+        {
+            var type = (INamedTypeSymbol)context.Symbol;
+            var ct = context.CancellationToken;
+            var attribute = rootAttribute is null ? null : type.GetAttributes().FirstOrDefault(a => SymbolEqualityComparer.Default.Equals(a.AttributeClass, rootAttribute));
+            bool isModule = symbols is not null && symbols.IsModule(type);
+
+            if (attribute is not null)
+            {
+                var where = attribute.ApplicationSyntaxReference?.GetSyntax(ct).GetLocation() ?? Location.None;
+                if (!isModule) context.ReportDiagnostic(Diagnostic.Create(Descriptors.RootNotModule, where, type.Name, "does not derive from LoraGen.Nn.Module"));
+                else if (!LoraAttributeAnalyzer.IsPartial(type, ct))
+                    context.ReportDiagnostic(Diagnostic.Create(Descriptors.RootNotModule, where, ImmutableDictionary<string, string?>.Empty.Add("Type", type.Name), type.Name, "is not partial"));
+            }
+            if (!isModule || symbols is null) return;
+
+            // A partial module inside a non-partial type gets no generated code.
+            if (LoraAttributeAnalyzer.IsPartial(type, ct))
+                for (var outer = type.ContainingType; outer is not null; outer = outer.ContainingType)
+                    if (!LoraAttributeAnalyzer.IsPartial(outer, ct))
+                    {
+                        context.ReportDiagnostic(Diagnostic.Create(Descriptors.ContainingTypeNotPartial, type.Locations.FirstOrDefault(), type.Name, outer.Name));
+                        break;
+                    }
+
+            // Two children with the same path segment.
+            var seen = new Dictionary<string, IFieldSymbol>();
+            foreach (var (field, _, _) in ModuleGraph.ChildFields(type, symbols))
+            {
+                var segment = ModuleGraph.PathName(field);
+                if (seen.TryGetValue(segment, out var first))
+                    context.ReportDiagnostic(Diagnostic.Create(Descriptors.KeyCollision, field.Locations.FirstOrDefault(), first.Name, field.Name, type.Name, segment));
+                else seen[segment] = field;
+            }
+
+            if (attribute is not null) AnalyzeRoot(context, type, attribute, symbols);
+        }
+
+        private static void AnalyzeRoot(SymbolAnalysisContext context, INamedTypeSymbol type, AttributeData attribute, ModuleSymbols symbols)
+        {
+            var spec = LoraModelSpec.Read(attribute);
+            var fields = ModuleGraph.AdaptableFields(type, symbols, context.CancellationToken);
+            var candidates = string.Join(", ", fields.Select(f => LastSegment(f.PathTemplate)).Distinct().Take(12));
+            if (candidates.Length == 0) candidates = "(no Linear or Embedding in the tree)";
+            var syntax = attribute.ApplicationSyntaxReference?.GetSyntax(context.CancellationToken) as AttributeSyntax;
+
+            foreach (var target in spec.Targets)
+            {
+                if (!fields.Any(f => ModuleGraph.Matches(f.PathTemplate, target)))
+                    context.ReportDiagnostic(Diagnostic.Create(Descriptors.TargetMatchesNothing, LiteralLocation(syntax, "Targets", target), target, type.Name, candidates));
+            }
+            foreach (var (property, integer) in new[] { ("RankPattern", true), ("AlphaPattern", false) })
+            {
+                foreach (var entry in LoraModelSpec.Strings(attribute.NamedArguments.FirstOrDefault(a => a.Key == property).Value))
+                {
+                    bool ok = LoraModelSpec.TryParsePattern(entry, out var parsed) && parsed.Value > 0 && (!integer || parsed.Value == System.Math.Floor(parsed.Value));
+                    if (!ok)
+                        context.ReportDiagnostic(Diagnostic.Create(Descriptors.BadPattern, LiteralLocation(syntax, property, entry), entry, property, integer ? "positive integer rank" : "positive alpha"));
+                    else if (!fields.Any(f => ModuleGraph.Matches(f.PathTemplate, parsed.Name)))
+                        context.ReportDiagnostic(Diagnostic.Create(Descriptors.TargetMatchesNothing, LiteralLocation(syntax, property, entry), parsed.Name, type.Name, candidates));
+                }
+            }
+            // A layer selected by name that also carries [Lora] with other settings.
+            foreach (var f in fields)
+            {
+                if (f.Lora is null) continue;
+                var target = spec.Targets.FirstOrDefault(t => ModuleGraph.Matches(f.PathTemplate, t));
+                if (target is null) continue;
+                var own = LoraSpec.Read(f.Lora);
+                var d = spec.Defaults;
+                if (own.Rank != d.Rank || own.Alpha != d.Alpha || own.Dropout != d.Dropout || own.UseRsLora != d.UseRsLora || own.Init != d.Init)
+                    context.ReportDiagnostic(Diagnostic.Create(Descriptors.ConflictingSettings,
+                        f.Lora.ApplicationSyntaxReference?.GetSyntax(context.CancellationToken).GetLocation() ?? Location.None,
+                        additionalLocations: f.Field.Locations, messageArgs: new object[] { f.PathTemplate, target }));
+            }
+        }
+
+        private static string LastSegment(string path)
+        {
+            int dot = path.LastIndexOf('.');
+            return dot < 0 ? path : path.Substring(dot + 1);
+        }
+
+        /// <summary>The string literal <paramref name="value"/> inside the named argument, or the attribute.</summary>
+        private static Location LiteralLocation(AttributeSyntax? syntax, string argument, string value)
+        {
+            if (syntax is null) return Location.None;
+            var arg = syntax.ArgumentList?.Arguments.FirstOrDefault(a => a.NameEquals?.Name.Identifier.ValueText == argument);
+            var literal = arg?.Expression.DescendantNodes().OfType<LiteralExpressionSyntax>().FirstOrDefault(l => l.Token.ValueText == value);
+            return (literal ?? (SyntaxNode?)arg ?? syntax).GetLocation();
+        }
+    }
+}

@@ -1,0 +1,47 @@
+using System.Reflection;
+using LoraGen.Analyzers;
+using Microsoft.CodeAnalysis;
+using Xunit;
+
+namespace LoraGen.Analyzers.Tests;
+
+/// <summary>Every rule has a title, message, category, help link to an existing docs page, and a release-tracking entry.</summary>
+public class CatalogTests
+{
+    private static string RepoRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "LoraGen.sln"))) dir = dir.Parent;
+        return dir?.FullName ?? throw new DirectoryNotFoundException("LoraGen.sln not found above the test output.");
+    }
+
+    public static TheoryData<string> Ids() => [.. AllDescriptors().Select(d => d.Id)];
+
+    private static IEnumerable<DiagnosticDescriptor> AllDescriptors() =>
+        typeof(Descriptors).GetFields(BindingFlags.Static | BindingFlags.Public).Select(f => f.GetValue(null)).OfType<DiagnosticDescriptor>();
+
+    [Fact]
+    public void IdsAreSequentialAndEveryRuleIsSupportedBySomeAnalyzer()
+    {
+        var ids = AllDescriptors().Select(d => d.Id).Order().ToList();
+        Assert.Equal(Enumerable.Range(1, ids.Count).Select(i => $"LORA{i:D4}"), ids);
+        var supported = AnalyzerHarness.Analyzers.SelectMany(a => a.SupportedDiagnostics).Select(d => d.Id).ToHashSet();
+        Assert.All(ids, id => Assert.Contains(id, supported));
+    }
+
+    [Theory]
+    [MemberData(nameof(Ids))]
+    public void RuleIsDocumentedAndTracked(string id)
+    {
+        var d = AllDescriptors().Single(x => x.Id == id);
+        Assert.False(string.IsNullOrWhiteSpace(d.Title.ToString()));
+        Assert.False(string.IsNullOrWhiteSpace(d.MessageFormat.ToString()));
+        Assert.StartsWith("LoraGen.", d.Category);
+        Assert.EndsWith($"docs/analyzers/{id}.md", d.HelpLinkUri);
+        var page = Path.Combine(RepoRoot(), "docs", "analyzers", id + ".md");
+        Assert.True(File.Exists(page), $"{page} is missing");
+        Assert.Contains(id, File.ReadAllText(page));
+        var releases = File.ReadAllText(Path.Combine(RepoRoot(), "analyzers", "LoraGen.Analyzers", "AnalyzerReleases.Unshipped.md"));
+        Assert.Contains($"{id} | {d.Category} | {d.DefaultSeverity} |", releases);
+    }
+}
