@@ -48,10 +48,16 @@ public static unsafe class Gemm
                 OpenBlas.Sgemm(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc);
                 return;
             }
-            ScaleC(m, n, beta, pc, ldc);
-            if (k == 0 || alpha == 0f) return;
+            if (k == 0 || alpha == 0f)
+            {
+                ScaleC(m, n, beta, pc, ldc);
+                return;
+            }
+            // With beta = 0 the first K block stores its result instead of adding it, so C is never cleared first.
+            bool storeFirst = beta == 0f;
+            if (!storeFirst) ScaleC(m, n, beta, pc, ldc);
             int threads = parallel && (long)m * n * k >= ParallelThreshold ? Math.Min(Environment.ProcessorCount, 8) : 1;
-            Run(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, pc, ldc, threads);
+            Run(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, pc, ldc, threads, storeFirst);
         }
     }
 
@@ -80,13 +86,13 @@ public static unsafe class Gemm
     }
 
     private static void Run(bool transA, bool transB, int m, int n, int k, float alpha,
-        float* a, int lda, float* b, int ldb, float* c, int ldc, int threads)
+        float* a, int lda, float* b, int ldb, float* c, int ldc, int threads, bool storeFirst)
     {
         int mBlocks = (m + MR - 1) / MR;
         if (threads <= 1 || mBlocks < 2 * threads)
         {
-            if (threads > 1 && n >= threads * NR * 2) SplitN(transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc, threads);
-            else Serial(transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc);
+            if (threads > 1 && n >= threads * NR * 2) SplitN(transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc, threads, storeFirst);
+            else Serial(transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc, storeFirst);
             return;
         }
         // Shared packed B per (jc, pc) block; M blocks are handed out dynamically so that a core slowed by
@@ -120,7 +126,7 @@ public static unsafe class Gemm
                         {
                             float* ap = Align64(pA);
                             PackA(transA, (float*)pa, lda, ic, pcL, mcb, kc, alpha, ap);
-                            Macro(mcb, nc, kc, ap, (float*)bp, (float*)pc0 + (long)ic * ldc + jcL, ldc);
+                            Macro(mcb, nc, kc, ap, (float*)bp, (float*)pc0 + (long)ic * ldc + jcL, ldc, storeFirst && pcL == 0);
                         }
                     });
                 }
@@ -130,7 +136,7 @@ public static unsafe class Gemm
 
     /// <summary>For short, wide products: each core takes a slice of the columns and runs the serial algorithm.</summary>
     private static void SplitN(bool transA, bool transB, int m, int n, int k, float alpha,
-        float* a, int lda, float* b, int ldb, float* c, int ldc, int threads)
+        float* a, int lda, float* b, int ldb, float* c, int ldc, int threads, bool storeFirst)
     {
         int units = (n + NR - 1) / NR;
         nint pa = (nint)a, pb = (nint)b, pc = (nint)c;
@@ -140,7 +146,7 @@ public static unsafe class Gemm
             if (hi <= lo) return;
             float* B = (float*)pb;
             float* Bs = transB ? B + (long)lo * ldb : B + lo;
-            Serial(transA, transB, m, hi - lo, k, alpha, (float*)pa, lda, Bs, ldb, (float*)pc + lo, ldc);
+            Serial(transA, transB, m, hi - lo, k, alpha, (float*)pa, lda, Bs, ldb, (float*)pc + lo, ldc, storeFirst);
         });
     }
 
@@ -151,10 +157,10 @@ public static unsafe class Gemm
 
     [ThreadStatic] private static float[]? _packA, _packB;
 
-    /// <summary>C += alpha · op(A) · op(B) on the calling thread.</summary>
+    /// <summary>C += alpha · op(A) · op(B) on the calling thread (C = … when <paramref name="storeFirst"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Serial(bool transA, bool transB, int m, int n, int k, float alpha,
-        float* a, int lda, float* b, int ldb, float* c, int ldc)
+        float* a, int lda, float* b, int ldb, float* c, int ldc, bool storeFirst)
     {
         var packA = _packA ??= GC.AllocateArray<float>(MC * KC + 64, pinned: true);
         var packB = _packB ??= GC.AllocateArray<float>(NC * KC + 64, pinned: true);
@@ -173,7 +179,7 @@ public static unsafe class Gemm
                     {
                         int mc = Math.Min(MC, m - ic);
                         PackA(transA, a, lda, ic, pc, mc, kc, alpha, ap);
-                        Macro(mc, nc, kc, ap, bp, c + (long)ic * ldc + jc, ldc);
+                        Macro(mc, nc, kc, ap, bp, c + (long)ic * ldc + jc, ldc, storeFirst && pc == 0);
                     }
                 }
             }
@@ -264,9 +270,9 @@ public static unsafe class Gemm
         }
     }
 
-    /// <summary>Walks the packed panels with the micro-kernel: C[mc×nc] += Ã · B̃.</summary>
+    /// <summary>Walks the packed panels with the micro-kernel: C[mc×nc] += Ã · B̃ (or = when <paramref name="store"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Macro(int mc, int nc, int kc, float* ap, float* bp, float* c, int ldc)
+    private static void Macro(int mc, int nc, int kc, float* ap, float* bp, float* c, int ldc, bool store)
     {
         float* tile = stackalloc float[MR * NR];
         for (int j0 = 0; j0 < nc; j0 += NR)
@@ -280,26 +286,33 @@ public static unsafe class Gemm
                 float* cij = c + (long)i0 * ldc + j0;
                 if (mr == MR && nr == NR)
                 {
-                    if (IsAccelerated) Kernel6x16(kc, apanel, bpanel, cij, ldc);
-                    else KernelScalar(kc, apanel, bpanel, cij, ldc, MR, NR);
+                    if (IsAccelerated) Kernel6x16(kc, apanel, bpanel, cij, ldc, store);
+                    else
+                    {
+                        if (store) for (int i = 0; i < MR; i++) new Span<float>(cij + (long)i * ldc, NR).Clear();
+                        KernelScalar(kc, apanel, bpanel, cij, ldc, MR, NR);
+                    }
                 }
                 else
                 {
                     // Edge tile: compute the full padded tile into scratch, then add the valid part.
                     new Span<float>(tile, MR * NR).Clear();
-                    if (IsAccelerated) Kernel6x16(kc, apanel, bpanel, tile, NR);
+                    if (IsAccelerated) Kernel6x16(kc, apanel, bpanel, tile, NR, store: false);
                     else KernelScalar(kc, apanel, bpanel, tile, NR, MR, NR);
                     for (int i = 0; i < mr; i++)
                         for (int j = 0; j < nr; j++)
-                            cij[(long)i * ldc + j] += tile[i * NR + j];
+                        {
+                            if (store) cij[(long)i * ldc + j] = tile[i * NR + j];
+                            else cij[(long)i * ldc + j] += tile[i * NR + j];
+                        }
                 }
             }
         }
     }
 
-    /// <summary>The 6×16 register-blocked micro-kernel: C[6×16] += Σₚ a[p, 0..6]ᵀ · b[p, 0..16].</summary>
+    /// <summary>The 6×16 register-blocked micro-kernel: C[6×16] += Σₚ a[p, 0..6]ᵀ · b[p, 0..16] (= when <paramref name="store"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel6x16(int kc, float* a, float* b, float* c, int ldc)
+    private static void Kernel6x16(int kc, float* a, float* b, float* c, int ldc, bool store)
     {
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
@@ -322,12 +335,29 @@ public static unsafe class Gemm
             a += MR;
             b += NR;
         }
+        if (store)
+        {
+            StoreRow(c, c00, c01); c += ldc;
+            StoreRow(c, c10, c11); c += ldc;
+            StoreRow(c, c20, c21); c += ldc;
+            StoreRow(c, c30, c31); c += ldc;
+            StoreRow(c, c40, c41); c += ldc;
+            StoreRow(c, c50, c51);
+            return;
+        }
         AddRow(c, c00, c01); c += ldc;
         AddRow(c, c10, c11); c += ldc;
         AddRow(c, c20, c21); c += ldc;
         AddRow(c, c30, c31); c += ldc;
         AddRow(c, c40, c41); c += ldc;
         AddRow(c, c50, c51);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRow(float* c, Vector256<float> lo, Vector256<float> hi)
+    {
+        Vector256.Store(lo, c);
+        Vector256.Store(hi, c + 8);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -102,20 +102,29 @@ public static partial class Ops
             {
                 Par.Rows(Blocks(x.Size), Chunk, (lo, hi) =>
                 {
-                    Span<float> t = stackalloc float[Chunk];
+                    Span<float> tb = stackalloc float[Chunk];
+                    Span<float> ub = stackalloc float[Chunk];
+                    Span<float> vb = stackalloc float[Chunk];
                     for (int blk = lo; blk < hi; blk++)
                     {
                         var (o, n) = Block(blk, x.Size);
                         var xs = x.Data.Slice(o, n);
                         var gs = g.Data.Slice(o, n);
                         var gx = x.Grad!.Data.Slice(o, n);
-                        GeluTanhInner(xs, t[..n]);
-                        for (int i = 0; i < n; i++)
-                        {
-                            float xi = xs[i], ti = t[i];
-                            float d = 0.5f * (1f + ti) + 0.5f * xi * (1f - ti * ti) * GeluC * (1f + 3f * GeluK * xi * xi);
-                            gx[i] += gs[i] * d;
-                        }
+                        Span<float> t = tb[..n], u = ub[..n], v = vb[..n];
+                        GeluTanhInner(xs, t);
+                        // d = 0.5·(1 + t) + (1 − t²) · 0.5·c·x·(1 + 3k·x²), element-wise in SIMD.
+                        TensorPrimitives.Multiply(xs, xs, u);                 // x²
+                        TensorPrimitives.Multiply(u, 3f * GeluK, u);
+                        TensorPrimitives.Add(u, 1f, u);                       // 1 + 3k x²
+                        TensorPrimitives.Multiply(u, xs, u);
+                        TensorPrimitives.Multiply(u, 0.5f * GeluC, u);        // 0.5 c x (1 + 3k x²)
+                        TensorPrimitives.Multiply(t, t, v);
+                        TensorPrimitives.Subtract(1f, v, v);                  // 1 − t²
+                        TensorPrimitives.Multiply(u, v, u);
+                        TensorPrimitives.Add(t, 1f, t);
+                        TensorPrimitives.MultiplyAdd(t, 0.5f, u, u);          // d
+                        TensorPrimitives.FusedMultiplyAdd(gs, u, gx, gx);     // gx += g · d
                     }
                 });
             }

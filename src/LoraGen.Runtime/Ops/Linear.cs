@@ -20,13 +20,14 @@ public static partial class Ops
         if (bias is not null && (bias.Rank != 1 || bias.Size != outF))
             throw new ShapeMismatchException("linear", "weight", weight.shape, "bias", bias.shape, $"bias must be 1-D with out_features ({outF}) elements.");
         var y = Tensor.Empty([.. x.shape[..^1], outF]);
-        Gemm.Sgemm(false, true, rows, outF, inF, 1f, x.Data, inF, weight.Data, inF, 0f, y.Data, outF);
         if (bias is not null)
         {
+            // Broadcast the bias into y, then accumulate the product onto it: one pass over y fewer than adding after.
             var ys = y.Data;
             var bs = bias.Data;
-            for (int r = 0; r < rows; r++) TensorPrimitives.Add(ys.Slice(r * outF, outF), bs, ys.Slice(r * outF, outF));
+            for (int r = 0; r < rows; r++) bs.CopyTo(ys.Slice(r * outF, outF));
         }
+        Gemm.Sgemm(false, true, rows, outF, inF, 1f, x.Data, inF, weight.Data, inF, bias is null ? 0f : 1f, y.Data, outF);
         if (!Autograd.Autograd.Needs(x, weight, bias)) return y;
         return Autograd.Autograd.Record(y, "linear", bias is null ? [x, weight] : [x, weight, bias], g =>
         {

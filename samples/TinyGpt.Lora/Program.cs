@@ -1,0 +1,110 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using LoraGen.Nn;
+using LoraGen.Optim;
+using LoraGen.Tensors;
+using Spectre.Console;
+using TinyGpt.Lora;
+using TinyGpt.Lora.Model;
+
+// dotnet run --project samples/TinyGpt.Lora -c Release [-- --quick] [--out DIR] [--pretrain-steps N] [--lora-steps N]
+CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+bool quick = args.Contains("--quick");
+string outDir = Option("--out") ?? "out";
+var config = quick ? new GptConfig(Dim: 64, Layers: 2, Heads: 2, Context: 64) : new GptConfig();
+int batch = quick ? 8 : 16;
+int pretrainSteps = int.Parse(Option("--pretrain-steps") ?? (quick ? "60" : "240"));
+int loraSteps = int.Parse(Option("--lora-steps") ?? (quick ? "60" : "150"));
+var clock = Stopwatch.StartNew();
+Directory.CreateDirectory(outDir);
+
+AnsiConsole.MarkupLine($"[bold]LoraGen TinyGpt[/] — d {config.Dim}, {config.Layers} layers, {config.Heads} heads, context {config.Context}, vocab {config.Vocab}, batch {batch}{(quick ? " [yellow](--quick)[/]" : "")}");
+
+// 1. Pre-train the base model on corpus A (plain prose) and save it.
+var corpusA = new Dataset(CharTokenizer.Encode(Corpus.Prose(quick ? 3000 : 12000, seed: 1)));
+var corpusB = new Dataset(CharTokenizer.Encode(Corpus.Verse4(quick ? 600 : 2500, seed: 2)));
+var model = new Gpt(config, new Rng(1337));
+Console.WriteLine($"base model: {model.ParameterCount():N0} parameters");
+var pretrainLosses = Training.Run("pre-train on A", model, new AdamW(model.Parameters(), lr: 3e-3f, weightDecay: 0.01f), corpusA, pretrainSteps, batch, new Rng(10));
+string basePath = Path.Combine(outDir, "base.safetensors");
+model.SaveWeights(basePath);
+Console.WriteLine($"pre-training loss: {Average(pretrainLosses.Take(5)):F3} -> {Average(pretrainLosses.TakeLast(5)):F3}");
+float valA = Training.Evaluate(model, corpusA, 4, batch, seed: 5);
+float baseValB = Training.Evaluate(model, corpusB, 4, batch, seed: 6);
+Console.WriteLine($"pre-trained: validation loss A {valA:F3}, B {baseValB:F3} — saved {basePath}");
+const string prompt = "O Moon, ";
+var (before, _) = Training.Generate(model, prompt, 120, 0.7f, seed: 42);
+Print("sample before LoRA", before);
+
+// 2. Attach LoRA: [Lora(Rank = 8, Alpha = 16)] on q_proj and v_proj, in the model's code.
+model.Lora.Attach();
+Console.WriteLine(model.Lora.Summary());
+string baseHash = Hash(model);
+
+// 3. Fine-tune the adapters on corpus B (archaic verse).
+var loraLosses = Training.Run("LoRA on B", model, new AdamW(model.Lora.Parameters(), lr: 1e-2f, weightDecay: 0f), corpusB, loraSteps, batch, new Rng(20));
+Console.WriteLine($"LoRA training loss: {Average(loraLosses.Take(5)):F3} -> {Average(loraLosses.TakeLast(5)):F3}");
+float loraValB = Training.Evaluate(model, corpusB, 4, batch, seed: 6);
+bool onlyAdaptersChanged = Hash(model) == baseHash;
+Console.WriteLine($"validation loss on B: base {baseValB:F3} -> after LoRA {loraValB:F3} ({100 * (1 - loraValB / baseValB):F0}% lower)");
+Console.WriteLine($"base weights unchanged (only A/B trained): {(onlyAdaptersChanged ? "yes" : "NO")}");
+
+// 4. Save the adapter (PEFT layout), merge, save merged weights, and reload both ways.
+string adapterDir = Path.Combine(outDir, "adapter");
+model.Lora.Save(adapterDir);
+Console.WriteLine($"adapter saved: {adapterDir}/adapter_model.safetensors + adapter_config.json");
+var (after, logitsUnmerged) = Training.Generate(model, prompt, 120, 0.7f, seed: 42);
+model.Lora.Merge();
+var (afterMerged, logitsMerged) = Training.Generate(model, prompt, 120, 0.7f, seed: 42);
+string mergedPath = Path.Combine(outDir, "merged.safetensors");
+model.SaveWeights(mergedPath);
+
+var viaAdapter = new Gpt(config, new Rng(7));
+viaAdapter.LoadWeights(basePath);
+viaAdapter.Lora.Load(adapterDir);
+var (reloadedAdapter, _) = Training.Generate(viaAdapter, prompt, 120, 0.7f, seed: 42);
+var viaMerged = new Gpt(config, new Rng(8));
+viaMerged.LoadWeights(mergedPath);
+var (reloadedMerged, _) = Training.Generate(viaMerged, prompt, 120, 0.7f, seed: 42);
+
+float maxDelta = logitsUnmerged.Zip(logitsMerged, (a, b) => Math.Abs(a - b)).Max();
+bool identical = after == afterMerged && after == reloadedAdapter && after == reloadedMerged;
+Console.WriteLine($"merged vs unmerged: max |Δlogit| = {maxDelta:E1}");
+Console.WriteLine($"identical generations (unmerged, merged, base+adapter reloaded, merged reloaded): {(identical ? "yes" : "NO")}");
+Print("sample after LoRA", after);
+
+// 5. The loss curve.
+string chartPath = Path.Combine(outDir, "loss.svg");
+LossChart.Write(chartPath, pretrainLosses, loraLosses, baseValB, loraValB);
+Console.WriteLine($"loss curve: {chartPath}");
+Console.WriteLine($"done in {clock.Elapsed.TotalSeconds:F0} s");
+return onlyAdaptersChanged && identical && loraValB < baseValB ? 0 : 1;
+
+string? Option(string name)
+{
+    int i = Array.IndexOf(args, name);
+    return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+}
+
+static double Average(IEnumerable<float> xs) => xs.Average(x => (double)x);
+
+static string Hash(Module m)
+{
+    using var sha = SHA256.Create();
+    foreach (var (_, p) in m.StateDict())
+    {
+        var bytes = MemoryMarshal.AsBytes(p.Data).ToArray();
+        sha.TransformBlock(bytes, 0, bytes.Length, null, 0);
+    }
+    sha.TransformFinalBlock([], 0, 0);
+    return Convert.ToHexString(sha.Hash!);
+}
+
+static void Print(string title, string text)
+{
+    Console.WriteLine($"--- {title} ---");
+    Console.WriteLine(text.TrimEnd());
+    Console.WriteLine("---");
+}

@@ -1,0 +1,102 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.RegularExpressions;
+using LoraGen.SafeTensors;
+using Xunit;
+
+namespace LoraGen.Samples.Tests;
+
+/// <summary>
+/// Runs <c>samples/TinyGpt.Lora --quick</c> once (in a child process, as <c>dotnet run</c> would) and checks what it
+/// prints and writes: the PEFT summary numbers, falling losses, untouched base weights, identical generations
+/// across merge and reload, and the PEFT files on disk.
+/// </summary>
+public sealed class TinyGptSampleTests : IClassFixture<TinyGptSampleTests.QuickRun>
+{
+    private readonly QuickRun _run;
+
+    public TinyGptSampleTests(QuickRun run) => _run = run;
+
+    /// <summary>One --quick run shared by the tests.</summary>
+    public sealed class QuickRun : IDisposable
+    {
+        public QuickRun()
+        {
+            OutDir = Directory.CreateTempSubdirectory("loragen-sample-").FullName;
+            var dll = Path.Combine(AppContext.BaseDirectory, "TinyGpt.Lora.dll");
+            var psi = new ProcessStartInfo("dotnet", $"\"{dll}\" --quick --out \"{OutDir}\"") { RedirectStandardOutput = true, RedirectStandardError = true };
+            psi.Environment["NO_COLOR"] = "1";
+            using var p = Process.Start(psi)!;
+            var stdout = p.StandardOutput.ReadToEndAsync();
+            var stderr = p.StandardError.ReadToEndAsync();
+            if (!p.WaitForExit(TimeSpan.FromMinutes(5))) { p.Kill(entireProcessTree: true); throw new TimeoutException("the sample ran for more than 5 minutes"); }
+            Output = stdout.Result + stderr.Result;
+            ExitCode = p.ExitCode;
+        }
+
+        public string OutDir { get; }
+        public string Output { get; }
+        public int ExitCode { get; }
+
+        public void Dispose() => Directory.Delete(OutDir, recursive: true);
+    }
+
+    private Match Line(string pattern)
+    {
+        var m = Regex.Match(_run.Output, pattern, RegexOptions.Multiline);
+        Assert.True(m.Success, $"the sample did not print /{pattern}/. Output:\n{_run.Output}");
+        return m;
+    }
+
+    private static double D(Group g) => double.Parse(g.Value, CultureInfo.InvariantCulture);
+
+    [Fact]
+    public void ExitsSuccessfully() => Assert.True(_run.ExitCode == 0, _run.Output);
+
+    [Fact]
+    public void PrintsPeftSummaryWithTheAdapterSize()
+    {
+        // --quick: d 64, 2 layers; r = 8 on q and v: 2 layers × 2 layers-kinds × 8 × (64 + 64) = 4,096.
+        var m = Line(@"^trainable params: ([\d,]+) \|\| all params: ([\d,]+) \|\| trainable%: (\d+\.\d{4})$");
+        long trainable = long.Parse(m.Groups[1].Value.Replace(",", ""), CultureInfo.InvariantCulture);
+        long all = long.Parse(m.Groups[2].Value.Replace(",", ""), CultureInfo.InvariantCulture);
+        long baseParams = long.Parse(Line(@"^base model: ([\d,]+) parameters").Groups[1].Value.Replace(",", ""), CultureInfo.InvariantCulture);
+        Assert.Equal(4096, trainable);
+        Assert.Equal(baseParams + trainable, all);
+        Assert.Equal((100.0 * trainable / all).ToString("F4", CultureInfo.InvariantCulture), m.Groups[3].Value);
+    }
+
+    [Fact]
+    public void LossesFall()
+    {
+        var pre = Line(@"^pre-training loss: ([\d.]+) -> ([\d.]+)$");
+        Assert.True(D(pre.Groups[2]) < D(pre.Groups[1]) - 0.5, pre.Value);
+        var lora = Line(@"^validation loss on B: base ([\d.]+) -> after LoRA ([\d.]+)");
+        Assert.True(D(lora.Groups[2]) < 0.95 * D(lora.Groups[1]), lora.Value);
+    }
+
+    [Fact]
+    public void OnlyAdaptersChangedAndEveryReloadAgrees()
+    {
+        Line(@"^base weights unchanged \(only A/B trained\): yes$");
+        Line(@"^identical generations \(unmerged, merged, base\+adapter reloaded, merged reloaded\): yes$");
+        var delta = Line(@"^merged vs unmerged: max \|Δlogit\| = ([\d.E+-]+)$");
+        Assert.True(D(delta.Groups[1]) < 1e-4, delta.Value);
+    }
+
+    [Fact]
+    public void WritesPeftFilesAndTheLossCurve()
+    {
+        foreach (var f in new[] { "base.safetensors", "merged.safetensors", "loss.svg", "adapter/adapter_model.safetensors", "adapter/adapter_config.json" })
+            Assert.True(File.Exists(Path.Combine(_run.OutDir, f)), $"{f} missing");
+        using var adapter = SafetensorsFile.Open(Path.Combine(_run.OutDir, "adapter", "adapter_model.safetensors"));
+        Assert.Equal(8, adapter.Tensors.Count);   // 2 layers × (q, v) × (A, B)
+        Assert.Contains("base_model.model.h.1.attn.v_proj.lora_B.weight", adapter.Tensors.Select(t => t.Name));
+        Assert.Equal([8L, 64L], adapter.Info("base_model.model.h.0.attn.q_proj.lora_A.weight").Shape);
+        var config = File.ReadAllText(Path.Combine(_run.OutDir, "adapter", "adapter_config.json"));
+        Assert.Contains("\"peft_type\": \"LORA\"", config);
+        Assert.Contains("\"r\": 8", config);
+        Assert.Contains("\"lora_alpha\": 16", config);
+        Assert.StartsWith("<svg", File.ReadAllText(Path.Combine(_run.OutDir, "loss.svg")));
+    }
+}
