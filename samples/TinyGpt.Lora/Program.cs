@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using LoraGen.Nn;
 using LoraGen.Optim;
+using LoraGen.SafeTensors;
 using LoraGen.Tensors;
 using Spectre.Console;
 using TinyGpt.Lora;
@@ -34,6 +35,9 @@ Console.WriteLine($"pre-training loss: {Average(pretrainLosses.Take(5)):F3} -> {
 float valA = Training.Evaluate(model, corpusA, 4, batch, seed: 5);
 float baseValB = Training.Evaluate(model, corpusB, 4, batch, seed: 6);
 Console.WriteLine($"pre-trained: validation loss A {valA:F3}, B {baseValB:F3} — saved {basePath}");
+// Fixed ids and the base model's logits, for the PyTorch/PEFT cross-check (tests/interop/peft_check.py).
+var checkIds = CharTokenizer.Encode(Corpus.Verse4(2, seed: 99))[..config.Context];
+var baseCheckLogits = Logits(model, checkIds);
 const string prompt = "O Moon, ";
 var (before, _) = Training.Generate(model, prompt, 120, 0.7f, seed: 42);
 Print("sample before LoRA", before);
@@ -54,6 +58,12 @@ Console.WriteLine($"base weights unchanged (only A/B trained): {(onlyAdaptersCha
 // 4. Save the adapter (PEFT layout), merge, save merged weights, and reload both ways.
 string adapterDir = Path.Combine(outDir, "adapter");
 model.Lora.Save(adapterDir);
+SafetensorsWriter.Save(Path.Combine(outDir, "check.safetensors"), new Dictionary<string, Tensor>
+{
+    ["ids"] = Tensor.FromArray(checkIds.Select(i => (float)i).ToArray(), 1, checkIds.Length),
+    ["logits_base"] = baseCheckLogits,
+    ["logits_lora"] = Logits(model, checkIds),
+});
 Console.WriteLine($"adapter saved: {adapterDir}/adapter_model.safetensors + adapter_config.json");
 var (after, logitsUnmerged) = Training.Generate(model, prompt, 120, 0.7f, seed: 42);
 model.Lora.Merge();
@@ -86,6 +96,15 @@ string? Option(string name)
 {
     int i = Array.IndexOf(args, name);
     return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+}
+
+static Tensor Logits(Gpt m, int[] ids)
+{
+    using var _ = LoraGen.Autograd.Autograd.NoGrad();
+    m.Eval();
+    var logits = m.Forward(ids, 1, ids.Length);
+    m.Train();
+    return logits;
 }
 
 static double Average(IEnumerable<float> xs) => xs.Average(x => (double)x);

@@ -87,7 +87,7 @@ public sealed class TinyGptSampleTests : IClassFixture<TinyGptSampleTests.QuickR
     [Fact]
     public void WritesPeftFilesAndTheLossCurve()
     {
-        foreach (var f in new[] { "base.safetensors", "merged.safetensors", "loss.svg", "adapter/adapter_model.safetensors", "adapter/adapter_config.json" })
+        foreach (var f in new[] { "base.safetensors", "merged.safetensors", "loss.svg", "check.safetensors", "adapter/adapter_model.safetensors", "adapter/adapter_config.json" })
             Assert.True(File.Exists(Path.Combine(_run.OutDir, f)), $"{f} missing");
         using var adapter = SafetensorsFile.Open(Path.Combine(_run.OutDir, "adapter", "adapter_model.safetensors"));
         Assert.Equal(8, adapter.Tensors.Count);   // 2 layers × (q, v) × (A, B)
