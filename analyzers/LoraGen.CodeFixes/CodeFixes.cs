@@ -63,47 +63,47 @@ namespace LoraGen.CodeFixes
         }
     }
 
-    /// <summary>LORA0004 / LORA0005: set Rank to the largest rank that still saves parameters.</summary>
-    [ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(ClampRankCodeFix)), Shared]
-    public sealed class ClampRankCodeFix : CodeFixProvider
+    /// <summary>
+    /// A fix that replaces the flagged attribute argument with a value the analyzer computed and passed in the
+    /// diagnostic's properties.
+    /// </summary>
+    public abstract class ReplaceArgumentCodeFix : CodeFixProvider
     {
-        /// <inheritdoc />
-        public override ImmutableArray<string> FixableDiagnosticIds { get; } = ImmutableArray.Create("LORA0004", "LORA0005");
+        private readonly string _property;
+        private readonly string _titleFormat;
+
+        /// <summary>Creates the fix for <paramref name="ids"/>, reading the new value from <paramref name="property"/>.</summary>
+        protected ReplaceArgumentCodeFix(string property, string titleFormat, params string[] ids)
+        {
+            _property = property;
+            _titleFormat = titleFormat;
+            FixableDiagnosticIds = ImmutableArray.Create(ids);
+        }
 
         /// <inheritdoc />
-        public override FixAllProvider GetFixAllProvider() => WellKnownFixAllProviders.BatchFixer;
+        public sealed override ImmutableArray<string> FixableDiagnosticIds { get; }
 
         /// <inheritdoc />
-        public override Task RegisterCodeFixesAsync(CodeFixContext context)
+        public sealed override FixAllProvider GetFixAllProvider() => WellKnownFixAllProviders.BatchFixer;
+
+        /// <inheritdoc />
+        public sealed override Task RegisterCodeFixesAsync(CodeFixContext context)
         {
             var diagnostic = context.Diagnostics[0];
-            if (diagnostic.Properties.TryGetValue("MaxRank", out var max) && max is not null)
-                context.RegisterCodeFix(CodeAction.Create($"Set Rank = {max}",
-                    ct => Literals.ReplaceAsync(context.Document, diagnostic.Location, max, ct), nameof(ClampRankCodeFix)), diagnostic);
+            if (diagnostic.Properties.TryGetValue(_property, out var value) && value is not null)
+                context.RegisterCodeFix(CodeAction.Create(string.Format(System.Globalization.CultureInfo.InvariantCulture, _titleFormat, value),
+                    ct => Literals.ReplaceAsync(context.Document, diagnostic.Location, value, ct), GetType().Name), diagnostic);
             return Task.CompletedTask;
         }
     }
+
+    /// <summary>LORA0004 / LORA0005: set Rank to the largest rank that still saves parameters.</summary>
+    [ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(ClampRankCodeFix)), Shared]
+    public sealed class ClampRankCodeFix() : ReplaceArgumentCodeFix("MaxRank", "Set Rank = {0}", "LORA0004", "LORA0005");
 
     /// <summary>LORA0002: replace a zero or negative Alpha with the rank (scaling 1).</summary>
     [ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(AlphaFromRankCodeFix)), Shared]
-    public sealed class AlphaFromRankCodeFix : CodeFixProvider
-    {
-        /// <inheritdoc />
-        public override ImmutableArray<string> FixableDiagnosticIds { get; } = ImmutableArray.Create("LORA0002");
-
-        /// <inheritdoc />
-        public override FixAllProvider GetFixAllProvider() => WellKnownFixAllProviders.BatchFixer;
-
-        /// <inheritdoc />
-        public override Task RegisterCodeFixesAsync(CodeFixContext context)
-        {
-            var diagnostic = context.Diagnostics[0];
-            if (diagnostic.Properties.TryGetValue("Rank", out var rank) && rank is not null)
-                context.RegisterCodeFix(CodeAction.Create($"Set Alpha = {rank} (the rank)",
-                    ct => Literals.ReplaceAsync(context.Document, diagnostic.Location, rank, ct), nameof(AlphaFromRankCodeFix)), diagnostic);
-            return Task.CompletedTask;
-        }
-    }
+    public sealed class AlphaFromRankCodeFix() : ReplaceArgumentCodeFix("Rank", "Set Alpha = {0} (the rank)", "LORA0002");
 
     /// <summary>LORA0006 / LORA0007 / LORA0008: remove <c>[Lora]</c> from a target it cannot apply to.</summary>
     [ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(RemoveLoraAttributeCodeFix)), Shared]

@@ -2,14 +2,8 @@ using System;
 
 namespace LoraGen
 {
-    /// <summary>
-    /// Adapts a <c>Linear</c> or <c>Embedding</c> field with a low-rank adapter: the layer's own <c>Forward</c>
-    /// then computes <c>W x + b + scaling · B A dropout(x)</c>, with A [r, in], B [out, r] (B zero-initialized)
-    /// and scaling = Alpha / Rank (Alpha / √Rank with <see cref="UseRsLora"/>).
-    /// </summary>
-    /// <example><code>[Lora(Rank = 8, Alpha = 16, Dropout = 0.05)] readonly Linear q_proj;</code></example>
-    [AttributeUsage(AttributeTargets.Field | AttributeTargets.Property, AllowMultiple = false, Inherited = false)]
-    public sealed class LoraAttribute : Attribute
+    /// <summary>The adapter settings shared by <see cref="LoraAttribute"/> and <see cref="LoraModelAttribute"/>.</summary>
+    public abstract class LoraSettingsAttribute : Attribute
     {
         /// <summary>The rank r of the adapter. Default 8.</summary>
         public int Rank { get; set; } = 8;
@@ -28,7 +22,17 @@ namespace LoraGen
 
         /// <summary>Which biases train. Default <see cref="LoraBias.None"/>.</summary>
         public LoraBias Bias { get; set; } = LoraBias.None;
+    }
 
+    /// <summary>
+    /// Adapts a <c>Linear</c> or <c>Embedding</c> field with a low-rank adapter: the layer's own <c>Forward</c>
+    /// then computes <c>W x + b + scaling · B A dropout(x)</c>, with A [r, in], B [out, r] (B zero-initialized)
+    /// and scaling = Alpha / Rank (Alpha / √Rank with <see cref="LoraSettingsAttribute.UseRsLora"/>).
+    /// </summary>
+    /// <example><code>[Lora(Rank = 8, Alpha = 16, Dropout = 0.05)] readonly Linear q_proj;</code></example>
+    [AttributeUsage(AttributeTargets.Field | AttributeTargets.Property, AllowMultiple = false, Inherited = false)]
+    public sealed class LoraAttribute : LoraSettingsAttribute
+    {
         /// <summary>
         /// The module name used in paths and safetensors keys when the C# field name differs from the Python
         /// module name (e.g. field <c>_qProj</c>, name <c>"q_proj"</c>).
@@ -38,31 +42,14 @@ namespace LoraGen
 
     /// <summary>
     /// Marks the root module of a model. The generator gives it a <c>Lora</c> facade (attach, parameters, summary,
-    /// merge, save/load adapters in PEFT's layout). Optional PEFT-style defaults adapt every field whose name is
-    /// listed in <see cref="Targets"/> anywhere in the module tree.
+    /// merge, save/load adapters in PEFT's layout). Optional PEFT-style settings (those of
+    /// <see cref="LoraSettingsAttribute"/>) adapt every field whose name is listed in <see cref="Targets"/> anywhere
+    /// in the module tree.
     /// </summary>
     /// <example><code>[LoraModel(Rank = 8, Alpha = 16, Targets = new[] { "q_proj", "v_proj" })]</code></example>
     [AttributeUsage(AttributeTargets.Class, AllowMultiple = false, Inherited = false)]
-    public sealed class LoraModelAttribute : Attribute
+    public sealed class LoraModelAttribute : LoraSettingsAttribute
     {
-        /// <summary>Rank for targets selected by name. Default 8.</summary>
-        public int Rank { get; set; } = 8;
-
-        /// <summary>α for targets selected by name; when not set it equals <see cref="Rank"/>.</summary>
-        public double Alpha { get; set; }
-
-        /// <summary>Dropout for targets selected by name.</summary>
-        public double Dropout { get; set; }
-
-        /// <summary>Initialization for targets selected by name.</summary>
-        public LoraInit Init { get; set; } = LoraInit.Kaiming;
-
-        /// <summary>Rank-stabilized scaling for targets selected by name.</summary>
-        public bool UseRsLora { get; set; }
-
-        /// <summary>Which biases train.</summary>
-        public LoraBias Bias { get; set; } = LoraBias.None;
-
         /// <summary>
         /// Module names to adapt, matched like PEFT's <c>target_modules</c> list: a layer matches when its path
         /// equals the name or ends with "." + name. A name that matches nothing is a compile-time error.
