@@ -10,7 +10,7 @@ public class GemmTests
     public static TheoryData<int, int, int, bool, bool> Shapes()
     {
         var data = new TheoryData<int, int, int, bool, bool>();
-        int[][] sizes = [[1, 1, 1], [5, 7, 3], [6, 16, 9], [13, 33, 17], [97, 20, 260], [7, 1600, 30], [200, 130, 513]];
+        int[][] sizes = [[1, 1, 1], [5, 7, 3], [6, 16, 9], [13, 33, 17], [97, 20, 260], [7, 1600, 30], [200, 130, 513], [577, 40, 33]];
         foreach (var s in sizes)
             foreach (var ta in new[] { false, true })
                 foreach (var tb in new[] { false, true })

@@ -96,9 +96,11 @@ public static unsafe class Gemm
             return;
         }
         // Shared packed B per (jc, pc) block; M blocks are handed out dynamically so that a core slowed by
-        // other work does not hold the other one up. About four blocks per core, at most MC rows each.
-        int mc = Math.Min(MC, RoundUp((m + 4 * threads - 1) / (4 * threads), MR));
-        int blocks = (m + mc - 1) / mc;
+        // other work does not hold the other one up. The block count is a multiple of the thread count and the
+        // blocks are near-equal (in whole MR panels), so no core is left with one extra block at the end.
+        int panelsM = (m + MR - 1) / MR;
+        int blocks = RoundUp(Math.Max((m + MC - 1) / MC, 2 * threads), threads);
+        blocks = Math.Min(blocks, panelsM);
         var packB = _sharedPackB ??= GC.AllocateArray<float>(NC * KC + 64, pinned: true);
         fixed (float* pB = packB)
         {
@@ -120,7 +122,8 @@ public static unsafe class Gemm
                     });
                     Parallel.For(0, blocks, options, blk =>
                     {
-                        int ic = blk * mc, mcb = Math.Min(mc, m - ic);
+                        int ic = (int)((long)panelsM * blk / blocks) * MR;
+                        int mcb = Math.Min(m, (int)((long)panelsM * (blk + 1) / blocks) * MR) - ic;
                         var packA = _packA ??= GC.AllocateArray<float>(MC * KC + 64, pinned: true);
                         fixed (float* pA = packA)
                         {
