@@ -60,12 +60,12 @@ public static class TinyGptBench
             using (Autograd.Autograd.NoGrad())
             {
                 foreach (var m in models) m.Eval();
-                for (int i = 0; i < 60; i++)
+                for (int i = 0; i < 300; i++)
                     for (int j = 0; j < models.Length; j++)
                     {
                         var sw = Stopwatch.StartNew();
                         models[j].Forward(ids, 1, T);
-                        if (i >= 20) times[j].Add(sw.Elapsed.TotalMilliseconds);
+                        if (i >= 50) times[j].Add(sw.Elapsed.TotalMilliseconds);
                     }
             }
             Console.WriteLine(FormattableString.Invariant($"forward_base_ms={Median(times[0]):F2}"));

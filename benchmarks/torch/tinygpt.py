@@ -122,11 +122,11 @@ else:
     models = {"base": plain, "unmerged": unmerged, "merged": merged}
     times = {k: [] for k in models}
     with torch.no_grad():
-        for i in range(60):
+        for i in range(300):
             for k, m in models.items():
                 t0 = time.perf_counter()
                 m(x)
-                if i >= 20:
+                if i >= 50:
                     times[k].append(time.perf_counter() - t0)
     for k in models:
         print(f"forward_{k}_ms={median(times[k]) * 1e3:.2f}")
