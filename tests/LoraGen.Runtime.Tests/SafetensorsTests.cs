@@ -64,6 +64,11 @@ public class SafetensorsTests : IDisposable
         Assert.Equal(new[] { 1f, 2f, 3f, 4f }, view.ToArray());
         var copy = f.LoadTensor("w");
         Assert.True(MemoryMarshal.TryGetArray<float>(copy.Storage, out _));
+        // Writing into the view is allowed and private: the file on disk keeps its bytes.
+        var before = System.IO.File.ReadAllBytes(path);
+        view.Data[0] = 99f;
+        Assert.Equal(99f, f.GetTensor("w").Data[0]);
+        Assert.Equal(before, System.IO.File.ReadAllBytes(path));
     }
 
     [Fact]

@@ -72,10 +72,13 @@ public sealed unsafe class SafetensorsFile : IDisposable
     {
         var length = new FileInfo(path).Length;
         if (length < 8) throw new SafetensorsException(SafetensorsRule.HeaderTooSmall, path, null, $"the file has {length} bytes; at least 8 are needed for the header length.");
-        var mmf = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
+        // Copy-on-write over a read-only handle: zero-copy tensors may be written to (the pages become private);
+        // the file itself is never modified.
+        var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        var mmf = MemoryMappedFile.CreateFromFile(stream, null, 0, MemoryMappedFileAccess.CopyOnWrite, HandleInheritability.None, leaveOpen: false);
         try
         {
-            var view = mmf.CreateViewAccessor(0, length, MemoryMappedFileAccess.Read);
+            var view = mmf.CreateViewAccessor(0, length, MemoryMappedFileAccess.CopyOnWrite);
             return new SafetensorsFile(path, mmf, view, null, length);
         }
         catch
@@ -114,7 +117,8 @@ public sealed unsafe class SafetensorsFile : IDisposable
 
     /// <summary>
     /// The tensor as float32. F32 data that is 4-byte aligned in a memory-mapped file is returned as a zero-copy
-    /// view that is valid until this file is disposed; everything else is a converted copy.
+    /// view that is valid until this file is disposed (writes to it stay private: the file is not changed);
+    /// everything else is a converted copy.
     /// </summary>
     public Tensor GetTensor(string key)
     {
