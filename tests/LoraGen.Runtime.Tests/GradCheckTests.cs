@@ -87,5 +87,6 @@ public class GradCheckTests
         var parts = Ops.Concat([x[0], x[1]], 0).Split([1, 4], 0);
         return parts[1] * parts[1];
     }, Input(R, 2, 3), Input(R, 3, 3));
+    [Fact] public void CausalAttentionAcrossRowBlocks() => GradCheck(x => Ops.ScaledDotProductAttention(x[0], x[1], x[2]), Input(R, 1, 1, 40, 2), Input(R, 1, 1, 40, 2), Input(R, 1, 1, 40, 2));
     [Fact] public void CausalAttention() => GradCheck(x => Ops.ScaledDotProductAttention(x[0], x[1], x[2]), Input(R, 1, 2, 5, 3), Input(R, 1, 2, 5, 3), Input(R, 1, 2, 5, 3));
 }

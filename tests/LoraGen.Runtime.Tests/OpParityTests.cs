@@ -73,5 +73,6 @@ public class OpParityTests
         return Ops.Concat([parts[0] * 1f, parts[1] * 2f], 1);
     });
     [Fact] public void CausalAttention() => Check("attention", x => Ops.ScaledDotProductAttention(x[0], x[1], x[2]));
+    [Fact] public void CausalAttentionAcrossRowBlocks() => Check("attention_long", x => Ops.ScaledDotProductAttention(x[0], x[1], x[2]));
     [Fact] public void FullAttention() => Check("attention_full", x => Ops.ScaledDotProductAttention(x[0], x[1], x[2], causal: false));
 }

@@ -103,6 +103,8 @@ def sdpa(q, k, v, causal=True):
 
 case("attention", lambda q, k, v: sdpa(q, k, v), [rand(2, 3, 7, 4), rand(2, 3, 7, 4), rand(2, 3, 7, 4)])
 case("attention_full", lambda q, k, v: sdpa(q, k, v, causal=False), [rand(1, 2, 5, 8), rand(1, 2, 5, 8), rand(1, 2, 5, 8)])
+# T = 70 spans three 32-row blocks of the causal kernel, the last one partial.
+case("attention_long", lambda q, k, v: sdpa(q, k, v), [rand(2, 2, 70, 8), rand(2, 2, 70, 8), rand(2, 2, 70, 8)])
 
 save("ops.safetensors", out, {"generator": "make_fixtures.py", "torch": torch.__version__})
 print(f"wrote ops.safetensors with {len(out)} tensors")
