@@ -1,6 +1,9 @@
 using System.Collections.Generic;
+using System.Linq;
 using System.Threading;
 using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
 
 namespace LoraGen.SourceModel
 {
@@ -76,6 +79,22 @@ namespace LoraGen.SourceModel
                 }
             }
             onPath.Remove(type);
+        }
+
+        /// <summary>Whether any declaration of <paramref name="type"/> says <c>partial</c>.</summary>
+        public static bool IsPartial(INamedTypeSymbol type, CancellationToken ct) =>
+            type.DeclaringSyntaxReferences.Select(r => r.GetSyntax(ct)).OfType<TypeDeclarationSyntax>()
+                .Any(d => d.Modifiers.Any(SyntaxKind.PartialKeyword));
+
+        /// <summary>
+        /// The innermost enclosing type that is not partial, or null: generated members of a nested type can only be
+        /// declared when every enclosing type is partial.
+        /// </summary>
+        public static INamedTypeSymbol? FirstNonPartialContainer(INamedTypeSymbol type, CancellationToken ct)
+        {
+            for (var outer = type.ContainingType; outer is not null; outer = outer.ContainingType)
+                if (!IsPartial(outer, ct)) return outer;
+            return null;
         }
 
         /// <summary>PEFT's target rule on a path template: equal to the name, or ending with "." + name.</summary>

@@ -79,7 +79,7 @@ namespace LoraGen.Analyzers
                     context.ReportDiagnostic(Diagnostic.Create(Descriptors.NotAdaptable, where, name, field.Type.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat)));
                 if (!symbols.IsModule(field.ContainingType))
                     context.ReportDiagnostic(Diagnostic.Create(Descriptors.NotAModule, where, field.ContainingType.Name, "Lora"));
-                else if (!IsPartial(field.ContainingType, context.CancellationToken))
+                else if (!ModuleGraph.IsPartial(field.ContainingType, context.CancellationToken))
                     context.ReportDiagnostic(Diagnostic.Create(Descriptors.TypeNotPartial, field.ContainingType.Locations.FirstOrDefault() ?? where,
                         ImmutableDictionary<string, string?>.Empty.Add("Type", field.ContainingType.Name), field.ContainingType.Name));
             }
@@ -104,9 +104,6 @@ namespace LoraGen.Analyzers
             if (!(spec.Dropout >= 0 && spec.Dropout < 1))
                 context.ReportDiagnostic(Diagnostic.Create(Descriptors.DropoutOutOfRange, ArgumentLocation(attribute, "Dropout"), Format(spec.Dropout), name));
         }
-
-        internal static bool IsPartial(INamedTypeSymbol type, System.Threading.CancellationToken ct) =>
-            type.DeclaringSyntaxReferences.Select(r => r.GetSyntax(ct)).OfType<TypeDeclarationSyntax>().Any(d => d.Modifiers.Any(SyntaxKind.PartialKeyword));
 
         /// <summary>`field = new Linear(in, out)` (initializer or assignment) with constant sizes: check the rank.</summary>
         private static void AnalyzeConstruction(OperationAnalysisContext context, INamedTypeSymbol lora, ModuleSymbols symbols)

@@ -46,19 +46,14 @@ namespace LoraGen.Analyzers
             {
                 var where = attribute.ApplicationSyntaxReference?.GetSyntax(ct).GetLocation() ?? Location.None;
                 if (!isModule) context.ReportDiagnostic(Diagnostic.Create(Descriptors.RootNotModule, where, type.Name, "does not derive from LoraGen.Nn.Module"));
-                else if (!LoraAttributeAnalyzer.IsPartial(type, ct))
+                else if (!ModuleGraph.IsPartial(type, ct))
                     context.ReportDiagnostic(Diagnostic.Create(Descriptors.RootNotModule, where, ImmutableDictionary<string, string?>.Empty.Add("Type", type.Name), type.Name, "is not partial"));
             }
             if (!isModule || symbols is null) return;
 
             // A partial module inside a non-partial type gets no generated code.
-            if (LoraAttributeAnalyzer.IsPartial(type, ct))
-                for (var outer = type.ContainingType; outer is not null; outer = outer.ContainingType)
-                    if (!LoraAttributeAnalyzer.IsPartial(outer, ct))
-                    {
-                        context.ReportDiagnostic(Diagnostic.Create(Descriptors.ContainingTypeNotPartial, type.Locations.FirstOrDefault(), type.Name, outer.Name));
-                        break;
-                    }
+            if (ModuleGraph.IsPartial(type, ct) && ModuleGraph.FirstNonPartialContainer(type, ct) is { } outer)
+                context.ReportDiagnostic(Diagnostic.Create(Descriptors.ContainingTypeNotPartial, type.Locations.FirstOrDefault(), type.Name, outer.Name));
 
             // Two children with the same path segment.
             var seen = new Dictionary<string, IFieldSymbol>();

@@ -26,7 +26,7 @@ namespace LoraGen.Generators
             // One model per type, from its first declaration that has a base list (several partial files are fine).
             var first = type.DeclaringSyntaxReferences.Select(r => r.GetSyntax(ct)).OfType<ClassDeclarationSyntax>().FirstOrDefault(d => d.BaseList is not null);
             if (first != decl) return null;
-            if (!AllContainingTypesPartial(type, ct)) return null;
+            if (ModuleGraph.FirstNonPartialContainer(type, ct) is not null) return null;
 
             var children = new List<ChildModel>();
             foreach (var (field, shape, _) in ModuleGraph.ChildFields(type, symbols))
@@ -79,17 +79,6 @@ namespace LoraGen.Generators
             RootModel? root = null;
             foreach (var r in roots) if (r.TypeKey == type.TypeKey) root = r;
             return new GenerationModel(type, new(mine), root);
-        }
-
-        private static bool AllContainingTypesPartial(INamedTypeSymbol type, CancellationToken ct)
-        {
-            for (var t = type.ContainingType; t is not null; t = t.ContainingType)
-            {
-                bool partial = t.DeclaringSyntaxReferences.Select(r => r.GetSyntax(ct)).OfType<TypeDeclarationSyntax>()
-                    .Any(d => d.Modifiers.Any(SyntaxKind.PartialKeyword));
-                if (!partial) return false;
-            }
-            return true;
         }
 
         private static TypeDecl Decl(INamedTypeSymbol t)

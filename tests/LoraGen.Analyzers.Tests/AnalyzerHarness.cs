@@ -17,16 +17,7 @@ internal static class AnalyzerHarness
     public static readonly ImmutableArray<DiagnosticAnalyzer> Analyzers =
         [new LoraAttributeAnalyzer(), new LoraModelAnalyzer(), new WeightMutationAnalyzer(), new MergeThenTrainAnalyzer()];
 
-    public static readonly ImmutableArray<MetadataReference> References = BuildReferences();
-
-    private static ImmutableArray<MetadataReference> BuildReferences()
-    {
-        var tpa = ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator);
-        return [.. tpa.Where(p => Path.GetFileName(p) is { } f && (f.StartsWith("System.", StringComparison.Ordinal) || f is "mscorlib.dll" or "netstandard.dll"))
-            .Select(p => (MetadataReference)MetadataReference.CreateFromFile(p)),
-            MetadataReference.CreateFromFile(typeof(LoraGen.Nn.Module).Assembly.Location),
-            MetadataReference.CreateFromFile(typeof(LoraAttribute).Assembly.Location)];
-    }
+    public static readonly ImmutableArray<MetadataReference> References = LoraGen.Tests.Shared.RoslynTestReferences.All;
 
     public const string Usings = "using System; using LoraGen; using LoraGen.Nn; using LoraGen.Tensors; using LoraGen.Optim;\n";
 

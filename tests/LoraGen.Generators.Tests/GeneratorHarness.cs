@@ -8,22 +8,12 @@ namespace LoraGen.Generators.Tests;
 /// <summary>Runs <see cref="LoraGenerator"/> in memory over sources, against the real runtime and abstractions.</summary>
 internal static class GeneratorHarness
 {
-    private static readonly Lazy<ImmutableArray<MetadataReference>> References = new(() =>
-    {
-        var tpa = ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator);
-        var refs = tpa.Where(p => Path.GetFileName(p) is { } f && (f.StartsWith("System.", StringComparison.Ordinal) || f is "mscorlib.dll" or "netstandard.dll"))
-            .Select(p => (MetadataReference)MetadataReference.CreateFromFile(p)).ToList();
-        refs.Add(MetadataReference.CreateFromFile(typeof(LoraGen.Nn.Module).Assembly.Location));
-        refs.Add(MetadataReference.CreateFromFile(typeof(LoraAttribute).Assembly.Location));
-        return [.. refs];
-    });
-
     public static readonly CSharpParseOptions ParseOptions = new(LanguageVersion.Latest);
 
     public static CSharpCompilation Compile(params (string Path, string Text)[] sources) =>
         CSharpCompilation.Create("Generated",
             sources.Select(s => CSharpSyntaxTree.ParseText(s.Text, ParseOptions, s.Path)),
-            References.Value,
+            LoraGen.Tests.Shared.RoslynTestReferences.All,
             new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable,
                 generalDiagnosticOption: ReportDiagnostic.Error));
 

@@ -96,8 +96,7 @@ public sealed class LoraLayer
     /// </summary>
     public LoraAdapter Add(string name, LoraConfig config, Rng rng)
     {
-        config.Validate($"{LayerName} adapter '{name}'");
-        if (_adapters.ContainsKey(name)) throw new InvalidOperationException($"{LayerName}: an adapter named '{name}' already exists.");
+        CheckNew(name, config);
         int r = config.Rank, inDim = InDim, outDim = OutDim;
         Tensor a, b;
         if (Kind == LoraTargetKind.Linear)
@@ -112,27 +111,33 @@ public sealed class LoraLayer
             a = Tensor.Zeros(r, inDim);
             b = Tensor.Randn(rng, 1f, outDim, r);
         }
-        a.RequiresGrad = true;
-        b.RequiresGrad = true;
-        var adapter = new LoraAdapter(name, config, a, b, new Rng(rng.NextUInt() | (ulong)rng.NextUInt() << 32));
-        _adapters.Add(name, adapter);
-        if (_active.Count == 0) _active.Add(name);
-        return adapter;
+        return Register(name, config, a, b, new Rng(rng.NextUInt() | (ulong)rng.NextUInt() << 32));
     }
 
     /// <summary>Adds an adapter with given A and B (e.g. loaded from a file); shapes are checked against the layer.</summary>
     public LoraAdapter Add(string name, LoraConfig config, Tensor a, Tensor b)
     {
-        config.Validate($"{LayerName} adapter '{name}'");
+        CheckNew(name, config);
         int r = config.Rank;
         if (!a.Shape.SequenceEqual([r, InDim]))
             throw new ShapeMismatchException("lora", "A", a.shape, "expected", [r, InDim], $"{LayerName}: adapter '{name}' A must be [r, {(Kind == LoraTargetKind.Linear ? "in" : "num_embeddings")}].");
         if (!b.Shape.SequenceEqual([OutDim, r]))
             throw new ShapeMismatchException("lora", "B", b.shape, "expected", [OutDim, r], $"{LayerName}: adapter '{name}' B must be [{(Kind == LoraTargetKind.Linear ? "out" : "dim")}, r].");
+        return Register(name, config, a, b, new Rng(StableHash(name)));
+    }
+
+    private void CheckNew(string name, LoraConfig config)
+    {
+        config.Validate($"{LayerName} adapter '{name}'");
         if (_adapters.ContainsKey(name)) throw new InvalidOperationException($"{LayerName}: an adapter named '{name}' already exists.");
+    }
+
+    /// <summary>Makes A and B trainable, stores the adapter, and activates it if none is active.</summary>
+    private LoraAdapter Register(string name, LoraConfig config, Tensor a, Tensor b, Rng dropoutRng)
+    {
         a.RequiresGrad = true;
         b.RequiresGrad = true;
-        var adapter = new LoraAdapter(name, config, a, b, new Rng(StableHash(name)));
+        var adapter = new LoraAdapter(name, config, a, b, dropoutRng);
         _adapters.Add(name, adapter);
         if (_active.Count == 0) _active.Add(name);
         return adapter;

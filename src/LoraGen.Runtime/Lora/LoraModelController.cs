@@ -44,42 +44,36 @@ public sealed class LoraModelController
     /// </summary>
     public IReadOnlyList<LoraTarget> Targets()
     {
-        var collector = new Collector(Options);
-        _model.VisitLoraTargets("", collector);
-        return collector.Targets;
-    }
-
-    private sealed class Collector(LoraModelOptions options) : ILoraTargetVisitor
-    {
-        public readonly List<LoraTarget> Targets = [];
-
-        public void Visit(string path, ILoraTarget layer, LoraFieldSpec? spec)
+        var targets = new List<LoraTarget>();
+        foreach (var (path, layer, spec) in AllLayers())
         {
-            if (spec is not null)
-            {
-                Targets.Add(new LoraTarget(path, layer, spec.Config, spec.Bias));
-                return;
-            }
-            if (!options.Targets.Any(t => ModulePath.Matches(path, t))) return;
-            var cfg = options.Defaults;
-            foreach (var (name, r) in options.RankPattern) if (ModulePath.Matches(path, name)) { cfg = cfg with { Rank = r }; break; }
-            foreach (var (name, a) in options.AlphaPattern) if (ModulePath.Matches(path, name)) { cfg = cfg with { Alpha = a }; break; }
-            Targets.Add(new LoraTarget(path, layer, cfg, options.Bias));
+            if (spec is not null) targets.Add(new LoraTarget(path, layer, spec.Config, spec.Bias));
+            else if (Options.Targets.Any(t => ModulePath.Matches(path, t))) targets.Add(new LoraTarget(path, layer, ByName(path), Options.Bias));
         }
+        return targets;
     }
 
-    /// <summary>All Linear/Embedding layers with their paths, adapted or not.</summary>
-    private List<(string Path, ILoraTarget Layer)> AllLayers()
+    /// <summary>The [LoraModel] defaults for a layer selected by name, with rank/alpha patterns applied.</summary>
+    private LoraConfig ByName(string path)
     {
-        var all = new AllCollector();
+        var cfg = Options.Defaults;
+        foreach (var (name, r) in Options.RankPattern) if (ModulePath.Matches(path, name)) { cfg = cfg with { Rank = r }; break; }
+        foreach (var (name, a) in Options.AlphaPattern) if (ModulePath.Matches(path, name)) { cfg = cfg with { Alpha = a }; break; }
+        return cfg;
+    }
+
+    /// <summary>Every Linear/Embedding layer with its path and its <c>[Lora]</c> settings (null when it has none), in one walk.</summary>
+    private List<(string Path, ILoraTarget Layer, LoraFieldSpec? Spec)> AllLayers()
+    {
+        var all = new Walk();
         _model.VisitLoraTargets("", all);
         return all.Layers;
     }
 
-    private sealed class AllCollector : ILoraTargetVisitor
+    private sealed class Walk : ILoraTargetVisitor
     {
-        public readonly List<(string, ILoraTarget)> Layers = [];
-        public void Visit(string path, ILoraTarget layer, LoraFieldSpec? spec) => Layers.Add((path, layer));
+        public readonly List<(string, ILoraTarget, LoraFieldSpec?)> Layers = [];
+        public void Visit(string path, ILoraTarget layer, LoraFieldSpec? spec) => Layers.Add((path, layer, spec));
     }
 
     /// <summary>
@@ -177,7 +171,7 @@ public sealed class LoraModelController
     public void MergeAndUnload(bool safe = false)
     {
         Merge(safe);
-        foreach (var (_, layer) in AllLayers()) layer.RemoveLora();
+        foreach (var (_, layer, _) in AllLayers()) layer.RemoveLora();
         _names.Clear();
         _active = null;
     }
@@ -210,8 +204,10 @@ public sealed class LoraModelController
         if (!_names.Contains(name)) throw new KeyNotFoundException($"No adapter named '{name}'.");
         var tensors = new List<KeyValuePair<string, Tensor>>();
         var layers = new List<(string Path, LoraAdapter Adapter)>();
-        foreach (var (path, layer) in AllLayers())
+        var bias = Options.Bias;
+        foreach (var (path, layer, spec) in AllLayers())
         {
+            if (spec is not null && spec.Bias > bias) bias = spec.Bias;
             if (layer.Lora is not { } slot || !slot.Adapters.TryGetValue(name, out var ad)) continue;
             tensors.Add(KeyValuePair.Create(PeftFormat.KeyA(path, slot.Kind), ad.A));
             tensors.Add(KeyValuePair.Create(PeftFormat.KeyB(path, slot.Kind), ad.B));
@@ -220,10 +216,10 @@ public sealed class LoraModelController
         if (layers.Count == 0) throw new InvalidOperationException($"Adapter '{name}' has no layers.");
         Directory.CreateDirectory(directory);
         SafetensorsWriter.Save(Path.Combine(directory, PeftFormat.WeightsFile), tensors, new Dictionary<string, string> { ["format"] = "pt" });
-        AtomicFile.WriteAllText(Path.Combine(directory, PeftFormat.ConfigFile), ConfigJson(layers));
+        AtomicFile.WriteAllText(Path.Combine(directory, PeftFormat.ConfigFile), ConfigJson(layers, bias));
     }
 
-    private string ConfigJson(List<(string Path, LoraAdapter Adapter)> layers)
+    private string ConfigJson(List<(string Path, LoraAdapter Adapter)> layers, LoraBias bias)
     {
         var first = layers[0].Adapter.Config;
         // PEFT has one use_rslora flag: take the majority, and express the other layers' scaling through an
@@ -236,7 +232,6 @@ public sealed class LoraModelController
         var rankPattern = layers.Where(l => l.Adapter.Config.Rank != r).ToDictionary(l => l.Path, l => l.Adapter.Config.Rank);
         var alphaPattern = layers.Where(l => EffectiveAlpha(l.Adapter.Config) != alpha).ToDictionary(l => l.Path, l => EffectiveAlpha(l.Adapter.Config));
         var targetModules = layers.Select(l => l.Path[(l.Path.LastIndexOf('.') + 1)..]).Distinct().Order(StringComparer.Ordinal).ToList();
-        var bias = Targets().Select(t => t.Bias).DefaultIfEmpty(Options.Bias).Max();
 
         using var stream = new MemoryStream();
         using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
@@ -292,9 +287,9 @@ public sealed class LoraModelController
         var missing = new List<string>();
         var mismatched = new List<string>();
         var plan = new List<(string Path, ILoraTarget Layer, LoraConfig Config, Tensor A, Tensor B)>();
-        foreach (var (path, layer) in AllLayers())
+        foreach (var (path, layer, _) in AllLayers())
         {
-            var kind = layer is Embedding ? LoraTargetKind.Embedding : LoraTargetKind.Linear;
+            var kind = layer.Kind;
             string ka = PeftFormat.KeyA(path, kind), kb = PeftFormat.KeyB(path, kind);
             bool hasA = file.Contains(ka), hasB = file.Contains(kb);
             if (!hasA && !hasB)
@@ -308,9 +303,8 @@ public sealed class LoraModelController
             consumed.Add(ka);
             consumed.Add(kb);
             int rank = cfg.RankFor(path);
-            var weight = layer is Linear lin ? lin.Weight : ((Embedding)layer).Weight;
-            int inDim = kind == LoraTargetKind.Linear ? weight.Dim(1) : weight.Dim(0);
-            int outDim = kind == LoraTargetKind.Linear ? weight.Dim(0) : weight.Dim(1);
+            int inDim = kind == LoraTargetKind.Linear ? layer.Weight.Dim(1) : layer.Weight.Dim(0);
+            int outDim = kind == LoraTargetKind.Linear ? layer.Weight.Dim(0) : layer.Weight.Dim(1);
             var ia = file.Info(ka);
             var ib = file.Info(kb);
             if (!ia.Shape.SequenceEqual([rank, inDim])) mismatched.Add($"{ka}: file [{string.Join(", ", ia.Shape)}], expected [{rank}, {inDim}]");

@@ -28,10 +28,13 @@ public sealed class Embedding : Module, ILoraTarget
     public Tensor Weight { get; }
 
     /// <inheritdoc />
+    public LoraTargetKind Kind => LoraTargetKind.Embedding;
+
+    /// <inheritdoc />
     public LoraLayer? Lora { get; private set; }
 
     /// <inheritdoc />
-    public LoraLayer EnableLora(string layerName) => Lora ??= new LoraLayer(LoraTargetKind.Embedding, Weight, layerName);
+    public LoraLayer EnableLora(string layerName) => Lora ??= new LoraLayer(Kind, Weight, layerName);
 
     /// <inheritdoc />
     public void RemoveLora() => Lora = null;

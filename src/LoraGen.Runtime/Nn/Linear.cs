@@ -6,6 +6,12 @@ namespace LoraGen.Nn;
 /// <summary>A layer that can carry low-rank adapters (Linear and Embedding).</summary>
 public interface ILoraTarget
 {
+    /// <summary>Linear or Embedding: fixes the shapes of A and B and the PEFT key names.</summary>
+    LoraTargetKind Kind { get; }
+
+    /// <summary>The base weight adapters attach to (and merge into).</summary>
+    Tensor Weight { get; }
+
     /// <summary>The adapter slot, or null while no adapter was ever added.</summary>
     LoraLayer? Lora { get; }
 
@@ -47,10 +53,13 @@ public sealed class Linear : Module, ILoraTarget
     public Tensor? Bias { get; }
 
     /// <inheritdoc />
+    public LoraTargetKind Kind => LoraTargetKind.Linear;
+
+    /// <inheritdoc />
     public LoraLayer? Lora { get; private set; }
 
     /// <inheritdoc />
-    public LoraLayer EnableLora(string layerName) => Lora ??= new LoraLayer(LoraTargetKind.Linear, Weight, layerName);
+    public LoraLayer EnableLora(string layerName) => Lora ??= new LoraLayer(Kind, Weight, layerName);
 
     /// <inheritdoc />
     public void RemoveLora() => Lora = null;

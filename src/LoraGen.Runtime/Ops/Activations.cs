@@ -37,34 +37,24 @@ public static partial class Ops
     public static Tensor Silu(this Tensor x)
     {
         var y = Tensor.Empty(x.shape);
-        Par.Rows(Blocks(x.Size), Chunk, (lo, hi) =>
+        ForEachChunk(x.Size, (o, n, s, _, _) =>
         {
-            Span<float> s = stackalloc float[Chunk];
-            for (int blk = lo; blk < hi; blk++)
-            {
-                var (o, n) = Block(blk, x.Size);
-                var xs = x.Data.Slice(o, n);
-                TensorPrimitives.Sigmoid(xs, s[..n]);
-                TensorPrimitives.Multiply(xs, s[..n], y.Data.Slice(o, n));
-            }
+            var xs = x.Data.Slice(o, n);
+            TensorPrimitives.Sigmoid(xs, s);
+            TensorPrimitives.Multiply(xs, s, y.Data.Slice(o, n));
         });
         if (!Autograd.Autograd.Needs(x)) return y;
         return Autograd.Autograd.Record(y, "silu", [x], g =>
         {
             x.GradZeroed(); // allocate on this thread, before the parallel region
-            Par.Rows(Blocks(x.Size), Chunk, (lo, hi) =>
+            ForEachChunk(x.Size, (o, n, s, _, _) =>
             {
-                Span<float> s = stackalloc float[Chunk];
-                for (int blk = lo; blk < hi; blk++)
-                {
-                    var (o, n) = Block(blk, x.Size);
-                    var xs = x.Data.Slice(o, n);
-                    var gs = g.Data.Slice(o, n);
-                    var gx = x.Grad!.Data.Slice(o, n);
-                    TensorPrimitives.Sigmoid(xs, s[..n]);
-                    // d/dx = s + x·s·(1 − s)
-                    for (int i = 0; i < n; i++) gx[i] += gs[i] * (s[i] * (1f + xs[i] * (1f - s[i])));
-                }
+                var xs = x.Data.Slice(o, n);
+                var gs = g.Data.Slice(o, n);
+                var gx = x.Grad!.Data.Slice(o, n);
+                TensorPrimitives.Sigmoid(xs, s);
+                // d/dx = s + x·s·(1 − s)
+                for (int i = 0; i < n; i++) gx[i] += gs[i] * (s[i] * (1f + xs[i] * (1f - s[i])));
             });
         });
     }
@@ -75,17 +65,12 @@ public static partial class Ops
         var y = Tensor.Empty(x.shape);
         if (approximate == GeluApproximation.Tanh)
         {
-            Par.Rows(Blocks(x.Size), Chunk, (lo, hi) =>
+            ForEachChunk(x.Size, (o, n, t, _, _) =>
             {
-                Span<float> t = stackalloc float[Chunk];
-                for (int blk = lo; blk < hi; blk++)
-                {
-                    var (o, n) = Block(blk, x.Size);
-                    var xs = x.Data.Slice(o, n);
-                    var ys = y.Data.Slice(o, n);
-                    GeluTanhInner(xs, t[..n]);
-                    for (int i = 0; i < n; i++) ys[i] = 0.5f * xs[i] * (1f + t[i]);
-                }
+                var xs = x.Data.Slice(o, n);
+                var ys = y.Data.Slice(o, n);
+                GeluTanhInner(xs, t);
+                for (int i = 0; i < n; i++) ys[i] = 0.5f * xs[i] * (1f + t[i]);
             });
         }
         else
@@ -100,32 +85,24 @@ public static partial class Ops
             x.GradZeroed();
             if (approximate == GeluApproximation.Tanh)
             {
-                Par.Rows(Blocks(x.Size), Chunk, (lo, hi) =>
+                ForEachChunk(x.Size, (o, n, t, u, v) =>
                 {
-                    Span<float> tb = stackalloc float[Chunk];
-                    Span<float> ub = stackalloc float[Chunk];
-                    Span<float> vb = stackalloc float[Chunk];
-                    for (int blk = lo; blk < hi; blk++)
-                    {
-                        var (o, n) = Block(blk, x.Size);
-                        var xs = x.Data.Slice(o, n);
-                        var gs = g.Data.Slice(o, n);
-                        var gx = x.Grad!.Data.Slice(o, n);
-                        Span<float> t = tb[..n], u = ub[..n], v = vb[..n];
-                        GeluTanhInner(xs, t);
-                        // d = 0.5·(1 + t) + (1 − t²) · 0.5·c·x·(1 + 3k·x²), element-wise in SIMD.
-                        TensorPrimitives.Multiply(xs, xs, u);                 // x²
-                        TensorPrimitives.Multiply(u, 3f * GeluK, u);
-                        TensorPrimitives.Add(u, 1f, u);                       // 1 + 3k x²
-                        TensorPrimitives.Multiply(u, xs, u);
-                        TensorPrimitives.Multiply(u, 0.5f * GeluC, u);        // 0.5 c x (1 + 3k x²)
-                        TensorPrimitives.Multiply(t, t, v);
-                        TensorPrimitives.Subtract(1f, v, v);                  // 1 − t²
-                        TensorPrimitives.Multiply(u, v, u);
-                        TensorPrimitives.Add(t, 1f, t);
-                        TensorPrimitives.MultiplyAdd(t, 0.5f, u, u);          // d
-                        TensorPrimitives.FusedMultiplyAdd(gs, u, gx, gx);     // gx += g · d
-                    }
+                    var xs = x.Data.Slice(o, n);
+                    var gs = g.Data.Slice(o, n);
+                    var gx = x.Grad!.Data.Slice(o, n);
+                    GeluTanhInner(xs, t);
+                    // d = 0.5·(1 + t) + (1 − t²) · 0.5·c·x·(1 + 3k·x²), element-wise in SIMD.
+                    TensorPrimitives.Multiply(xs, xs, u);                 // x²
+                    TensorPrimitives.Multiply(u, 3f * GeluK, u);
+                    TensorPrimitives.Add(u, 1f, u);                       // 1 + 3k x²
+                    TensorPrimitives.Multiply(u, xs, u);
+                    TensorPrimitives.Multiply(u, 0.5f * GeluC, u);        // 0.5 c x (1 + 3k x²)
+                    TensorPrimitives.Multiply(t, t, v);
+                    TensorPrimitives.Subtract(1f, v, v);                  // 1 − t²
+                    TensorPrimitives.Multiply(u, v, u);
+                    TensorPrimitives.Add(t, 1f, t);
+                    TensorPrimitives.MultiplyAdd(t, 0.5f, u, u);          // d
+                    TensorPrimitives.FusedMultiplyAdd(gs, u, gx, gx);     // gx += g · d
                 });
             }
             else
@@ -155,11 +132,26 @@ public static partial class Ops
         TensorPrimitives.Tanh(t, t);
     }
 
-    private static int Blocks(int size) => (size + Chunk - 1) / Chunk;
+    /// <summary>The body of <see cref="ForEachChunk"/>: elements [offset, offset + length) and three scratch spans of that length.</summary>
+    private delegate void ChunkBody(int offset, int length, Span<float> a, Span<float> b, Span<float> c);
 
-    private static (int Offset, int Length) Block(int blk, int size)
+    /// <summary>
+    /// Runs <paramref name="body"/> over [0, size) in chunks of at most <see cref="Chunk"/> elements, split across the
+    /// cores; each thread allocates its scratch once, on the stack.
+    /// </summary>
+    private static void ForEachChunk(int size, ChunkBody body)
     {
-        int o = blk * Chunk;
-        return (o, Math.Min(Chunk, size - o));
+        int chunks = (size + Chunk - 1) / Chunk;
+        Par.Rows(chunks, Chunk, (lo, hi) =>
+        {
+            Span<float> a = stackalloc float[Chunk];
+            Span<float> b = stackalloc float[Chunk];
+            Span<float> c = stackalloc float[Chunk];
+            for (int blk = lo; blk < hi; blk++)
+            {
+                int o = blk * Chunk, n = Math.Min(Chunk, size - o);
+                body(o, n, a[..n], b[..n], c[..n]);
+            }
+        });
     }
 }

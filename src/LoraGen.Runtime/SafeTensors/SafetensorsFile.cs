@@ -109,11 +109,9 @@ public sealed unsafe class SafetensorsFile : IDisposable
         : throw new SafetensorsException(SafetensorsRule.TensorNotFound, Path, key, $"the file has no such tensor ({_byName.Count} tensors).");
 
     /// <summary>The raw little-endian bytes of <paramref name="key"/>.</summary>
-    public ReadOnlySpan<byte> RawBytes(string key)
-    {
-        var info = Info(key);
-        return Bytes(_dataStart + info.Begin, info.End - info.Begin);
-    }
+    public ReadOnlySpan<byte> RawBytes(string key) => RawBytes(Info(key));
+
+    private ReadOnlySpan<byte> RawBytes(SafetensorsTensorInfo info) => Bytes(_dataStart + info.Begin, info.End - info.Begin);
 
     /// <summary>
     /// The tensor as float32. F32 data that is 4-byte aligned in a memory-mapped file is returned as a zero-copy
@@ -130,25 +128,28 @@ public sealed unsafe class SafetensorsFile : IDisposable
             var manager = new NativeFloatMemory((float*)(_base + offset), n);
             return Tensor.FromMemory(manager.Memory, info.IntShape);
         }
-        return LoadTensor(key);
+        return LoadTensor(info);
     }
 
     /// <summary>The tensor as a float32 copy that stays valid after this file is disposed.</summary>
-    public Tensor LoadTensor(string key)
+    public Tensor LoadTensor(string key) => LoadTensor(Info(key));
+
+    private Tensor LoadTensor(SafetensorsTensorInfo info)
     {
-        var info = Info(key);
         var t = Tensor.Empty(info.IntShape);
-        ReadInto(key, t.Data);
+        ReadInto(info, t.Data);
         return t;
     }
 
     /// <summary>Converts the tensor's elements to float32 into <paramref name="destination"/>, which must have exactly as many elements.</summary>
-    public void ReadInto(string key, Span<float> destination)
+    public void ReadInto(string key, Span<float> destination) => ReadInto(Info(key), destination);
+
+    private void ReadInto(SafetensorsTensorInfo info, Span<float> destination)
     {
-        var info = Info(key);
+        string key = info.Name;
         if (destination.Length != info.ElementCount)
             throw new ArgumentException($"{Path ?? "safetensors"}: tensor '{key}' has {info.ElementCount} elements ({Tensor.Format(info.IntShape)}), the destination {destination.Length}.");
-        SafetensorsDTypes.ToFloat(info.DType, RawBytes(key), destination, key);
+        SafetensorsDTypes.ToFloat(info.DType, RawBytes(info), destination, key);
     }
 
     private ReadOnlySpan<byte> Bytes(long offset, long count)
