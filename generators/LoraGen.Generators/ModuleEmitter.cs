@@ -128,7 +128,7 @@ namespace LoraGen.Generators
                 w.WriteLineNoTabs("");
             }
             w.WriteLine("/// <inheritdoc />");
-            w.WriteLine($"protected override {Lora}.LoraFieldSpec? LoraSpecFor(string childName)");
+            w.WriteLine("protected override global::LoraGen.Nn.AdapterSpec? AdapterSpecFor(string childName)");
             w.WriteLine("{");
             w.Indent++;
             foreach (var f in fields)
@@ -139,7 +139,7 @@ namespace LoraGen.Generators
                     : $"childName.StartsWith({Literal(f.PathName + ".")}, global::System.StringComparison.Ordinal)";
                 w.WriteLine($"if ({test}) return __loraSpec_{f.FieldName};");
             }
-            w.WriteLine("return base.LoraSpecFor(childName);");
+            w.WriteLine("return base.AdapterSpecFor(childName);");
             w.Indent--;
             w.WriteLine("}");
         }

@@ -33,7 +33,7 @@ namespace LoraGen.Generators
                 children.Add(new ChildModel(field.Name, ModuleGraph.PathName(field), shape));
 
             bool userChildren = type.GetMembers("Children").OfType<IMethodSymbol>().Any(m => m.Parameters.Length == 0 && !m.IsImplicitlyDeclared);
-            bool userSpecFor = type.GetMembers("LoraSpecFor").OfType<IMethodSymbol>().Any();
+            bool userSpecFor = type.GetMembers("AdapterSpecFor").OfType<IMethodSymbol>().Any();
             var baseType = type.BaseType;
             bool callBase = baseType is not null && !SymbolEqualityComparer.Default.Equals(baseType, symbols.Module);
 

@@ -1,5 +1,6 @@
 using LoraGen.Generators.Tests.Models;
 using LoraGen.Lora;
+using LoraGen.Peft;
 using LoraGen.Optim;
 using LoraGen.SafeTensors;
 using LoraGen.Tensors;
@@ -141,7 +142,7 @@ public class BehaviourTests : IDisposable
         Assert.Equal(trained, Logits(fresh));
         Assert.Equal("default", fresh.Lora.Active);
 
-        using var f = SafetensorsFile.Open(Path.Combine(_dir, PeftFormat.WeightsFile));
+        using var f = SafetensorsFile.Open(Path.Combine(_dir, AdapterKeys.WeightsFile));
         var expectedKeys = new[] { TinyTransformer.LoraKeys.tok_A, TinyTransformer.LoraKeys.tok_B }
             .Concat(Enumerable.Range(0, 2).SelectMany(i => new[]
             {
@@ -206,7 +207,7 @@ public class BehaviourTests : IDisposable
         var t = mlp.Lora.Targets();
         Assert.Equal([("fc1", 4), ("fc2", 2)], t.Select(x => (x.Path, x.Config.Rank)));
         mlp.Lora.Save(_dir);
-        using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(_dir, PeftFormat.ConfigFile)));
+        using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(_dir, AdapterKeys.ConfigFile)));
         var root = doc.RootElement;
         Assert.Equal("LORA", root.GetProperty("peft_type").GetString());
         Assert.Equal(4, root.GetProperty("r").GetInt32());
@@ -227,8 +228,8 @@ public class BehaviourTests : IDisposable
             ["base_model.model.fc1.lora_A.weight"] = Tensor.Randn(rng, 0.3f, 3, 6),
             ["base_model.model.fc1.lora_B.weight"] = Tensor.Randn(rng, 0.3f, 10, 3),
         };
-        SafetensorsWriter.Save(Path.Combine(_dir, PeftFormat.WeightsFile), tensors);
-        File.WriteAllText(Path.Combine(_dir, PeftFormat.ConfigFile),
+        SafetensorsWriter.Save(Path.Combine(_dir, AdapterKeys.WeightsFile), tensors);
+        File.WriteAllText(Path.Combine(_dir, AdapterKeys.ConfigFile),
             """{"peft_type": "LORA", "r": 3, "lora_alpha": 12, "target_modules": ["fc1"], "use_rslora": false}""");
         var mlp = new Mlp(6, 10, 3, new Rng(4));
         var x = Tensor.Randn(new Rng(2), 1, 4, 6);
@@ -244,13 +245,13 @@ public class BehaviourTests : IDisposable
     public void BadAdaptersAreRejectedByNameAndChangeNothing()
     {
         var mlp = new Mlp(6, 10, 3, new Rng(4));
-        File.WriteAllText(Path.Combine(_dir, PeftFormat.ConfigFile), """{"peft_type": "IA3", "r": 4}""");
+        File.WriteAllText(Path.Combine(_dir, AdapterKeys.ConfigFile), """{"peft_type": "IA3", "r": 4}""");
         var ex = Assert.Throws<LoraAdapterException>(() => mlp.Lora.Load(_dir));
         Assert.Contains("peft_type", ex.Message);
         Assert.Contains("IA3", ex.Message);
 
-        File.WriteAllText(Path.Combine(_dir, PeftFormat.ConfigFile), """{"peft_type": "LORA", "r": 4, "lora_alpha": 8, "target_modules": ["fc1", "fc2"]}""");
-        SafetensorsWriter.Save(Path.Combine(_dir, PeftFormat.WeightsFile), new Dictionary<string, Tensor>
+        File.WriteAllText(Path.Combine(_dir, AdapterKeys.ConfigFile), """{"peft_type": "LORA", "r": 4, "lora_alpha": 8, "target_modules": ["fc1", "fc2"]}""");
+        SafetensorsWriter.Save(Path.Combine(_dir, AdapterKeys.WeightsFile), new Dictionary<string, Tensor>
         {
             ["base_model.model.fc1.lora_A.weight"] = Tensor.Zeros(4, 6),
             ["base_model.model.fc1.lora_B.weight"] = Tensor.Zeros(10, 5),

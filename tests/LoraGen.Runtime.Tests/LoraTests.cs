@@ -62,13 +62,13 @@ public class LoraTests
         var x = Tensor.Randn(new Rng(1), 1, 6, 12);
         var unmerged = layer.Forward(x);
         layer.Lora!.Merge();
-        Assert.True(layer.Lora.IsMerged);
+        Assert.True(layer.Lora!.IsMerged);
         TestUtil.AssertClose(unmerged, layer.Forward(x), 1e-5f, "merged output");
         var merged = layer.Weight.ToArray();
-        layer.Lora.Merge();                                   // merging twice is a no-op
+        layer.Lora!.Merge();                                   // merging twice is a no-op
         Assert.Equal(merged, layer.Weight.ToArray());
-        layer.Lora.Unmerge();
-        Assert.False(layer.Lora.IsMerged);
+        layer.Lora!.Unmerge();
+        Assert.False(layer.Lora!.IsMerged);
         for (int i = 0; i < w0.Length; i++) Assert.True(Math.Abs(w0[i] - layer.Weight.Data[i]) <= 1e-6f, $"W[{i}]");
         TestUtil.AssertClose(unmerged, layer.Forward(x), 1e-5f, "unmerged output");
     }
@@ -98,13 +98,13 @@ public class LoraTests
         var x = Tensor.Randn(new Rng(1), 1, 2, 12);
         var baseOut = x.Linear(layer.Weight, layer.Bias).ToArray();
         var outFirst = layer.Forward(x).ToArray();
-        layer.Lora.SetActive("other");
+        layer.Lora!.SetActive("other");
         var outSecond = layer.Forward(x).ToArray();
         Assert.NotEqual(outFirst, outSecond);
-        layer.Lora.Disabled = true;
+        layer.Lora!.Disabled = true;
         Assert.Equal(baseOut, layer.Forward(x).ToArray());
-        layer.Lora.Disabled = false;
-        Assert.Throws<KeyNotFoundException>(() => layer.Lora.SetActive("missing"));
+        layer.Lora!.Disabled = false;
+        Assert.Throws<KeyNotFoundException>(() => layer.Lora!.SetActive("missing"));
     }
 
     [Fact]
@@ -149,8 +149,8 @@ public class LoraTests
         Assert.InRange(std, 0.23, 0.27);    // N(0, (1/r)²) with r = 4
         var k = layer.Lora!.Add("k", new LoraConfig(4, 4), new Rng(1));
         Assert.All(k.A.ToArray(), v => Assert.InRange(v, -0.05f, 0.05f));   // U(−1/√400, 1/√400)
-        Assert.Throws<ArgumentException>(() => layer.Lora.Add("bad", new LoraConfig(0, 4), new Rng(1)));
-        Assert.Throws<ArgumentException>(() => layer.Lora.Add("bad", new LoraConfig(4, -1), new Rng(1)));
-        Assert.Throws<ArgumentException>(() => layer.Lora.Add("bad", new LoraConfig(4, 4, Dropout: 1.0), new Rng(1)));
+        Assert.Throws<ArgumentException>(() => layer.Lora!.Add("bad", new LoraConfig(0, 4), new Rng(1)));
+        Assert.Throws<ArgumentException>(() => layer.Lora!.Add("bad", new LoraConfig(4, -1), new Rng(1)));
+        Assert.Throws<ArgumentException>(() => layer.Lora!.Add("bad", new LoraConfig(4, 4, Dropout: 1.0), new Rng(1)));
     }
 }

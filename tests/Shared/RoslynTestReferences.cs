@@ -17,6 +17,7 @@ internal static class RoslynTestReferences
         return [.. tpa.Where(p => Path.GetFileName(p) is { } f && (f.StartsWith("System.", StringComparison.Ordinal) || f is "mscorlib.dll" or "netstandard.dll"))
             .Select(p => (MetadataReference)MetadataReference.CreateFromFile(p)),
             MetadataReference.CreateFromFile(typeof(LoraGen.Nn.Module).Assembly.Location),
+            MetadataReference.CreateFromFile(typeof(LoraGen.Peft.LayerKind).Assembly.Location),
             MetadataReference.CreateFromFile(typeof(LoraAttribute).Assembly.Location)];
     }
 }

@@ -1,16 +1,9 @@
 using LoraGen.Kernels;
+using LoraGen.Nn;
+using LoraGen.Peft;
 using LoraGen.Tensors;
 
 namespace LoraGen.Lora;
-
-/// <summary>What kind of layer an adapter slot belongs to; it fixes the shapes of A and B.</summary>
-public enum LoraTargetKind
-{
-    /// <summary>W [out, in]; A [r, in], B [out, r]; ΔW = s·B·A.</summary>
-    Linear,
-    /// <summary>W [num_embeddings, dim]; A [r, num_embeddings], B [dim, r]; ΔW = s·(B·A)ᵀ.</summary>
-    Embedding,
-}
 
 /// <summary>One named adapter on one layer: its A and B parameters and settings.</summary>
 public sealed class LoraAdapter
@@ -47,14 +40,14 @@ public sealed class LoraAdapter
 /// the forward contribution, ΔW, merge/unmerge with state tracking, and a safe merge that refuses NaN/Inf.
 /// Generated code and the <c>Lora</c> facade call this type; it never changes the base weight except by merge.
 /// </summary>
-public sealed class LoraLayer
+public sealed class LoraLayer : ILayerAdapter
 {
     private readonly Dictionary<string, LoraAdapter> _adapters = new(StringComparer.Ordinal);
     private readonly List<string> _active = [];
     private readonly List<string> _merged = [];
 
     /// <summary>Creates the slot for a layer whose base weight is <paramref name="weight"/>.</summary>
-    public LoraLayer(LoraTargetKind kind, Tensor weight, string layerName)
+    public LoraLayer(LayerKind kind, Tensor weight, string layerName)
     {
         if (weight.Rank != 2) throw new ArgumentException($"{layerName}: the base weight must be 2-D, got {weight.ShapeString}.");
         Kind = kind;
@@ -63,7 +56,7 @@ public sealed class LoraLayer
     }
 
     /// <summary>Linear or Embedding.</summary>
-    public LoraTargetKind Kind { get; }
+    public LayerKind Kind { get; }
 
     /// <summary>The base weight the adapters modify when merged.</summary>
     public Tensor Weight { get; }
@@ -86,8 +79,8 @@ public sealed class LoraLayer
     /// <summary>When true the forward pass ignores unmerged adapters (the base model's output, unless merged).</summary>
     public bool Disabled { get; set; }
 
-    private int InDim => Kind == LoraTargetKind.Linear ? Weight.Dim(1) : Weight.Dim(0);
-    private int OutDim => Kind == LoraTargetKind.Linear ? Weight.Dim(0) : Weight.Dim(1);
+    private int InDim => Kind == LayerKind.Linear ? Weight.Dim(1) : Weight.Dim(0);
+    private int OutDim => Kind == LayerKind.Linear ? Weight.Dim(0) : Weight.Dim(1);
 
     /// <summary>
     /// Adds an adapter: for Linear, A per <see cref="LoraConfig.Init"/> and B = 0; for Embedding, A = 0 and
@@ -99,7 +92,7 @@ public sealed class LoraLayer
         CheckNew(name, config);
         int r = config.Rank, inDim = InDim, outDim = OutDim;
         Tensor a, b;
-        if (Kind == LoraTargetKind.Linear)
+        if (Kind == LayerKind.Linear)
         {
             a = config.Init == LoraInit.Gaussian
                 ? Tensor.Randn(rng, 1f / r, r, inDim)
@@ -120,9 +113,9 @@ public sealed class LoraLayer
         CheckNew(name, config);
         int r = config.Rank;
         if (!a.Shape.SequenceEqual([r, InDim]))
-            throw new ShapeMismatchException("lora", "A", a.shape, "expected", [r, InDim], $"{LayerName}: adapter '{name}' A must be [r, {(Kind == LoraTargetKind.Linear ? "in" : "num_embeddings")}].");
+            throw new ShapeMismatchException("lora", "A", a.shape, "expected", [r, InDim], $"{LayerName}: adapter '{name}' A must be [r, {(Kind == LayerKind.Linear ? "in" : "num_embeddings")}].");
         if (!b.Shape.SequenceEqual([OutDim, r]))
-            throw new ShapeMismatchException("lora", "B", b.shape, "expected", [OutDim, r], $"{LayerName}: adapter '{name}' B must be [{(Kind == LoraTargetKind.Linear ? "out" : "dim")}, r].");
+            throw new ShapeMismatchException("lora", "B", b.shape, "expected", [OutDim, r], $"{LayerName}: adapter '{name}' B must be [{(Kind == LayerKind.Linear ? "out" : "dim")}, r].");
         return Register(name, config, a, b, new Rng(StableHash(name)));
     }
 
@@ -174,7 +167,7 @@ public sealed class LoraLayer
         var ad = _adapters.TryGetValue(name, out var x) ? x : throw new KeyNotFoundException($"{LayerName}: no adapter named '{name}'.");
         int r = ad.Config.Rank;
         var delta = Tensor.Empty(Weight.shape);
-        if (Kind == LoraTargetKind.Linear)   // [out, in] = s · B[out, r] · A[r, in]
+        if (Kind == LayerKind.Linear)   // [out, in] = s · B[out, r] · A[r, in]
             Gemm.Sgemm(false, false, OutDim, InDim, r, ad.Scaling, ad.B.Data, r, ad.A.Data, InDim, 0f, delta.Data, InDim);
         else                                 // [num, dim] = s · A[r, num]ᵀ · B[dim, r]ᵀ
             Gemm.Sgemm(true, true, InDim, OutDim, r, ad.Scaling, ad.A.Data, InDim, ad.B.Data, r, 0f, delta.Data, OutDim);
@@ -232,7 +225,7 @@ public sealed class LoraLayer
     }
 
     /// <summary>Linear: y + Σ s · (dropout(x) · Aᵀ) · Bᵀ over the contributing adapters.</summary>
-    public Tensor ApplyLinear(Tensor x, Tensor y, bool training)
+    public Tensor ForwardLinear(Tensor x, Tensor y, bool training)
     {
         foreach (var ad in Contributing())
         {
@@ -243,7 +236,7 @@ public sealed class LoraLayer
     }
 
     /// <summary>Embedding: y + Σ s · Aᵀ[ids] · Bᵀ over the contributing adapters (no dropout, as PEFT).</summary>
-    public Tensor ApplyEmbedding(int[] ids, int[] idsShape, Tensor y)
+    public Tensor ForwardEmbedding(int[] ids, int[] idsShape, Tensor y)
     {
         foreach (var ad in Contributing())
         {
@@ -251,6 +244,16 @@ public sealed class LoraLayer
             y = y + h.Scale(ad.Scaling).Linear(ad.B);                     // [..., dim]
         }
         return y;
+    }
+
+    /// <summary>A and B of every adapter, named as in a PEFT model's state dict (<c>lora_A.NAME.weight</c>, <c>lora_embedding_A.NAME</c>).</summary>
+    public IEnumerable<(string Name, Tensor Parameter)> NamedParameters()
+    {
+        foreach (var ad in _adapters.Values)
+        {
+            yield return (AdapterKeys.ModuleA(ad.Name, Kind), ad.A);
+            yield return (AdapterKeys.ModuleB(ad.Name, Kind), ad.B);
+        }
     }
 }
 

@@ -2,8 +2,10 @@ using System.Globalization;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using LoraGen.Contract;
 using LoraGen.IO;
 using LoraGen.Nn;
+using LoraGen.Peft;
 using LoraGen.SafeTensors;
 using LoraGen.Tensors;
 
@@ -63,18 +65,7 @@ public sealed class LoraModelController
     }
 
     /// <summary>Every Linear/Embedding layer with its path and its <c>[Lora]</c> settings (null when it has none), in one walk.</summary>
-    private List<(string Path, ILoraTarget Layer, LoraFieldSpec? Spec)> AllLayers()
-    {
-        var all = new Walk();
-        _model.VisitLoraTargets("", all);
-        return all.Layers;
-    }
-
-    private sealed class Walk : ILoraTargetVisitor
-    {
-        public readonly List<(string, ILoraTarget, LoraFieldSpec?)> Layers = [];
-        public void Visit(string path, ILoraTarget layer, LoraFieldSpec? spec) => Layers.Add((path, layer, spec));
-    }
+    private IReadOnlyList<(string Path, IAdaptableLayer Layer, LoraFieldSpec? Spec)> AllLayers() => AdaptableLayers.Find(_model);
 
     /// <summary>
     /// Freezes the base model and adds adapter <paramref name="name"/> to every target: B = 0 (A = 0 for
@@ -103,7 +94,7 @@ public sealed class LoraModelController
                 foreach (var (n, p) in _model.NamedParameters(includeAdapters: false))
                     if (n == "bias" || n.EndsWith(".bias", StringComparison.Ordinal)) p.RequiresGrad = true;
             }
-            else if (t.Bias == LoraBias.LoraOnly && t.Layer is Linear { Bias: { } b }) b.RequiresGrad = true;
+            else if (t.Bias == LoraBias.LoraOnly && t.Layer.Bias is { } b) b.RequiresGrad = true;
         }
     }
 
@@ -209,14 +200,14 @@ public sealed class LoraModelController
         {
             if (spec is not null && spec.Bias > bias) bias = spec.Bias;
             if (layer.Lora is not { } slot || !slot.Adapters.TryGetValue(name, out var ad)) continue;
-            tensors.Add(KeyValuePair.Create(PeftFormat.KeyA(path, slot.Kind), ad.A));
-            tensors.Add(KeyValuePair.Create(PeftFormat.KeyB(path, slot.Kind), ad.B));
+            tensors.Add(KeyValuePair.Create(AdapterKeys.A(path, slot.Kind), ad.A));
+            tensors.Add(KeyValuePair.Create(AdapterKeys.B(path, slot.Kind), ad.B));
             layers.Add((path, ad));
         }
         if (layers.Count == 0) throw new InvalidOperationException($"Adapter '{name}' has no layers.");
         Directory.CreateDirectory(directory);
-        SafetensorsWriter.Save(Path.Combine(directory, PeftFormat.WeightsFile), tensors, new Dictionary<string, string> { ["format"] = "pt" });
-        AtomicFile.WriteAllText(Path.Combine(directory, PeftFormat.ConfigFile), ConfigJson(layers, bias));
+        SafetensorsWriter.Save(Path.Combine(directory, AdapterKeys.WeightsFile), tensors, new Dictionary<string, string> { ["format"] = "pt" });
+        AtomicFile.WriteAllText(Path.Combine(directory, AdapterKeys.ConfigFile), ConfigJson(layers, bias));
     }
 
     private string ConfigJson(List<(string Path, LoraAdapter Adapter)> layers, LoraBias bias)
@@ -242,7 +233,7 @@ public sealed class LoraModelController
             foreach (var (k, v) in alphaPattern.OrderBy(p => p.Key, StringComparer.Ordinal)) w.WriteNumber(k, v);
             w.WriteEndObject();
             if (Options.BaseModelName is null) w.WriteNull("base_model_name_or_path"); else w.WriteString("base_model_name_or_path", Options.BaseModelName);
-            w.WriteString("bias", PeftFormat.BiasName(bias));
+            w.WriteString("bias", EnumNames.PeftBias[(int)bias]);
             w.WriteBoolean("fan_in_fan_out", false);
             w.WriteBoolean("inference_mode", true);
             if (first.Init == LoraInit.Gaussian) w.WriteString("init_lora_weights", "gaussian"); else w.WriteBoolean("init_lora_weights", true);
@@ -279,18 +270,18 @@ public sealed class LoraModelController
     {
         if (_names.Contains(name)) throw new InvalidOperationException($"An adapter named '{name}' is already attached; Delete it first or load under another name.");
         var cfg = ReadConfig(directory);
-        var weightsPath = Path.Combine(directory, PeftFormat.WeightsFile);
-        if (!File.Exists(weightsPath)) throw new LoraAdapterException(directory, $"{PeftFormat.WeightsFile} not found.");
+        var weightsPath = Path.Combine(directory, AdapterKeys.WeightsFile);
+        if (!File.Exists(weightsPath)) throw new LoraAdapterException(directory, $"{AdapterKeys.WeightsFile} not found.");
         using var file = SafetensorsFile.Open(weightsPath);
 
         var consumed = new HashSet<string>(StringComparer.Ordinal);
         var missing = new List<string>();
         var mismatched = new List<string>();
-        var plan = new List<(string Path, ILoraTarget Layer, LoraConfig Config, Tensor A, Tensor B)>();
+        var plan = new List<(string Path, IAdaptableLayer Layer, LoraConfig Config, Tensor A, Tensor B)>();
         foreach (var (path, layer, _) in AllLayers())
         {
             var kind = layer.Kind;
-            string ka = PeftFormat.KeyA(path, kind), kb = PeftFormat.KeyB(path, kind);
+            string ka = AdapterKeys.A(path, kind), kb = AdapterKeys.B(path, kind);
             bool hasA = file.Contains(ka), hasB = file.Contains(kb);
             if (!hasA && !hasB)
             {
@@ -303,8 +294,8 @@ public sealed class LoraModelController
             consumed.Add(ka);
             consumed.Add(kb);
             int rank = cfg.RankFor(path);
-            int inDim = kind == LoraTargetKind.Linear ? layer.Weight.Dim(1) : layer.Weight.Dim(0);
-            int outDim = kind == LoraTargetKind.Linear ? layer.Weight.Dim(0) : layer.Weight.Dim(1);
+            int inDim = kind == LayerKind.Linear ? layer.Weight.Dim(1) : layer.Weight.Dim(0);
+            int outDim = kind == LayerKind.Linear ? layer.Weight.Dim(0) : layer.Weight.Dim(1);
             var ia = file.Info(ka);
             var ib = file.Info(kb);
             if (!ia.Shape.SequenceEqual([rank, inDim])) mismatched.Add($"{ka}: file [{string.Join(", ", ia.Shape)}], expected [{rank}, {inDim}]");
@@ -332,13 +323,13 @@ public sealed class LoraModelController
 
     private static AdapterConfig ReadConfig(string directory)
     {
-        var path = Path.Combine(directory, PeftFormat.ConfigFile);
-        if (!File.Exists(path)) throw new LoraAdapterException(directory, $"{PeftFormat.ConfigFile} not found.");
+        var path = Path.Combine(directory, AdapterKeys.ConfigFile);
+        if (!File.Exists(path)) throw new LoraAdapterException(directory, $"{AdapterKeys.ConfigFile} not found.");
         try
         {
             using var doc = JsonDocument.Parse(File.ReadAllBytes(path));
             var root = doc.RootElement;
-            string Field(string key) => $"{PeftFormat.ConfigFile} field '{key}'";
+            string Field(string key) => $"{AdapterKeys.ConfigFile} field '{key}'";
             var peftType = root.TryGetProperty("peft_type", out var pt) && pt.ValueKind == JsonValueKind.String ? pt.GetString() : null;
             if (peftType != "LORA") throw new LoraAdapterException(directory, $"{Field("peft_type")} is '{peftType ?? "(absent)"}'; only LORA adapters load here.");
             if (root.TryGetProperty("use_dora", out var dora) && dora.ValueKind == JsonValueKind.True)
@@ -367,11 +358,11 @@ public sealed class LoraModelController
         }
         catch (JsonException e)
         {
-            throw new LoraAdapterException(directory, $"{PeftFormat.ConfigFile} is not valid JSON: {e.Message}");
+            throw new LoraAdapterException(directory, $"{AdapterKeys.ConfigFile} is not valid JSON: {e.Message}");
         }
         catch (Exception e) when (e is FormatException or InvalidOperationException)
         {
-            throw new LoraAdapterException(directory, $"{PeftFormat.ConfigFile} has a value of the wrong type: {e.Message}");
+            throw new LoraAdapterException(directory, $"{AdapterKeys.ConfigFile} has a value of the wrong type: {e.Message}");
         }
     }
 }

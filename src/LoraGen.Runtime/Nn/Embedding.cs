@@ -1,4 +1,4 @@
-using LoraGen.Lora;
+using LoraGen.Peft;
 using LoraGen.Tensors;
 
 namespace LoraGen.Nn;
@@ -7,7 +7,7 @@ namespace LoraGen.Nn;
 /// A lookup table W [num_embeddings, dim], initialized N(0, 1) as torch.nn.Embedding. With adapters,
 /// <see cref="Forward"/> adds s·Aᵀ[ids]·Bᵀ (PEFT's lora_embedding_A [r, num], lora_embedding_B [dim, r]).
 /// </summary>
-public sealed class Embedding : Module, ILoraTarget
+public sealed class Embedding : Module, IAdaptableLayer
 {
     /// <summary>Creates the layer.</summary>
     public Embedding(int numEmbeddings, int dim, Rng? rng = null)
@@ -28,26 +28,20 @@ public sealed class Embedding : Module, ILoraTarget
     public Tensor Weight { get; }
 
     /// <inheritdoc />
-    public LoraTargetKind Kind => LoraTargetKind.Embedding;
+    public LayerKind Kind => LayerKind.Embedding;
+
+    /// <summary>Always null: an embedding has no bias.</summary>
+    public Tensor? Bias => null;
 
     /// <inheritdoc />
-    public LoraLayer? Lora { get; private set; }
-
-    /// <inheritdoc />
-    public LoraLayer EnableLora(string layerName) => Lora ??= new LoraLayer(Kind, Weight, layerName);
-
-    /// <inheritdoc />
-    public void RemoveLora() => Lora = null;
+    public ILayerAdapter? Adapter { get; set; }
 
     /// <summary>ids of shape <paramref name="idsShape"/> → idsShape + [dim].</summary>
     public Tensor Forward(int[] ids, params int[] idsShape)
     {
         var y = Ops.Embedding(Weight, ids, idsShape);
-        return Lora is null ? y : Lora.ApplyEmbedding(ids, idsShape, y);
+        return Adapter is null ? y : Adapter.ForwardEmbedding(ids, idsShape, y);
     }
-
-    /// <inheritdoc />
-    public override void VisitLoraTargets(string path, ILoraTargetVisitor visitor) => visitor.Visit(path, this, null);
 
     /// <inheritdoc />
     public override IEnumerable<(string Name, Tensor Parameter)> DirectParameters()
@@ -56,8 +50,7 @@ public sealed class Embedding : Module, ILoraTarget
     }
 
     /// <inheritdoc />
-    public override IEnumerable<(string Name, Tensor Parameter)> AdapterParameters() =>
-        Linear.LoraParameters(Lora);
+    public override IEnumerable<(string Name, Tensor Parameter)> AdapterParameters() => Adapter?.NamedParameters() ?? [];
 
     /// <inheritdoc />
     public override string ToString() => $"Embedding({NumEmbeddings}, {Dim})";

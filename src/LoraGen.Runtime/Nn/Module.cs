@@ -30,24 +30,11 @@ public abstract class Module
     public virtual IEnumerable<(string Name, Tensor Parameter)> AdapterParameters() => [];
 
     /// <summary>
-    /// Reports every adaptable layer below this module to <paramref name="visitor"/>, with dotted paths starting at
-    /// <paramref name="path"/>, each with the <c>[Lora]</c> settings its field declares (<see cref="LoraSpecFor"/>).
+    /// The compile-time adapter settings this module declares for the child named <paramref name="childName"/> (as
+    /// <see cref="Children"/> names it, e.g. <c>q_proj</c> or <c>experts.3</c>), or null. The generator overrides this
+    /// for types with <c>[Lora]</c> fields; adapter families read it when they attach.
     /// </summary>
-    public virtual void VisitLoraTargets(string path, Lora.ILoraTargetVisitor visitor)
-    {
-        foreach (var (name, child) in Children())
-        {
-            var childPath = Lora.ModulePath.Join(path, name);
-            if (child is ILoraTarget layer) visitor.Visit(childPath, layer, LoraSpecFor(name));
-            else child.VisitLoraTargets(childPath, visitor);
-        }
-    }
-
-    /// <summary>
-    /// The <c>[Lora]</c> settings of the child named <paramref name="childName"/> (as <see cref="Children"/> names it,
-    /// e.g. <c>q_proj</c> or <c>experts.3</c>), or null. The generator overrides this for types with <c>[Lora]</c> fields.
-    /// </summary>
-    protected virtual Lora.LoraFieldSpec? LoraSpecFor(string childName) => null;
+    protected internal virtual AdapterSpec? AdapterSpecFor(string childName) => null;
 
     /// <summary>Every module in the tree, this one first (path ""), depth first, with dotted paths.</summary>
     public IEnumerable<(string Path, Module Module)> NamedModules()

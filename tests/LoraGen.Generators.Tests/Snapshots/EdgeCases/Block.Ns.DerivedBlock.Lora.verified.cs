@@ -20,10 +20,10 @@ namespace Block.Ns
             global::LoraGen.LoraBias.None);
 
         /// <inheritdoc />
-        protected override global::LoraGen.Lora.LoraFieldSpec? LoraSpecFor(string childName)
+        protected override global::LoraGen.Nn.AdapterSpec? AdapterSpecFor(string childName)
         {
             if (childName == "b") return __loraSpec_b;
-            return base.LoraSpecFor(childName);
+            return base.AdapterSpecFor(childName);
         }
     }
 }

@@ -40,10 +40,10 @@ namespace Block.Ns
                 global::LoraGen.LoraBias.None);
 
             /// <inheritdoc />
-            protected override global::LoraGen.Lora.LoraFieldSpec? LoraSpecFor(string childName)
+            protected override global::LoraGen.Nn.AdapterSpec? AdapterSpecFor(string childName)
             {
                 if (childName.StartsWith("experts.", global::System.StringComparison.Ordinal)) return __loraSpec_experts;
-                return base.LoraSpecFor(childName);
+                return base.AdapterSpecFor(childName);
             }
         }
     }

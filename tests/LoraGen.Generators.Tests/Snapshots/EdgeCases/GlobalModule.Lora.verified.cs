@@ -16,9 +16,9 @@ partial class GlobalModule
         global::LoraGen.LoraBias.LoraOnly);
 
     /// <inheritdoc />
-    protected override global::LoraGen.Lora.LoraFieldSpec? LoraSpecFor(string childName)
+    protected override global::LoraGen.Nn.AdapterSpec? AdapterSpecFor(string childName)
     {
         if (childName == "proj") return __loraSpec__p;
-        return base.LoraSpecFor(childName);
+        return base.AdapterSpecFor(childName);
     }
 }

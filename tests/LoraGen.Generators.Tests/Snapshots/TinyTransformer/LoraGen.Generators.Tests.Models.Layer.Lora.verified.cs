@@ -21,10 +21,10 @@ namespace LoraGen.Generators.Tests.Models
             global::LoraGen.LoraBias.None);
 
         /// <inheritdoc />
-        protected override global::LoraGen.Lora.LoraFieldSpec? LoraSpecFor(string childName)
+        protected override global::LoraGen.Nn.AdapterSpec? AdapterSpecFor(string childName)
         {
             if (childName == "up") return __loraSpec_up;
-            return base.LoraSpecFor(childName);
+            return base.AdapterSpecFor(childName);
         }
     }
 }

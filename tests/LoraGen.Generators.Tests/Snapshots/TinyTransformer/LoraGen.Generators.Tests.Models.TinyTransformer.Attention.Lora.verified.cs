@@ -28,11 +28,11 @@ namespace LoraGen.Generators.Tests.Models
                 global::LoraGen.LoraBias.None);
 
             /// <inheritdoc />
-            protected override global::LoraGen.Lora.LoraFieldSpec? LoraSpecFor(string childName)
+            protected override global::LoraGen.Nn.AdapterSpec? AdapterSpecFor(string childName)
             {
                 if (childName == "q_proj") return __loraSpec_q_proj;
                 if (childName == "v_proj") return __loraSpec_v_proj;
-                return base.LoraSpecFor(childName);
+                return base.AdapterSpecFor(childName);
             }
         }
     }

@@ -28,10 +28,10 @@ namespace LoraGen.Generators.Tests.Models
             global::LoraGen.LoraBias.None);
 
         /// <inheritdoc />
-        protected override global::LoraGen.Lora.LoraFieldSpec? LoraSpecFor(string childName)
+        protected override global::LoraGen.Nn.AdapterSpec? AdapterSpecFor(string childName)
         {
             if (childName == "tok") return __loraSpec_tok;
-            return base.LoraSpecFor(childName);
+            return base.AdapterSpecFor(childName);
         }
 
         private global::LoraGen.Lora.LoraModelController? __loraFacade;

@@ -1,0 +1,28 @@
+namespace LoraGen.Contract
+{
+    /// <summary>
+    /// The member names of the public enums (LoraGen.LoraInit, LoraGen.LoraBias) by value, so the generator
+    /// emits enum members by name, never by integer. A test checks them against the enums themselves.
+    /// </summary>
+    internal static class EnumNames
+    {
+        /// <summary>The fully qualified enum type the generator emits for initialization.</summary>
+        public const string LoraInitType = "global::LoraGen.LoraInit";
+
+        /// <summary>The fully qualified enum type the generator emits for bias training.</summary>
+        public const string LoraBiasType = "global::LoraGen.LoraBias";
+
+        /// <summary>LoraInit members, index = value.</summary>
+        public static readonly string[] LoraInit = { "Kaiming", "Gaussian" };
+
+        /// <summary>LoraBias members, index = value.</summary>
+        public static readonly string[] LoraBias = { "None", "All", "LoraOnly" };
+
+        /// <summary>PEFT's <c>bias</c> spelling of each LoraBias member, index = value.</summary>
+        public static readonly string[] PeftBias = { ConfigFields.BiasNone, ConfigFields.BiasAll, ConfigFields.BiasLoraOnly };
+
+        /// <summary>The qualified member for <paramref name="value"/>, or a cast for a value outside the enum.</summary>
+        public static string Member(string type, string[] names, int value) =>
+            value >= 0 && value < names.Length ? type + "." + names[value] : "(" + type + ")" + value.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    }
+}

@@ -1,0 +1,35 @@
+using LoraGen.Contract;
+
+namespace LoraGen.Peft;
+
+/// <summary>
+/// PEFT's adapter key names for a layer at a dotted module path: the keys of an <c>adapter_model.safetensors</c>
+/// file (the adapter name is not part of them) and the names of the adapter's parameters inside its layer's state
+/// dict (where it is).
+/// </summary>
+public static class AdapterKeys
+{
+    /// <summary>The adapter weights file of an adapter directory (<c>adapter_model.safetensors</c>).</summary>
+    public const string WeightsFile = PeftKeys.WeightsFile;
+
+    /// <summary>The adapter settings file of an adapter directory (<c>adapter_config.json</c>).</summary>
+    public const string ConfigFile = PeftKeys.ConfigFile;
+
+    /// <summary>The prefix every adapter file key starts with (<c>base_model.model.</c>).</summary>
+    public const string Prefix = PeftKeys.Prefix;
+
+    /// <summary>The file key of A: <c>base_model.model.PATH.lora_A.weight</c> or <c>….lora_embedding_A</c>.</summary>
+    public static string A(string path, LayerKind kind) => PeftKeys.A(path, kind == LayerKind.Embedding);
+
+    /// <summary>The file key of B: <c>base_model.model.PATH.lora_B.weight</c> or <c>….lora_embedding_B</c>.</summary>
+    public static string B(string path, LayerKind kind) => PeftKeys.B(path, kind == LayerKind.Embedding);
+
+    /// <summary>The file key of DoRA's magnitude vector: <c>base_model.model.PATH.lora_magnitude_vector</c>.</summary>
+    public static string Magnitude(string path) => PeftKeys.Magnitude(path);
+
+    /// <summary>A's name inside its layer: <c>lora_A.ADAPTER.weight</c> or <c>lora_embedding_A.ADAPTER</c>.</summary>
+    public static string ModuleA(string adapter, LayerKind kind) => PeftKeys.ModuleA(adapter, kind == LayerKind.Embedding);
+
+    /// <summary>B's name inside its layer: <c>lora_B.ADAPTER.weight</c> or <c>lora_embedding_B.ADAPTER</c>.</summary>
+    public static string ModuleB(string adapter, LayerKind kind) => PeftKeys.ModuleB(adapter, kind == LayerKind.Embedding);
+}
