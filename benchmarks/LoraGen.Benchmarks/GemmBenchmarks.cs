@@ -1,5 +1,7 @@
 using BenchmarkDotNet.Attributes;
+using LoraGen.Autograd;
 using LoraGen.Kernels;
+using LoraGen.Ops;
 using LoraGen.Tensors;
 
 namespace LoraGen.Benchmarks;

@@ -1,8 +1,11 @@
 using System.Text;
 using BenchmarkDotNet.Attributes;
+using LoraGen.Autograd;
 using LoraGen.Generators;
-using Microsoft.CodeAnalysis;
+using LoraGen.Ops;
+using LoraGen.Tensors;
 using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis;
 
 namespace LoraGen.Benchmarks;
 

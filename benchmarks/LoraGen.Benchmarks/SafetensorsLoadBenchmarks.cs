@@ -1,7 +1,9 @@
-using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using BenchmarkDotNet.Attributes;
+using LoraGen.Autograd;
+using LoraGen.Ops;
 using LoraGen.SafeTensors;
 using LoraGen.Tensors;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 
 namespace LoraGen.Benchmarks;
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using LoraGen.Autograd;
+using LoraGen.Ops;
 using LoraGen.Optim;
 using LoraGen.Tensors;
 using TinyGpt.Lora.Model;
@@ -57,7 +58,7 @@ public static class TinyGptBench
             var ids = x[..T];
             var models = new[] { plain, unmerged, merged };
             var times = models.Select(_ => new List<double>()).ToArray();
-            using (Autograd.Autograd.NoGrad())
+            using (GradMode.NoGrad())
             {
                 foreach (var m in models) m.Eval();
                 for (int i = 0; i < 300; i++)

@@ -1,4 +1,6 @@
 using System.Text;
+using LoraGen.Autograd;
+using LoraGen.Ops;
 using LoraGen.Tensors;
 
 namespace TinyGpt.Lora;

@@ -2,13 +2,15 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
+using LoraGen.Autograd;
 using LoraGen.Nn;
+using LoraGen.Ops;
 using LoraGen.Optim;
 using LoraGen.SafeTensors;
 using LoraGen.Tensors;
 using Spectre.Console;
-using TinyGpt.Lora;
 using TinyGpt.Lora.Model;
+using TinyGpt.Lora;
 
 // dotnet run --project samples/TinyGpt.Lora -c Release [-- --quick] [--out DIR] [--pretrain-steps N] [--lora-steps N]
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
@@ -100,7 +102,7 @@ string? Option(string name)
 
 static Tensor Logits(Gpt m, int[] ids)
 {
-    using var _ = LoraGen.Autograd.Autograd.NoGrad();
+    using var _ = LoraGen.Autograd.GradMode.NoGrad();
     m.Eval();
     var logits = m.Forward(ids, 1, ids.Length);
     m.Train();

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using LoraGen.Autograd;
+using LoraGen.Ops;
 using LoraGen.Optim;
 using LoraGen.Tensors;
 using Spectre.Console;
@@ -46,7 +47,7 @@ public static class Training
     /// <summary>Mean cross-entropy over <paramref name="batches"/> fixed validation batches.</summary>
     public static float Evaluate(Gpt model, Dataset data, int batches, int batch, ulong seed)
     {
-        using var _ = Autograd.NoGrad();
+        using var _ = GradMode.NoGrad();
         model.Eval();
         var rng = new Rng(seed);
         int t = model.Config.Context;
@@ -63,7 +64,7 @@ public static class Training
     /// <summary>Continues <paramref name="prompt"/> by <paramref name="length"/> characters, sampling at <paramref name="temperature"/> with a fixed seed.</summary>
     public static (string Text, float[] FirstLogits) Generate(Gpt model, string prompt, int length, float temperature, ulong seed)
     {
-        using var _ = Autograd.NoGrad();
+        using var _ = GradMode.NoGrad();
         model.Eval();
         var rng = new Rng(seed);
         var ids = CharTokenizer.Encode(prompt).ToList();

@@ -1,12 +1,14 @@
 using System.Collections.Immutable;
 using LoraGen.Analyzers;
+using LoraGen.Autograd;
 using LoraGen.CodeFixes;
-using Microsoft.CodeAnalysis;
+using LoraGen.Ops;
+using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CodeActions;
 using Microsoft.CodeAnalysis.CodeFixes;
-using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.Diagnostics;
 using Microsoft.CodeAnalysis.Text;
+using Microsoft.CodeAnalysis;
 using Xunit;
 
 namespace LoraGen.Analyzers.Tests;
@@ -19,7 +21,7 @@ internal static class AnalyzerHarness
 
     public static readonly ImmutableArray<MetadataReference> References = LoraGen.Tests.Shared.RoslynTestReferences.All;
 
-    public const string Usings = "using System; using LoraGen; using LoraGen.Nn; using LoraGen.Tensors; using LoraGen.Optim;\n";
+    public const string Usings = "using System; using LoraGen; using LoraGen.Autograd; using LoraGen.Nn; using LoraGen.Ops; using LoraGen.Tensors; using LoraGen.Optim;\n";
 
     public static CSharpCompilation Compile(params (string Path, string Text)[] sources) =>
         CSharpCompilation.Create("Tests", sources.Select(s => CSharpSyntaxTree.ParseText(s.Text, new CSharpParseOptions(LanguageVersion.Latest), s.Path)),

@@ -1,5 +1,8 @@
 using System.Reflection;
 using LoraGen.Analyzers;
+using LoraGen.Autograd;
+using LoraGen.Ops;
+using LoraGen.Tensors;
 using Microsoft.CodeAnalysis;
 using Xunit;
 

@@ -1,4 +1,7 @@
+using LoraGen.Autograd;
 using LoraGen.CodeFixes;
+using LoraGen.Ops;
+using LoraGen.Tensors;
 using Xunit;
 using static LoraGen.Analyzers.Tests.AnalyzerHarness;
 

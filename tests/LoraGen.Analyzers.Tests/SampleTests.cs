@@ -1,7 +1,10 @@
+using LoraGen.Autograd;
 using LoraGen.Generators;
-using Microsoft.CodeAnalysis;
+using LoraGen.Ops;
+using LoraGen.Tensors;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.Diagnostics;
+using Microsoft.CodeAnalysis;
 using Xunit;
 
 namespace LoraGen.Analyzers.Tests;

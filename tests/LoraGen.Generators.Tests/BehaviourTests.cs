@@ -1,7 +1,9 @@
+using LoraGen.Autograd;
 using LoraGen.Generators.Tests.Models;
 using LoraGen.Lora;
-using LoraGen.Peft;
+using LoraGen.Ops;
 using LoraGen.Optim;
+using LoraGen.Peft;
 using LoraGen.SafeTensors;
 using LoraGen.Tensors;
 using Xunit;
@@ -25,7 +27,7 @@ public class BehaviourTests : IDisposable
 
     private static float[] Logits(TinyTransformer m)
     {
-        using var _ = Autograd.Autograd.NoGrad();
+        using var _ = GradMode.NoGrad();
         return m.Forward(Ids, B, T).ToArray();
     }
 

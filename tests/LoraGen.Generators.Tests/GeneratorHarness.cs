@@ -1,7 +1,10 @@
 using System.Collections.Immutable;
 using System.Reflection;
-using Microsoft.CodeAnalysis;
+using LoraGen.Autograd;
+using LoraGen.Ops;
+using LoraGen.Tensors;
 using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis;
 
 namespace LoraGen.Generators.Tests;
 

@@ -1,8 +1,11 @@
 using System.Runtime.CompilerServices;
 using System.Text;
-using DiffPlex;
-using DiffPlex.DiffBuilder;
 using DiffPlex.DiffBuilder.Model;
+using DiffPlex.DiffBuilder;
+using DiffPlex;
+using LoraGen.Autograd;
+using LoraGen.Ops;
+using LoraGen.Tensors;
 using Xunit.Sdk;
 
 namespace LoraGen.Generators.Tests;

@@ -1,3 +1,5 @@
+using LoraGen.Autograd;
+using LoraGen.Ops;
 using LoraGen.Tensors;
 using Xunit;
 
@@ -33,12 +35,12 @@ public class AutogradTests
         var w = Tensor.Ones(3);
         w.RequiresGrad = true;
         Tensor y;
-        using (Autograd.Autograd.NoGrad())
+        using (GradMode.NoGrad())
         {
-            Assert.False(Autograd.Autograd.IsEnabled);
+            Assert.False(GradMode.IsEnabled);
             y = (w * 2f).Sum();
         }
-        Assert.True(Autograd.Autograd.IsEnabled);
+        Assert.True(GradMode.IsEnabled);
         Assert.False(y.RequiresGrad);
         Assert.Null(y.GradFn);
         Assert.Throws<InvalidOperationException>(() => y.Backward());

@@ -1,4 +1,6 @@
+using LoraGen.Autograd;
 using LoraGen.Kernels;
+using LoraGen.Ops;
 using LoraGen.Tensors;
 using Xunit;
 

@@ -1,3 +1,5 @@
+using LoraGen.Autograd;
+using LoraGen.Ops;
 using LoraGen.Tensors;
 using Xunit;
 
@@ -25,11 +27,11 @@ public class GradCheckTests
     {
         var rng = new Rng(99);
         Tensor y0;
-        using (Autograd.Autograd.NoGrad()) y0 = f(inputs);
+        using (GradMode.NoGrad()) y0 = f(inputs);
         var r = Tensor.Randn(rng, 1f, y0.Shape.ToArray());
         double Loss()
         {
-            using var _ = Autograd.Autograd.NoGrad();
+            using var _ = GradMode.NoGrad();
             var y = f(inputs);
             double s = 0;
             for (int i = 0; i < y.Size; i++) s += (double)y.Data[i] * r.Data[i];
@@ -78,15 +80,15 @@ public class GradCheckTests
     [Fact] public void LogSoftmax() => GradCheck(x => x[0].LogSoftmax(), Input(R, 3, 6));
     [Fact] public void LayerNorm() => GradCheck(x => x[0].LayerNorm(x[1], x[2]), Input(R, 4, 6), Input(R, 6), Input(R, 6));
     [Fact] public void RmsNorm() => GradCheck(x => x[0].RmsNorm(x[1]), Input(R, 4, 6), Input(R, 6));
-    [Fact] public void Embedding() => GradCheck(x => Ops.Embedding(x[0], [2, 0, 2, 3], 2, 2), Input(R, 4, 3));
+    [Fact] public void Embedding() => GradCheck(x => EmbeddingOps.Embedding(x[0], [2, 0, 2, 3], 2, 2), Input(R, 4, 3));
     [Fact] public void CrossEntropy() => GradCheck(x => x[0].CrossEntropy([1, -100, 4, 0]), Input(R, 4, 5));
     [Fact] public void Dropout() => GradCheck(x => x[0].Dropout(0.5f, new Rng(5)), Input(R, 3, 8));
     [Fact] public void ReshapeTransposePermute() => GradCheck(x => x[0].Reshape(2, 3, 4).Transpose(0, 2).Permute(1, 0, 2), Input(R, 6, 4));
     [Fact] public void ConcatSplit() => GradCheck(x =>
     {
-        var parts = Ops.Concat([x[0], x[1]], 0).Split([1, 4], 0);
+        var parts = ShapeOps.Concat([x[0], x[1]], 0).Split([1, 4], 0);
         return parts[1] * parts[1];
     }, Input(R, 2, 3), Input(R, 3, 3));
-    [Fact] public void CausalAttentionAcrossRowBlocks() => GradCheck(x => Ops.ScaledDotProductAttention(x[0], x[1], x[2]), Input(R, 1, 1, 40, 2), Input(R, 1, 1, 40, 2), Input(R, 1, 1, 40, 2));
-    [Fact] public void CausalAttention() => GradCheck(x => Ops.ScaledDotProductAttention(x[0], x[1], x[2]), Input(R, 1, 2, 5, 3), Input(R, 1, 2, 5, 3), Input(R, 1, 2, 5, 3));
+    [Fact] public void CausalAttentionAcrossRowBlocks() => GradCheck(x => AttentionOps.ScaledDotProductAttention(x[0], x[1], x[2]), Input(R, 1, 1, 40, 2), Input(R, 1, 1, 40, 2), Input(R, 1, 1, 40, 2));
+    [Fact] public void CausalAttention() => GradCheck(x => AttentionOps.ScaledDotProductAttention(x[0], x[1], x[2]), Input(R, 1, 2, 5, 3), Input(R, 1, 2, 5, 3), Input(R, 1, 2, 5, 3));
 }

@@ -1,5 +1,7 @@
+using LoraGen.Autograd;
 using LoraGen.Lora;
 using LoraGen.Nn;
+using LoraGen.Ops;
 using LoraGen.Tensors;
 using Xunit;
 
@@ -129,7 +131,7 @@ public class LoraTests
         Assert.Equal(new[] { 4, 20 }, ad.A.Shape.ToArray());
         Assert.Equal(new[] { 6, 4 }, ad.B.Shape.ToArray());
         int[] ids = [3, 0, 19, 3];
-        var baseOut = Ops.Embedding(emb.Weight, ids, 2, 2).ToArray();
+        var baseOut = EmbeddingOps.Embedding(emb.Weight, ids, 2, 2).ToArray();
         Assert.Equal(baseOut, emb.Forward(ids, 2, 2).ToArray());
         Randomize(ad.A, 8);
         var unmerged = emb.Forward(ids, 2, 2);

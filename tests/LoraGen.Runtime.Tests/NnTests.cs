@@ -1,4 +1,6 @@
+using LoraGen.Autograd;
 using LoraGen.Nn;
+using LoraGen.Ops;
 using LoraGen.SafeTensors;
 using LoraGen.Tensors;
 using Xunit;

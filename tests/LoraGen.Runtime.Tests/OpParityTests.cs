@@ -1,3 +1,5 @@
+using LoraGen.Autograd;
+using LoraGen.Ops;
 using LoraGen.Tensors;
 using Xunit;
 
@@ -58,21 +60,21 @@ public class OpParityTests
     [Fact] public void LayerNorm() => Check("layer_norm", x => x[0].LayerNorm(x[1], x[2]));
     [Fact] public void LayerNormNoBias() => Check("layer_norm_nobias", x => x[0].LayerNorm(x[1], null));
     [Fact] public void RmsNorm() => Check("rms_norm", x => x[0].RmsNorm(x[1]));
-    [Fact] public void Embedding() => Check("embedding", x => Ops.Embedding(x[0], TestUtil.LoadInts("embedding.ids"), 2, 4));
+    [Fact] public void Embedding() => Check("embedding", x => EmbeddingOps.Embedding(x[0], TestUtil.LoadInts("embedding.ids"), 2, 4));
     [Fact] public void CrossEntropyWithIgnoreIndex() => Check("cross_entropy", x => x[0].CrossEntropy(TestUtil.LoadInts("cross_entropy.targets")));
     [Fact] public void CrossEntropyOver3D() => Check("cross_entropy_3d", x => x[0].CrossEntropy(TestUtil.LoadInts("cross_entropy_3d.targets")));
-    [Fact] public void DropoutWithGivenMask() => Check("dropout", x => Ops.ApplyMask(x[0], TestUtil.Load("dropout.mask").ToArray()));
+    [Fact] public void DropoutWithGivenMask() => Check("dropout", x => DropoutOps.ApplyMask(x[0], TestUtil.Load("dropout.mask").ToArray()));
     [Fact] public void Reshape() => Check("reshape", x => x[0].Reshape(6, -1) * Tensor.FromArray(Enumerable.Range(0, 24).Select(i => (float)i).ToArray(), 6, 4));
     [Fact] public void Transpose() => Check("transpose", x => x[0].Transpose(1, 2));
     [Fact] public void Permute4D() => Check("permute", x => x[0].Permute(0, 2, 3, 1));
     [Fact] public void Permute3D() => Check("permute3", x => x[0].Permute(2, 0, 1));
-    [Fact] public void Concat() => Check("concat", x => Ops.Concat([x[0], x[1]], 1));
+    [Fact] public void Concat() => Check("concat", x => ShapeOps.Concat([x[0], x[1]], 1));
     [Fact] public void Split() => Check("split", x =>
     {
         var parts = x[0].Split([2, 3], 1);
-        return Ops.Concat([parts[0] * 1f, parts[1] * 2f], 1);
+        return ShapeOps.Concat([parts[0] * 1f, parts[1] * 2f], 1);
     });
-    [Fact] public void CausalAttention() => Check("attention", x => Ops.ScaledDotProductAttention(x[0], x[1], x[2]));
-    [Fact] public void CausalAttentionAcrossRowBlocks() => Check("attention_long", x => Ops.ScaledDotProductAttention(x[0], x[1], x[2]));
-    [Fact] public void FullAttention() => Check("attention_full", x => Ops.ScaledDotProductAttention(x[0], x[1], x[2], causal: false));
+    [Fact] public void CausalAttention() => Check("attention", x => AttentionOps.ScaledDotProductAttention(x[0], x[1], x[2]));
+    [Fact] public void CausalAttentionAcrossRowBlocks() => Check("attention_long", x => AttentionOps.ScaledDotProductAttention(x[0], x[1], x[2]));
+    [Fact] public void FullAttention() => Check("attention_full", x => AttentionOps.ScaledDotProductAttention(x[0], x[1], x[2], causal: false));
 }

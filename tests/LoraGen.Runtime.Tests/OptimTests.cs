@@ -1,3 +1,5 @@
+using LoraGen.Autograd;
+using LoraGen.Ops;
 using LoraGen.Optim;
 using LoraGen.SafeTensors;
 using LoraGen.Tensors;

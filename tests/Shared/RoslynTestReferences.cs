@@ -1,4 +1,7 @@
 using System.Collections.Immutable;
+using LoraGen.Autograd;
+using LoraGen.Ops;
+using LoraGen.Tensors;
 using Microsoft.CodeAnalysis;
 
 namespace LoraGen.Tests.Shared;

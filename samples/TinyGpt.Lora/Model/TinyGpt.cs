@@ -1,6 +1,8 @@
-using LoraGen;
+using LoraGen.Autograd;
 using LoraGen.Nn;
+using LoraGen.Ops;
 using LoraGen.Tensors;
+using LoraGen;
 
 namespace TinyGpt.Lora.Model;
 
@@ -93,7 +95,7 @@ public sealed partial class Attention : Module
     {
         int b = x.Dim(0), t = x.Dim(1), d = x.Dim(2), hd = d / _heads;
         Tensor Heads(Tensor y) => y.Reshape(b, t, _heads, hd).Permute(0, 2, 1, 3);   // [b, h, t, hd]
-        var y = Ops.ScaledDotProductAttention(Heads(q_proj.Forward(x)), Heads(k_proj.Forward(x)), Heads(v_proj.Forward(x)));
+        var y = AttentionOps.ScaledDotProductAttention(Heads(q_proj.Forward(x)), Heads(k_proj.Forward(x)), Heads(v_proj.Forward(x)));
         return o_proj.Forward(y.Permute(0, 2, 1, 3).Reshape(b, t, d));
     }
 }

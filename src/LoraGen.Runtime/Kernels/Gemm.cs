@@ -1,6 +1,9 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using System.Runtime.Intrinsics;
+using LoraGen.Autograd;
+using LoraGen.Ops;
+using LoraGen.Tensors;
 
 namespace LoraGen.Kernels;
 

@@ -1,4 +1,7 @@
 using System.Runtime.InteropServices;
+using LoraGen.Autograd;
+using LoraGen.Ops;
+using LoraGen.Tensors;
 
 namespace LoraGen.Kernels;
 

@@ -1,5 +1,7 @@
+using LoraGen.Autograd;
 using LoraGen.Kernels;
 using LoraGen.Nn;
+using LoraGen.Ops;
 using LoraGen.Peft;
 using LoraGen.Tensors;
 
@@ -188,13 +190,13 @@ public sealed class LoraLayer : ILayerAdapter
             if (safe)
             {
                 var candidate = Weight.Clone();
-                Ops.AddInPlace(candidate.Data, delta.Data);
+                ElementwiseOps.AddInPlace(candidate.Data, delta.Data);
                 int bad = IndexOfNonFinite(candidate.Data);
                 if (bad >= 0)
                     throw new LoraMergeException(LayerName, name, $"merging would put {candidate.Data[bad]} at index {bad} of the weight {Weight.ShapeString}; the weight was left unchanged.");
                 candidate.Data.CopyTo(Weight.Data);
             }
-            else Ops.AddInPlace(Weight.Data, delta.Data);
+            else ElementwiseOps.AddInPlace(Weight.Data, delta.Data);
             _merged.Add(name);
         }
     }
@@ -240,7 +242,7 @@ public sealed class LoraLayer : ILayerAdapter
     {
         foreach (var ad in Contributing())
         {
-            var h = Ops.Embedding(ad.A.Transpose(0, 1), ids, idsShape);   // [..., r]
+            var h = EmbeddingOps.Embedding(ad.A.Transpose(0, 1), ids, idsShape);   // [..., r]
             y = y + h.Scale(ad.Scaling).Linear(ad.B);                     // [..., dim]
         }
         return y;

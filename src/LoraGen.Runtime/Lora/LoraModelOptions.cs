@@ -1,4 +1,7 @@
+using LoraGen.Autograd;
 using LoraGen.Contract;
+using LoraGen.Ops;
+using LoraGen.Tensors;
 
 namespace LoraGen.Lora;
 

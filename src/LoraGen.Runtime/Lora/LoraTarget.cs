@@ -1,4 +1,7 @@
+using LoraGen.Autograd;
 using LoraGen.Nn;
+using LoraGen.Ops;
+using LoraGen.Tensors;
 
 namespace LoraGen.Lora;
 

@@ -1,3 +1,6 @@
+using LoraGen.Autograd;
+using LoraGen.Ops;
+using LoraGen.Tensors;
 namespace LoraGen.Nn;
 
 /// <summary>

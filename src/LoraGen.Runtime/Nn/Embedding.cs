@@ -1,3 +1,5 @@
+using LoraGen.Autograd;
+using LoraGen.Ops;
 using LoraGen.Peft;
 using LoraGen.Tensors;
 
@@ -39,7 +41,7 @@ public sealed class Embedding : Module, IAdaptableLayer
     /// <summary>ids of shape <paramref name="idsShape"/> → idsShape + [dim].</summary>
     public Tensor Forward(int[] ids, params int[] idsShape)
     {
-        var y = Ops.Embedding(Weight, ids, idsShape);
+        var y = EmbeddingOps.Embedding(Weight, ids, idsShape);
         return Adapter is null ? y : Adapter.ForwardEmbedding(ids, idsShape, y);
     }
 

@@ -1,3 +1,6 @@
+using LoraGen.Autograd;
+using LoraGen.Ops;
+using LoraGen.Tensors;
 namespace LoraGen.Nn;
 
 /// <summary>An ordered list of modules whose children are named "0", "1", … (torch.nn.ModuleList).</summary>

@@ -1,18 +1,12 @@
-using System.Numerics.Tensors;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
+using LoraGen.Autograd;
 using LoraGen.Kernels;
+using LoraGen.Tensors;
 
-namespace LoraGen.Tensors;
+namespace LoraGen.Ops;
 
-/// <summary>Which formula <see cref="Ops.Gelu"/> uses, as PyTorch's <c>approximate</c> argument.</summary>
-public enum GeluApproximation
-{
-    /// <summary>x · Φ(x) with the exact normal CDF (erf).</summary>
-    None,
-    /// <summary>0.5 · x · (1 + tanh(√(2/π) · (x + 0.044715 x³))), GPT-2's form.</summary>
-    Tanh,
-}
-
-public static partial class Ops
+/// <summary>Activation functions with autograd: ReLU, SiLU and GELU (exact or tanh-approximated).</summary>
+public static class ActivationOps
 {
     private const int Chunk = 1024;
     private const float GeluC = 0.7978845608028654f; // √(2/π)
@@ -23,8 +17,8 @@ public static partial class Ops
     {
         var y = Tensor.Empty(x.shape);
         TensorPrimitives.Max(x.Data, 0f, y.Data);
-        if (!Autograd.Autograd.Needs(x)) return y;
-        return Autograd.Autograd.Record(y, "relu", [x], g =>
+        if (!GradMode.Needs(x)) return y;
+        return Backprop.Record(y, "relu", [x], g =>
         {
             var gx = x.GradZeroed();
             var xs = x.Data;
@@ -43,8 +37,8 @@ public static partial class Ops
             TensorPrimitives.Sigmoid(xs, s);
             TensorPrimitives.Multiply(xs, s, y.Data.Slice(o, n));
         });
-        if (!Autograd.Autograd.Needs(x)) return y;
-        return Autograd.Autograd.Record(y, "silu", [x], g =>
+        if (!GradMode.Needs(x)) return y;
+        return Backprop.Record(y, "silu", [x], g =>
         {
             x.GradZeroed(); // allocate on this thread, before the parallel region
             ForEachChunk(x.Size, (o, n, s, _, _) =>
@@ -79,8 +73,8 @@ public static partial class Ops
             var ys = y.Data;
             for (int i = 0; i < xs.Length; i++) ys[i] = (float)(0.5 * xs[i] * (1.0 + SpecialFunctions.Erf(xs[i] * 0.7071067811865476)));
         }
-        if (!Autograd.Autograd.Needs(x)) return y;
-        return Autograd.Autograd.Record(y, "gelu", [x], g =>
+        if (!GradMode.Needs(x)) return y;
+        return Backprop.Record(y, "gelu", [x], g =>
         {
             x.GradZeroed();
             if (approximate == GeluApproximation.Tanh)

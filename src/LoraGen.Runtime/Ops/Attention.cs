@@ -1,9 +1,12 @@
-using System.Numerics.Tensors;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
+using LoraGen.Autograd;
 using LoraGen.Kernels;
+using LoraGen.Tensors;
 
-namespace LoraGen.Tensors;
+namespace LoraGen.Ops;
 
-public static partial class Ops
+/// <summary>Fused scaled dot-product attention (optionally causal) with its own backward.</summary>
+public static class AttentionOps
 {
     /// <summary>Rows per block of the causal attention: each block only reads keys 0..end of the block.</summary>
     private const int AttentionBlock = 32;
@@ -43,7 +46,7 @@ public static partial class Ops
                     {
                         var row = P.Slice(r * t, t);
                         int visible = causal ? r + 1 : t;
-                        SoftmaxRow(row[..visible], row[..visible]);
+                        SoftmaxOps.SoftmaxRow(row[..visible], row[..visible]);
                         row[visible..].Clear();
                     }
                     // Y[r0:r1] = P[r0:r1, 0:keys] · V[0:keys]
@@ -51,8 +54,8 @@ public static partial class Ops
                 }
             }
         });
-        if (!Autograd.Autograd.Needs([q, k, v])) return y;
-        return Autograd.Autograd.Record(y, "scaled_dot_product_attention", [q, k, v], g =>
+        if (!GradMode.Needs([q, k, v])) return y;
+        return Backprop.Record(y, "scaled_dot_product_attention", [q, k, v], g =>
         {
             Tensor? gq = null, gk = null, gv = null;
             bool fq = false, fk = false, fv = false;

@@ -1,9 +1,12 @@
-using System.Numerics.Tensors;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
+using LoraGen.Autograd;
 using LoraGen.Kernels;
+using LoraGen.Tensors;
 
-namespace LoraGen.Tensors;
+namespace LoraGen.Ops;
 
-public static partial class Ops
+/// <summary>Loss functions: fused log-softmax + negative log-likelihood (cross-entropy) with an ignore index.</summary>
+public static class LossOps
 {
     /// <summary>
     /// Mean cross-entropy of <paramref name="logits"/> [..., C] against class <paramref name="targets"/>
@@ -32,7 +35,7 @@ public static partial class Ops
             {
                 if (targets[r] == ignoreIndex) continue;
                 var xs = logits.Data.Slice(r * cols, cols);
-                lse[r] = LogSumExp(xs, scratch);
+                lse[r] = SoftmaxOps.LogSumExp(xs, scratch);
                 rowLoss[r] = lse[r] - xs[targets[r]];
             }
         });
@@ -40,8 +43,8 @@ public static partial class Ops
         foreach (var l in rowLoss) total += l;
         // Like PyTorch, the mean over zero counted rows is NaN.
         var y = Tensor.Scalar(counted == 0 ? float.NaN : (float)(total / counted));
-        if (!Autograd.Autograd.Needs(logits)) return y;
-        return Autograd.Autograd.Record(y, "cross_entropy", [logits], g =>
+        if (!GradMode.Needs(logits)) return y;
+        return Backprop.Record(y, "cross_entropy", [logits], g =>
         {
             float scale = g.Data[0] / counted;
             logits.GradZeroed();

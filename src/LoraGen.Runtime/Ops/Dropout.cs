@@ -1,6 +1,9 @@
-namespace LoraGen.Tensors;
+using LoraGen.Autograd;
+using LoraGen.Tensors;
+namespace LoraGen.Ops;
 
-public static partial class Ops
+/// <summary>Inverted dropout with a seeded mask.</summary>
+public static class DropoutOps
 {
     /// <summary>
     /// Inverted dropout: in training, zeroes each element with probability <paramref name="p"/> and scales the
@@ -21,8 +24,8 @@ public static partial class Ops
     {
         var y = Tensor.Empty(x.shape);
         System.Numerics.Tensors.TensorPrimitives.Multiply(x.Data, mask, y.Data);
-        if (!Autograd.Autograd.Needs(x)) return y;
-        return Autograd.Autograd.Record(y, "dropout", [x], g =>
+        if (!GradMode.Needs(x)) return y;
+        return Backprop.Record(y, "dropout", [x], g =>
         {
             var gx = x.GradZeroed();
             System.Numerics.Tensors.TensorPrimitives.FusedMultiplyAdd(g.Data, mask, gx, gx);

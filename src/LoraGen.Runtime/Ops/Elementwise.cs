@@ -1,13 +1,14 @@
-using System.Numerics.Tensors;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using LoraGen.Autograd;
+using LoraGen.Tensors;
 
-namespace LoraGen.Tensors;
+namespace LoraGen.Ops;
 
 /// <summary>
-/// Tensor operations with autograd. Each file holds one family of operations; every forward records a
-/// backward that accumulates into the inputs' gradients.
+/// Element-wise arithmetic with autograd (add, sub, mul with trailing broadcast; scale). Like every class in
+/// <c>LoraGen.Ops</c>, each forward records a backward that accumulates into its inputs' gradients.
 /// </summary>
-public static partial class Ops
+public static class ElementwiseOps
 {
     // Broadcasting rule (as used by bias adds and per-feature scales): b's shape must equal a's shape or
     // be a suffix of it, e.g. a [B, T, C] with b [C] or [T, C]. b is repeated over a's leading dimensions.
@@ -38,8 +39,8 @@ public static partial class Ops
         CheckSuffix("add", a, b);
         var y = Tensor.Empty(a.shape);
         Binary(a.Data, b.Data, y.Data, static (x, z, d) => TensorPrimitives.Add(x, z, d));
-        if (!Autograd.Autograd.Needs(a, b)) return y;
-        return Autograd.Autograd.Record(y, "add", [a, b], g =>
+        if (!GradMode.Needs(a, b)) return y;
+        return Backprop.Record(y, "add", [a, b], g =>
         {
             if (a.RequiresGrad) AddInPlace(a.GradZeroed(), g.Data);
             if (b.RequiresGrad) AccumulateBlocks(b.GradZeroed(), g.Data);
@@ -52,8 +53,8 @@ public static partial class Ops
         CheckSuffix("sub", a, b);
         var y = Tensor.Empty(a.shape);
         Binary(a.Data, b.Data, y.Data, static (x, z, d) => TensorPrimitives.Subtract(x, z, d));
-        if (!Autograd.Autograd.Needs(a, b)) return y;
-        return Autograd.Autograd.Record(y, "sub", [a, b], g =>
+        if (!GradMode.Needs(a, b)) return y;
+        return Backprop.Record(y, "sub", [a, b], g =>
         {
             if (a.RequiresGrad) AddInPlace(a.GradZeroed(), g.Data);
             if (b.RequiresGrad)
@@ -71,8 +72,8 @@ public static partial class Ops
         CheckSuffix("mul", a, b);
         var y = Tensor.Empty(a.shape);
         Binary(a.Data, b.Data, y.Data, static (x, z, d) => TensorPrimitives.Multiply(x, z, d));
-        if (!Autograd.Autograd.Needs(a, b)) return y;
-        return Autograd.Autograd.Record(y, "mul", [a, b], g =>
+        if (!GradMode.Needs(a, b)) return y;
+        return Backprop.Record(y, "mul", [a, b], g =>
         {
             var gs = g.Data;
             int n = b.Size;
@@ -96,8 +97,8 @@ public static partial class Ops
     {
         var y = Tensor.Empty(a.shape);
         TensorPrimitives.Multiply(a.Data, s, y.Data);
-        if (!Autograd.Autograd.Needs(a)) return y;
-        return Autograd.Autograd.Record(y, "scale", [a], g =>
+        if (!GradMode.Needs(a)) return y;
+        return Backprop.Record(y, "scale", [a], g =>
         {
             var ga = a.GradZeroed();
             TensorPrimitives.MultiplyAdd(g.Data, s, ga, ga);

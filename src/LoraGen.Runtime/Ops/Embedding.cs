@@ -1,6 +1,9 @@
-namespace LoraGen.Tensors;
+using LoraGen.Autograd;
+using LoraGen.Tensors;
+namespace LoraGen.Ops;
 
-public static partial class Ops
+/// <summary>Row lookup in an embedding table, with scatter-add backward.</summary>
+public static class EmbeddingOps
 {
     /// <summary>
     /// Looks up rows of <paramref name="weight"/> [V, D] for the token ids <paramref name="ids"/> of shape
@@ -19,12 +22,12 @@ public static partial class Ops
         var ws = weight.Data;
         var ys = y.Data;
         for (int i = 0; i < ids.Length; i++) ws.Slice(ids[i] * dim, dim).CopyTo(ys.Slice(i * dim, dim));
-        if (!Autograd.Autograd.Needs(weight)) return y;
-        return Autograd.Autograd.Record(y, "embedding", [weight], g =>
+        if (!GradMode.Needs(weight)) return y;
+        return Backprop.Record(y, "embedding", [weight], g =>
         {
             var gw = weight.GradZeroed();
             var gs = g.Data;
-            for (int i = 0; i < ids.Length; i++) AddInPlace(gw.Slice(ids[i] * dim, dim), gs.Slice(i * dim, dim));
+            for (int i = 0; i < ids.Length; i++) ElementwiseOps.AddInPlace(gw.Slice(ids[i] * dim, dim), gs.Slice(i * dim, dim));
         });
     }
 }

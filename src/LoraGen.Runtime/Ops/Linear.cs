@@ -1,9 +1,12 @@
-using System.Numerics.Tensors;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
+using LoraGen.Autograd;
 using LoraGen.Kernels;
+using LoraGen.Tensors;
 
-namespace LoraGen.Tensors;
+namespace LoraGen.Ops;
 
-public static partial class Ops
+/// <summary>The fused affine map y = x·Wᵀ + b (a frozen W gets no gradient buffer).</summary>
+public static class LinearOps
 {
     /// <summary>
     /// y = x · Wᵀ + b, fused. x [..., in], weight [out, in], bias [out] or null → y [..., out].
@@ -28,8 +31,8 @@ public static partial class Ops
             for (int r = 0; r < rows; r++) bs.CopyTo(ys.Slice(r * outF, outF));
         }
         Gemm.Sgemm(false, true, rows, outF, inF, 1f, x.Data, inF, weight.Data, inF, bias is null ? 0f : 1f, y.Data, outF);
-        if (!Autograd.Autograd.Needs(x, weight, bias)) return y;
-        return Autograd.Autograd.Record(y, "linear", bias is null ? [x, weight] : [x, weight, bias], g =>
+        if (!GradMode.Needs(x, weight, bias)) return y;
+        return Backprop.Record(y, "linear", bias is null ? [x, weight] : [x, weight, bias], g =>
         {
             if (x.RequiresGrad)
             {

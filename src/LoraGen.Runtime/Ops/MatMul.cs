@@ -1,8 +1,11 @@
+using LoraGen.Autograd;
 using LoraGen.Kernels;
+using LoraGen.Tensors;
 
-namespace LoraGen.Tensors;
+namespace LoraGen.Ops;
 
-public static partial class Ops
+/// <summary>Matrix products (batched, with transpose flags) on the packed SIMD GEMM.</summary>
+public static class MatMulOps
 {
     /// <summary>
     /// Batched matrix product op(a) · op(b). a is [..., M, K] (or [..., K, M] with <paramref name="transA"/>);
@@ -40,8 +43,8 @@ public static partial class Ops
                 i => Gemm.Sgemm(transA, transB, m, n, k, 1f, a.Data.Slice(i * aStride, aStride), lda,
                     b.Data.Slice(i * bStride, k * n), ldb, 0f, y.Data.Slice(i * cStride, cStride), n));
         }
-        if (!Autograd.Autograd.Needs(a, b)) return y;
-        return Autograd.Autograd.Record(y, "matmul", [a, b], g =>
+        if (!GradMode.Needs(a, b)) return y;
+        return Backprop.Record(y, "matmul", [a, b], g =>
         {
             if (a.RequiresGrad)
             {

@@ -1,9 +1,12 @@
-using System.Numerics.Tensors;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
+using LoraGen.Autograd;
 using LoraGen.Kernels;
+using LoraGen.Tensors;
 
-namespace LoraGen.Tensors;
+namespace LoraGen.Ops;
 
-public static partial class Ops
+/// <summary>Layer normalization and RMS normalization over the last dimension.</summary>
+public static class NormOps
 {
     /// <summary>
     /// Layer normalization over the last dimension: y = (x − mean) / √(var + eps) · weight + bias,
@@ -34,8 +37,8 @@ public static partial class Ops
                 else TensorPrimitives.FusedMultiplyAdd(ys, w, bias.Data, ys);
             }
         });
-        if (!Autograd.Autograd.Needs(x, weight, bias)) return y;
-        return Autograd.Autograd.Record(y, "layer_norm", bias is null ? [x, weight] : [x, weight, bias], g =>
+        if (!GradMode.Needs(x, weight, bias)) return y;
+        return Backprop.Record(y, "layer_norm", bias is null ? [x, weight] : [x, weight, bias], g =>
             NormBackward(x, weight, bias, g, mean, rstd, subtractMean: true));
     }
 
@@ -58,8 +61,8 @@ public static partial class Ops
                 TensorPrimitives.Multiply(ys, weight.Data, ys);
             }
         });
-        if (!Autograd.Autograd.Needs(x, weight)) return y;
-        return Autograd.Autograd.Record(y, "rms_norm", [x, weight], g =>
+        if (!GradMode.Needs(x, weight)) return y;
+        return Backprop.Record(y, "rms_norm", [x, weight], g =>
             NormBackward(x, weight, null, g, null, rstd, subtractMean: false));
     }
 
@@ -112,8 +115,8 @@ public static partial class Ops
         });
         for (int p = 0; p <= next; p++)
         {
-            if (needW) AddInPlace(weight.GradZeroed(), dwParts[p]);
-            if (needB) AddInPlace(bias!.GradZeroed(), dbParts[p]);
+            if (needW) ElementwiseOps.AddInPlace(weight.GradZeroed(), dwParts[p]);
+            if (needB) ElementwiseOps.AddInPlace(bias!.GradZeroed(), dbParts[p]);
         }
     }
 }

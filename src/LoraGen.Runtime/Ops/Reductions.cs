@@ -1,15 +1,18 @@
-using System.Numerics.Tensors;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
+using LoraGen.Autograd;
+using LoraGen.Tensors;
 
-namespace LoraGen.Tensors;
+namespace LoraGen.Ops;
 
-public static partial class Ops
+/// <summary>Sums and means (whole tensor, last dimension).</summary>
+public static class ReductionOps
 {
     /// <summary>The sum of all elements, as a rank-0 tensor. Accumulates in double.</summary>
     public static Tensor Sum(this Tensor x)
     {
         var y = Tensor.Scalar((float)SumDouble(x.Data));
-        if (!Autograd.Autograd.Needs(x)) return y;
-        return Autograd.Autograd.Record(y, "sum", [x], g =>
+        if (!GradMode.Needs(x)) return y;
+        return Backprop.Record(y, "sum", [x], g =>
         {
             var gx = x.GradZeroed();
             TensorPrimitives.Add(gx, g.Data[0], gx);
@@ -21,8 +24,8 @@ public static partial class Ops
     {
         if (x.Size == 0) throw new ArgumentException("mean: the tensor is empty.");
         var y = Tensor.Scalar((float)(SumDouble(x.Data) / x.Size));
-        if (!Autograd.Autograd.Needs(x)) return y;
-        return Autograd.Autograd.Record(y, "mean", [x], g =>
+        if (!GradMode.Needs(x)) return y;
+        return Backprop.Record(y, "mean", [x], g =>
         {
             var gx = x.GradZeroed();
             TensorPrimitives.Add(gx, g.Data[0] / x.Size, gx);
@@ -38,8 +41,8 @@ public static partial class Ops
         var xs = x.Data;
         var ys = y.Data;
         for (int r = 0; r < rows; r++) ys[r] = TensorPrimitives.Sum(xs.Slice(r * cols, cols));
-        if (!Autograd.Autograd.Needs(x)) return y;
-        return Autograd.Autograd.Record(y, "sum_last", [x], g =>
+        if (!GradMode.Needs(x)) return y;
+        return Backprop.Record(y, "sum_last", [x], g =>
         {
             var gx = x.GradZeroed();
             var gs = g.Data;

@@ -1,6 +1,9 @@
-namespace LoraGen.Tensors;
+using LoraGen.Autograd;
+using LoraGen.Tensors;
+namespace LoraGen.Ops;
 
-public static partial class Ops
+/// <summary>Shape operations: reshape views, transposes and permutes (copies), concat and split.</summary>
+public static class ShapeOps
 {
     /// <summary>
     /// A view of <paramref name="x"/> with a new shape and the same elements (no copy). One dimension may be −1
@@ -25,8 +28,8 @@ public static partial class Ops
         if (!inferred || resolved.Any(d => d < 0) || Tensor.Product(resolved) != x.Size)
             throw new ShapeMismatchException("reshape", "x", x.shape, "shape", shape, $"{x.Size} elements cannot be viewed as that shape.");
         var y = Tensor.FromMemory(x.Storage, resolved);
-        if (!Autograd.Autograd.Needs(x)) return y;
-        return Autograd.Autograd.Record(y, "reshape", [x], g => AddInPlace(x.GradZeroed(), g.Data));
+        if (!GradMode.Needs(x)) return y;
+        return Backprop.Record(y, "reshape", [x], g => ElementwiseOps.AddInPlace(x.GradZeroed(), g.Data));
     }
 
     /// <summary>Swaps dimensions <paramref name="dim0"/> and <paramref name="dim1"/> (copies).</summary>
@@ -58,10 +61,10 @@ public static partial class Ops
         for (int i = 0; i < r; i++) outShape[i] = x.shape[perm[i]];
         var y = Tensor.Empty(outShape);
         PermuteCopy(x.Data, x.shape, perm, y.Data, accumulate: false);
-        if (!Autograd.Autograd.Needs(x)) return y;
+        if (!GradMode.Needs(x)) return y;
         var inverse = new int[r];
         for (int i = 0; i < r; i++) inverse[perm[i]] = i;
-        return Autograd.Autograd.Record(y, "permute", [x], g => PermuteCopy(g.Data, outShape, inverse, x.GradZeroed(), accumulate: true));
+        return Backprop.Record(y, "permute", [x], g => PermuteCopy(g.Data, outShape, inverse, x.GradZeroed(), accumulate: true));
     }
 
     /// <summary>dst = permute(src) (or +=), for src of shape <paramref name="shape"/> padded to 4-D.</summary>
@@ -121,8 +124,8 @@ public static partial class Ops
             for (int o = 0; o < outer; o++) src.Slice(o * w, w).CopyTo(dst.Slice(o * total * inner + offset, w));
             offset += w;
         }
-        if (!Autograd.Autograd.Needs(tensors)) return y;
-        return Autograd.Autograd.Record(y, "concat", (Tensor[])tensors.Clone(), g =>
+        if (!GradMode.Needs(tensors)) return y;
+        return Backprop.Record(y, "concat", (Tensor[])tensors.Clone(), g =>
         {
             int off = 0;
             foreach (var t in tensors)
@@ -131,7 +134,7 @@ public static partial class Ops
                 if (t.RequiresGrad)
                 {
                     var gt = t.GradZeroed();
-                    for (int o = 0; o < outer; o++) AddInPlace(gt.Slice(o * w, w), g.Data.Slice(o * total * inner + off, w));
+                    for (int o = 0; o < outer; o++) ElementwiseOps.AddInPlace(gt.Slice(o * w, w), g.Data.Slice(o * total * inner + off, w));
                 }
                 off += w;
             }
@@ -154,11 +157,11 @@ public static partial class Ops
             var y = Tensor.Empty(shape);
             int w = sizes[k] * inner, off = offset;
             for (int o = 0; o < outer; o++) x.Data.Slice(o * full + off, w).CopyTo(y.Data.Slice(o * w, w));
-            if (Autograd.Autograd.Needs(x))
-                Autograd.Autograd.Record(y, "split", [x], g =>
+            if (GradMode.Needs(x))
+                Backprop.Record(y, "split", [x], g =>
                 {
                     var gx = x.GradZeroed();
-                    for (int o = 0; o < outer; o++) AddInPlace(gx.Slice(o * full + off, w), g.Data.Slice(o * w, w));
+                    for (int o = 0; o < outer; o++) ElementwiseOps.AddInPlace(gx.Slice(o * full + off, w), g.Data.Slice(o * w, w));
                 });
             result[k] = y;
             offset += w;

@@ -1,9 +1,12 @@
-using System.Numerics.Tensors;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
+using LoraGen.Autograd;
 using LoraGen.Kernels;
+using LoraGen.Tensors;
 
-namespace LoraGen.Tensors;
+namespace LoraGen.Ops;
 
-public static partial class Ops
+/// <summary>Softmax and log-softmax over the last dimension, and the row kernels other ops reuse.</summary>
+public static class SoftmaxOps
 {
     /// <summary>Softmax over the last dimension.</summary>
     public static Tensor Softmax(this Tensor x)
@@ -14,8 +17,8 @@ public static partial class Ops
         {
             for (int r = lo; r < hi; r++) SoftmaxRow(x.Data.Slice(r * cols, cols), y.Data.Slice(r * cols, cols));
         });
-        if (!Autograd.Autograd.Needs(x)) return y;
-        return Autograd.Autograd.Record(y, "softmax", [x], g =>
+        if (!GradMode.Needs(x)) return y;
+        return Backprop.Record(y, "softmax", [x], g =>
         {
             x.GradZeroed();
             Par.Rows(rows, cols * 3, (lo, hi) =>
@@ -47,8 +50,8 @@ public static partial class Ops
                 TensorPrimitives.Subtract(xs, lse, y.Data.Slice(r * cols, cols));
             }
         });
-        if (!Autograd.Autograd.Needs(x)) return y;
-        return Autograd.Autograd.Record(y, "log_softmax", [x], g =>
+        if (!GradMode.Needs(x)) return y;
+        return Backprop.Record(y, "log_softmax", [x], g =>
         {
             x.GradZeroed();
             Par.Rows(rows, cols * 3, (lo, hi) =>

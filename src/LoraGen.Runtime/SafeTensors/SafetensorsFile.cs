@@ -1,7 +1,9 @@
 using System.Buffers;
 using System.IO.MemoryMappedFiles;
-using System.Text;
 using System.Text.Json;
+using System.Text;
+using LoraGen.Autograd;
+using LoraGen.Ops;
 using LoraGen.Tensors;
 
 namespace LoraGen.SafeTensors;

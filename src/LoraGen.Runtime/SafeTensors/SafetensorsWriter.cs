@@ -1,5 +1,7 @@
 using System.Text;
+using LoraGen.Autograd;
 using LoraGen.IO;
+using LoraGen.Ops;
 using LoraGen.Tensors;
 
 namespace LoraGen.SafeTensors;

@@ -1,3 +1,5 @@
+using LoraGen.Autograd;
+using LoraGen.Ops;
 namespace LoraGen.Tensors;
 
 /// <summary>

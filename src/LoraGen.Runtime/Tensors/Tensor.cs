@@ -1,17 +1,18 @@
 using System.Runtime.CompilerServices;
 using System.Text;
 using LoraGen.Autograd;
+using LoraGen.Ops;
 
 namespace LoraGen.Tensors;
 
 /// <summary>
 /// A dense, row-major float32 tensor of rank 0 to 4 with contiguous storage.
 /// Tensors produced by operations on tensors that require gradients remember how they were made
-/// (<see cref="GradFn"/>), so <see cref="Backward"/> can compute gradients by reverse-mode autodiff.
+/// (<see cref="GradFn"/>), so <c>LoraGen.Autograd.Backprop.Backward</c> can compute gradients by reverse-mode autodiff.
 /// </summary>
 /// <remarks>
 /// Storage is a <see cref="Memory{T}"/> of float: a managed array for ordinary tensors, or a
-/// memory-mapped region for zero-copy safetensors reads. <see cref="Ops.Reshape"/> returns a view
+/// memory-mapped region for zero-copy safetensors reads. <c>LoraGen.Ops.ShapeOps.Reshape</c> returns a view
 /// that shares storage; transposes and permutes copy explicitly.
 /// </remarks>
 public sealed class Tensor
@@ -161,9 +162,6 @@ public sealed class Tensor
         source.Data.CopyTo(Data);
     }
 
-    /// <summary>Runs reverse-mode autodiff from this tensor. Without <paramref name="gradient"/> the tensor must hold one element.</summary>
-    public void Backward(Tensor? gradient = null) => Autograd.Autograd.Backward(this, gradient);
-
     /// <summary>Sets <see cref="Grad"/> to null.</summary>
     public void ZeroGrad() => Grad = null;
 
@@ -202,23 +200,6 @@ public sealed class Tensor
         if (d.Length > 6) sb.Append(", ...");
         return sb.Append(']').ToString();
     }
-
-    // ---------------------------------------------------------------- operators
-
-    /// <summary>Element-wise sum; b is broadcast over a's leading dimensions (see <see cref="Ops.Add"/>).</summary>
-    public static Tensor operator +(Tensor a, Tensor b) => a.Add(b);
-
-    /// <summary>Element-wise difference; b is broadcast over a's leading dimensions.</summary>
-    public static Tensor operator -(Tensor a, Tensor b) => a.Sub(b);
-
-    /// <summary>Element-wise product; b is broadcast over a's leading dimensions.</summary>
-    public static Tensor operator *(Tensor a, Tensor b) => a.Mul(b);
-
-    /// <summary>Multiplication by a scalar.</summary>
-    public static Tensor operator *(Tensor a, float s) => a.Scale(s);
-
-    /// <summary>Multiplication by a scalar.</summary>
-    public static Tensor operator *(float s, Tensor a) => a.Scale(s);
 
     // ---------------------------------------------------------------- shape helpers
 

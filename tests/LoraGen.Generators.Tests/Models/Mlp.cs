@@ -1,6 +1,8 @@
-using LoraGen;
+using LoraGen.Autograd;
 using LoraGen.Nn;
+using LoraGen.Ops;
 using LoraGen.Tensors;
+using LoraGen;
 
 namespace LoraGen.Generators.Tests.Models;
 

@@ -1,7 +1,9 @@
 using System.Collections.Generic;
-using LoraGen;
+using LoraGen.Autograd;
 using LoraGen.Nn;
+using LoraGen.Ops;
 using LoraGen.Tensors;
+using LoraGen;
 
 namespace LoraGen.Generators.Tests.Models
 {
@@ -60,7 +62,7 @@ namespace LoraGen.Generators.Tests.Models
             {
                 int b = x.Dim(0), t = x.Dim(1), hd = Dim / Heads;
                 Tensor Split(Tensor y) => y.Reshape(b, t, Heads, hd).Permute(0, 2, 1, 3);
-                var att = Ops.ScaledDotProductAttention(Split(q_proj.Forward(x)), Split(k_proj.Forward(x)), Split(v_proj.Forward(x)));
+                var att = AttentionOps.ScaledDotProductAttention(Split(q_proj.Forward(x)), Split(k_proj.Forward(x)), Split(v_proj.Forward(x)));
                 return _out.Forward(att.Permute(0, 2, 1, 3).Reshape(b, t, Dim));
             }
         }

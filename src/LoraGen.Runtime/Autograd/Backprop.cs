@@ -1,0 +1,67 @@
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
+using LoraGen.Ops;
+using LoraGen.Tensors;
+
+namespace LoraGen.Autograd;
+
+/// <summary>Reverse-mode automatic differentiation: recording an operation, and the backward pass over the recorded graph.</summary>
+public static class Backprop
+{
+    /// <summary>Marks <paramref name="output"/> as produced by <paramref name="op"/> from <paramref name="inputs"/>.</summary>
+    internal static Tensor Record(Tensor output, string op, Tensor[] inputs, Action<Tensor> backward)
+    {
+        output.RequiresGrad = true;
+        output.GradFn = new GradNode(op, inputs, backward);
+        return output;
+    }
+
+    /// <summary>
+    /// Computes gradients of <paramref name="root"/> with respect to every leaf that requires them,
+    /// accumulating into their <see cref="Tensor.Grad"/>. The graph is released afterwards, as in PyTorch.
+    /// </summary>
+    public static void Backward(this Tensor root, Tensor? gradient = null)
+    {
+        if (!root.RequiresGrad)
+            throw new InvalidOperationException("Backward: the tensor does not require grad (no parameter it depends on requires grad, or it was computed under NoGrad).");
+        if (gradient is null)
+        {
+            if (root.Size != 1)
+                throw new InvalidOperationException($"Backward: a gradient must be given for a non-scalar output (shape {root.ShapeString}).");
+            gradient = Tensor.Ones(root.shape);
+        }
+        else ShapeMismatchException.ThrowIfNotEqual("backward", root, gradient, "output", "gradient");
+
+        // Topological order by iterative post-order DFS over recorded nodes.
+        var order = new List<Tensor>();
+        var visited = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
+        var stack = new Stack<(Tensor t, int next)>();
+        if (root.GradFn is not null) { stack.Push((root, 0)); visited.Add(root); }
+        while (stack.Count > 0)
+        {
+            var (t, next) = stack.Pop();
+            var inputs = t.GradFn!.Inputs;
+            if (next < inputs.Count)
+            {
+                stack.Push((t, next + 1));
+                var child = inputs[next];
+                if (child.GradFn is not null && visited.Add(child)) stack.Push((child, 0));
+            }
+            else order.Add(t);
+        }
+
+        if (root.Grad is null) root.Grad = gradient.Clone();
+        else TensorPrimitives.Add(root.Grad.Data, gradient.Data, root.Grad.Data);
+
+        using var _ = GradMode.NoGrad();
+        for (int i = order.Count - 1; i >= 0; i--)
+        {
+            var t = order[i];
+            var node = t.GradFn!;
+            var g = t.Grad;
+            if (g is not null) node.BackwardFn(g);
+            // Release the graph and intermediate gradients, as PyTorch does without retain_graph.
+            t.GradFn = null;
+            t.Grad = null;
+        }
+    }
+}
