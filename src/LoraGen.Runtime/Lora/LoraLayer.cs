@@ -7,36 +7,6 @@ using LoraGen.Tensors;
 
 namespace LoraGen.Lora;
 
-/// <summary>One named adapter on one layer: its A and B parameters and settings.</summary>
-public sealed class LoraAdapter
-{
-    internal LoraAdapter(string name, LoraConfig config, Tensor a, Tensor b, Rng dropoutRng)
-    {
-        Name = name;
-        Config = config;
-        A = a;
-        B = b;
-        DropoutRng = dropoutRng;
-    }
-
-    /// <summary>The adapter's name (PEFT's adapter name, "default" by default).</summary>
-    public string Name { get; }
-
-    /// <summary>Rank, alpha, dropout, init and scaling rule.</summary>
-    public LoraConfig Config { get; }
-
-    /// <summary>A: [r, in] for Linear, [r, num_embeddings] for Embedding.</summary>
-    public Tensor A { get; }
-
-    /// <summary>B: [out, r] for Linear, [dim, r] for Embedding. Zeros at creation.</summary>
-    public Tensor B { get; }
-
-    /// <summary>α/r (or α/√r).</summary>
-    public float Scaling => Config.Scaling;
-
-    internal Rng DropoutRng { get; }
-}
-
 /// <summary>
 /// The adapter slot of a Linear or Embedding layer and all the LoRA math: adapter creation and initialization,
 /// the forward contribution, ΔW, merge/unmerge with state tracking, and a safe merge that refuses NaN/Inf.
@@ -257,15 +227,4 @@ public sealed class LoraLayer : ILayerAdapter
             yield return (AdapterKeys.ModuleB(ad.Name, Kind), ad.B);
         }
     }
-}
-
-/// <summary>A safe merge found NaN or Inf in the merged weight; the weight was left unchanged.</summary>
-public sealed class LoraMergeException(string layer, string adapter, string detail)
-    : Exception($"{layer}: safe merge of adapter '{adapter}' refused: {detail}")
-{
-    /// <summary>The layer.</summary>
-    public string Layer { get; } = layer;
-
-    /// <summary>The adapter.</summary>
-    public string Adapter { get; } = adapter;
 }

@@ -15,24 +15,3 @@ public sealed class Dropout(float p, Rng? rng = null) : Module
     /// <summary>Applies dropout when <see cref="Module.Training"/>.</summary>
     public Tensor Forward(Tensor x) => x.Dropout(P, _rng, Training);
 }
-
-/// <summary>GELU as a module (exact by default, tanh-approximated on request).</summary>
-public sealed class Gelu(GeluApproximation approximate = GeluApproximation.None) : Module
-{
-    /// <summary>Applies GELU.</summary>
-    public Tensor Forward(Tensor x) => x.Gelu(approximate);
-}
-
-/// <summary>ReLU as a module.</summary>
-public sealed class Relu : Module
-{
-    /// <summary>Applies ReLU.</summary>
-    public Tensor Forward(Tensor x) => x.Relu();
-}
-
-/// <summary>SiLU as a module.</summary>
-public sealed class Silu : Module
-{
-    /// <summary>Applies SiLU.</summary>
-    public Tensor Forward(Tensor x) => x.Silu();
-}

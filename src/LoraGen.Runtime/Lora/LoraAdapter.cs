@@ -1,0 +1,38 @@
+using LoraGen.Autograd;
+using LoraGen.Kernels;
+using LoraGen.Nn;
+using LoraGen.Ops;
+using LoraGen.Peft;
+using LoraGen.Tensors;
+
+namespace LoraGen.Lora;
+
+/// <summary>One named adapter on one layer: its A and B parameters and settings.</summary>
+public sealed class LoraAdapter
+{
+    internal LoraAdapter(string name, LoraConfig config, Tensor a, Tensor b, Rng dropoutRng)
+    {
+        Name = name;
+        Config = config;
+        A = a;
+        B = b;
+        DropoutRng = dropoutRng;
+    }
+
+    /// <summary>The adapter's name (PEFT's adapter name, "default" by default).</summary>
+    public string Name { get; }
+
+    /// <summary>Rank, alpha, dropout, init and scaling rule.</summary>
+    public LoraConfig Config { get; }
+
+    /// <summary>A: [r, in] for Linear, [r, num_embeddings] for Embedding.</summary>
+    public Tensor A { get; }
+
+    /// <summary>B: [out, r] for Linear, [dim, r] for Embedding. Zeros at creation.</summary>
+    public Tensor B { get; }
+
+    /// <summary>α/r (or α/√r).</summary>
+    public float Scaling => Config.Scaling;
+
+    internal Rng DropoutRng { get; }
+}

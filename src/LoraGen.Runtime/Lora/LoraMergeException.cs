@@ -1,0 +1,19 @@
+using LoraGen.Autograd;
+using LoraGen.Kernels;
+using LoraGen.Nn;
+using LoraGen.Ops;
+using LoraGen.Peft;
+using LoraGen.Tensors;
+
+namespace LoraGen.Lora;
+
+/// <summary>A safe merge found NaN or Inf in the merged weight; the weight was left unchanged.</summary>
+public sealed class LoraMergeException(string layer, string adapter, string detail)
+    : Exception($"{layer}: safe merge of adapter '{adapter}' refused: {detail}")
+{
+    /// <summary>The layer.</summary>
+    public string Layer { get; } = layer;
+
+    /// <summary>The adapter.</summary>
+    public string Adapter { get; } = adapter;
+}

@@ -1,0 +1,12 @@
+using LoraGen.Autograd;
+using LoraGen.Ops;
+using LoraGen.Tensors;
+
+namespace LoraGen.Nn;
+
+/// <summary>SiLU as a module.</summary>
+public sealed class Silu : Module
+{
+    /// <summary>Applies SiLU.</summary>
+    public Tensor Forward(Tensor x) => x.Silu();
+}
