@@ -1,7 +1,5 @@
 using BenchmarkDotNet.Attributes;
-using LoraGen.Autograd;
 using LoraGen.Kernels;
-using LoraGen.Ops;
 using LoraGen.Tensors;
 
 namespace LoraGen.Benchmarks;

@@ -1,11 +1,8 @@
 using System.Text;
 using BenchmarkDotNet.Attributes;
-using LoraGen.Autograd;
 using LoraGen.Generators;
-using LoraGen.Ops;
-using LoraGen.Tensors;
-using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
 
 namespace LoraGen.Benchmarks;
 

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Jobs;
-using BenchmarkDotNet.Reports;
 using BenchmarkDotNet.Running;
 using LoraGen.Benchmarks;
 

@@ -1,6 +1,4 @@
 using BenchmarkDotNet.Attributes;
-using LoraGen.Autograd;
-using LoraGen.Ops;
 using LoraGen.SafeTensors;
 using LoraGen.Tensors;
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;

@@ -1,6 +1,4 @@
 using System.Text;
-using LoraGen.Autograd;
-using LoraGen.Ops;
 using LoraGen.Tensors;
 
 namespace TinyGpt.Lora;

@@ -2,15 +2,13 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
-using LoraGen.Autograd;
 using LoraGen.Nn;
-using LoraGen.Ops;
 using LoraGen.Optim;
 using LoraGen.SafeTensors;
 using LoraGen.Tensors;
 using Spectre.Console;
-using TinyGpt.Lora.Model;
 using TinyGpt.Lora;
+using TinyGpt.Lora.Model;
 
 // dotnet run --project samples/TinyGpt.Lora -c Release [-- --quick] [--out DIR] [--pretrain-steps N] [--lora-steps N]
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;

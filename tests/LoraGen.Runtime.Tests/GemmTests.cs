@@ -1,6 +1,4 @@
-using LoraGen.Autograd;
 using LoraGen.Kernels;
-using LoraGen.Ops;
 using LoraGen.Tensors;
 using Xunit;
 

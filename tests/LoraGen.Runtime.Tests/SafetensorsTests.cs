@@ -1,6 +1,5 @@
 using System.Runtime.InteropServices;
 using System.Text;
-using LoraGen.Autograd;
 using LoraGen.IO;
 using LoraGen.Ops;
 using LoraGen.SafeTensors;

@@ -1,5 +1,3 @@
-using LoraGen.Autograd;
-using LoraGen.Ops;
 using LoraGen.SafeTensors;
 using LoraGen.Tensors;
 using Xunit;

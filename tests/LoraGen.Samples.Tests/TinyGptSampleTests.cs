@@ -1,10 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
-using LoraGen.Autograd;
 using LoraGen.Ops;
 using LoraGen.SafeTensors;
-using LoraGen.Tensors;
 using Xunit;
 
 namespace LoraGen.Samples.Tests;

@@ -1,8 +1,7 @@
-using LoraGen.Autograd;
+using LoraGen;
 using LoraGen.Nn;
 using LoraGen.Ops;
 using LoraGen.Tensors;
-using LoraGen;
 
 namespace TinyGpt.Lora.Model;
 

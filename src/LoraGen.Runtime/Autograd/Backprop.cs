@@ -1,6 +1,5 @@
-using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
-using LoraGen.Ops;
 using LoraGen.Tensors;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 
 namespace LoraGen.Autograd;
 

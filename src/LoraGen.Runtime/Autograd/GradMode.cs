@@ -1,4 +1,3 @@
-using LoraGen.Ops;
 using LoraGen.Tensors;
 
 namespace LoraGen.Autograd;

@@ -1,5 +1,3 @@
-using LoraGen.Ops;
-using LoraGen.Tensors;
 namespace LoraGen.Autograd;
 
 /// <summary>The scope returned by <see cref="GradMode.NoGrad"/>: recording resumes when it is disposed.</summary>

@@ -1,9 +1,6 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics.X86;
 using System.Runtime.Intrinsics;
-using LoraGen.Autograd;
-using LoraGen.Ops;
-using LoraGen.Tensors;
+using System.Runtime.Intrinsics.X86;
 
 namespace LoraGen.Kernels;
 

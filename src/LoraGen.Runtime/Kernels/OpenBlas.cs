@@ -1,7 +1,4 @@
 using System.Runtime.InteropServices;
-using LoraGen.Autograd;
-using LoraGen.Ops;
-using LoraGen.Tensors;
 
 namespace LoraGen.Kernels;
 

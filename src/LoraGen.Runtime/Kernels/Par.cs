@@ -1,6 +1,3 @@
-using LoraGen.Autograd;
-using LoraGen.Ops;
-using LoraGen.Tensors;
 namespace LoraGen.Kernels;
 
 /// <summary>Splits row-wise work across the cores when there is enough of it to pay for the hand-off.</summary>

@@ -1,6 +1,3 @@
-using LoraGen.Autograd;
-using LoraGen.Ops;
-using LoraGen.Tensors;
 namespace LoraGen.Kernels;
 
 /// <summary>Special functions the standard library lacks.</summary>

@@ -1,8 +1,5 @@
-using LoraGen.Autograd;
 using LoraGen.Nn;
-using LoraGen.Ops;
 using LoraGen.Peft;
-using LoraGen.Tensors;
 
 namespace LoraGen.Lora;
 

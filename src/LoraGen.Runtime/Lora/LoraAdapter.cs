@@ -1,8 +1,3 @@
-using LoraGen.Autograd;
-using LoraGen.Kernels;
-using LoraGen.Nn;
-using LoraGen.Ops;
-using LoraGen.Peft;
 using LoraGen.Tensors;
 
 namespace LoraGen.Lora;

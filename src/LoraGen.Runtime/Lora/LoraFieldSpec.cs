@@ -1,7 +1,4 @@
-using LoraGen.Autograd;
 using LoraGen.Nn;
-using LoraGen.Ops;
-using LoraGen.Tensors;
 
 namespace LoraGen.Lora;
 

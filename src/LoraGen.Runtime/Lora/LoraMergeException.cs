@@ -1,10 +1,3 @@
-using LoraGen.Autograd;
-using LoraGen.Kernels;
-using LoraGen.Nn;
-using LoraGen.Ops;
-using LoraGen.Peft;
-using LoraGen.Tensors;
-
 namespace LoraGen.Lora;
 
 /// <summary>A safe merge found NaN or Inf in the merged weight; the weight was left unchanged.</summary>

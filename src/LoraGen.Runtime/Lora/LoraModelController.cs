@@ -1,12 +1,10 @@
 using System.Globalization;
+using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
-using System.Text;
-using LoraGen.Autograd;
 using LoraGen.Contract;
 using LoraGen.IO;
 using LoraGen.Nn;
-using LoraGen.Ops;
 using LoraGen.Peft;
 using LoraGen.SafeTensors;
 using LoraGen.Tensors;

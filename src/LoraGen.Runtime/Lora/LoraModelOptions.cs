@@ -1,7 +1,4 @@
-using LoraGen.Autograd;
 using LoraGen.Contract;
-using LoraGen.Ops;
-using LoraGen.Tensors;
 
 namespace LoraGen.Lora;
 

@@ -1,5 +1,3 @@
-using LoraGen.Autograd;
-using LoraGen.Ops;
 using LoraGen.Peft;
 using LoraGen.Tensors;
 

@@ -1,8 +1,3 @@
-using LoraGen.Autograd;
-using LoraGen.Ops;
-using LoraGen.SafeTensors;
-using LoraGen.Tensors;
-
 namespace LoraGen.Nn;
 
 /// <summary>What <see cref="Module.LoadWeights(string, bool)"/> found: keys missing from the file, keys the model does not have, and shape mismatches.</summary>

@@ -1,6 +1,3 @@
-using LoraGen.Autograd;
-using LoraGen.Ops;
-using LoraGen.Tensors;
 namespace LoraGen.Nn;
 
 /// <summary>An ordered list of modules whose children are named "0", "1", … (torch.nn.ModuleList).</summary>

@@ -1,8 +1,3 @@
-using LoraGen.Autograd;
-using LoraGen.Ops;
-using LoraGen.SafeTensors;
-using LoraGen.Tensors;
-
 namespace LoraGen.Nn;
 
 /// <summary>Thrown by a strict load whose keys or shapes do not match the model; nothing was loaded.</summary>

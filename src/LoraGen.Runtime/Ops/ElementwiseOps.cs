@@ -1,6 +1,6 @@
-using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using LoraGen.Autograd;
 using LoraGen.Tensors;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 
 namespace LoraGen.Ops;
 

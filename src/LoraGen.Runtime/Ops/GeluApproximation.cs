@@ -1,5 +1,3 @@
-using LoraGen.Autograd;
-using LoraGen.Tensors;
 namespace LoraGen.Ops;
 
 /// <summary>Which formula <see cref="ActivationOps.Gelu"/> uses, as PyTorch's <c>approximate</c> argument.</summary>

@@ -1,7 +1,7 @@
-using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using LoraGen.Autograd;
 using LoraGen.Kernels;
 using LoraGen.Tensors;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 
 namespace LoraGen.Ops;
 

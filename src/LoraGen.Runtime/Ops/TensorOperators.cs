@@ -1,4 +1,3 @@
-using LoraGen.Autograd;
 using LoraGen.Tensors;
 
 namespace LoraGen.Ops;

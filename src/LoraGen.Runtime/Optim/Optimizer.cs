@@ -1,7 +1,3 @@
-using LoraGen.Autograd;
-using LoraGen.Ops;
-using LoraGen.Tensors;
-
 namespace LoraGen.Optim;
 
 /// <summary>The base of the optimizers: parameter groups, <see cref="Step"/> and <see cref="ZeroGrad"/>.</summary>

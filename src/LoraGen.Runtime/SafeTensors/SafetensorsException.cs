@@ -1,6 +1,3 @@
-using LoraGen.Autograd;
-using LoraGen.Ops;
-using LoraGen.Tensors;
 namespace LoraGen.SafeTensors;
 
 /// <summary>The validation rule a safetensors file broke (names follow the reference implementation's errors).</summary>

@@ -1,9 +1,7 @@
 using System.Buffers;
 using System.IO.MemoryMappedFiles;
-using System.Text.Json;
 using System.Text;
-using LoraGen.Autograd;
-using LoraGen.Ops;
+using System.Text.Json;
 using LoraGen.Tensors;
 
 namespace LoraGen.SafeTensors;

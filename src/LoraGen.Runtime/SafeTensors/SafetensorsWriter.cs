@@ -1,5 +1,4 @@
 using System.Text;
-using LoraGen.Autograd;
 using LoraGen.IO;
 using LoraGen.Ops;
 using LoraGen.Tensors;

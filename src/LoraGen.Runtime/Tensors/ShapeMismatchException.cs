@@ -1,5 +1,3 @@
-using LoraGen.Autograd;
-using LoraGen.Ops;
 namespace LoraGen.Tensors;
 
 /// <summary>

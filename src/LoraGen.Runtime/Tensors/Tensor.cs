@@ -1,7 +1,5 @@
 using System.Runtime.CompilerServices;
 using System.Text;
-using LoraGen.Autograd;
-using LoraGen.Ops;
 
 namespace LoraGen.Tensors;
 
