@@ -1,0 +1,25 @@
+using System;
+
+namespace LoraGen;
+
+/// <summary>The adapter settings shared by <see cref="LoraAttribute"/> and <see cref="LoraModelAttribute"/>.</summary>
+public abstract class LoraSettingsAttribute : Attribute
+{
+    /// <summary>The rank r of the adapter. Default 8.</summary>
+    public int Rank { get; set; } = 8;
+
+    /// <summary>The scaling numerator α. When not set it equals <see cref="Rank"/> (scaling 1).</summary>
+    public double Alpha { get; set; }
+
+    /// <summary>Dropout probability on the adapter's input, in [0, 1). Default 0.</summary>
+    public double Dropout { get; set; }
+
+    /// <summary>How A is initialized. Default <see cref="LoraInit.Kaiming"/>.</summary>
+    public LoraInit Init { get; set; } = LoraInit.Kaiming;
+
+    /// <summary>Rank-stabilized LoRA: scaling α/√r instead of α/r.</summary>
+    public bool UseRsLora { get; set; }
+
+    /// <summary>Which biases train. Default <see cref="LoraBias.None"/>.</summary>
+    public LoraBias Bias { get; set; } = LoraBias.None;
+}
