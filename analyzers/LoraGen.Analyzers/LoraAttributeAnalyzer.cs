@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Collections.Immutable;
 using System.Globalization;
 using System.Linq;
@@ -38,7 +39,25 @@ namespace LoraGen.Analyzers
                 if (symbols is not null)
                 {
                     start.RegisterSymbolAction(c => AnalyzeType(c, lora, symbols), SymbolKind.NamedType);
-                    start.RegisterOperationAction(c => AnalyzeConstruction(c, lora, symbols), OperationKind.ObjectCreation);
+                    // Constructions are collected per type and reported when the type is done: the diagnostic sits on the
+                    // attribute's Rank, outside the construction (say in a constructor), and a symbol-end report keeps it
+                    // local to the type, so the IDE computes it for the span being edited and the fixes can see it.
+                    start.RegisterSymbolStartAction(typeStart =>
+                    {
+                        var type = (INamedTypeSymbol)typeStart.Symbol;
+                        var found = new List<Diagnostic>();
+                        typeStart.RegisterOperationAction(c =>
+                        {
+                            if (!SymbolEqualityComparer.Default.Equals(c.ContainingSymbol.ContainingType, type)) return;   // nested types report their own
+                            if (AnalyzeConstruction((IObjectCreationOperation)c.Operation, lora, symbols) is { } d)
+                                lock (found) found.Add(d);
+                        }, OperationKind.ObjectCreation);
+                        typeStart.RegisterSymbolEndAction(end =>
+                        {
+                            lock (found)
+                                foreach (var d in found.OrderBy(d => d.Location.SourceSpan.Start)) end.ReportDiagnostic(d);
+                        });
+                    }, SymbolKind.NamedType);
                 }
             });
         }
@@ -92,11 +111,10 @@ namespace LoraGen.Analyzers
         }
 
         /// <summary>`field = new Linear(in, out)` (initializer or assignment) with constant sizes: check the rank.</summary>
-        private static void AnalyzeConstruction(OperationAnalysisContext context, INamedTypeSymbol lora, ModuleSymbols symbols)
+        private static Diagnostic? AnalyzeConstruction(IObjectCreationOperation creation, INamedTypeSymbol lora, ModuleSymbols symbols)
         {
-            var creation = (IObjectCreationOperation)context.Operation;
             var kind = symbols.AdaptableKindOf(creation.Type);
-            if (kind == AdaptableKind.None) return;
+            if (kind == AdaptableKind.None) return null;
             // Target-typed `new(...)` sits under an implicit conversion.
             var parent = creation.Parent;
             while (parent is IConversionOperation) parent = parent.Parent;
@@ -106,12 +124,12 @@ namespace LoraGen.Analyzers
                 ISimpleAssignmentOperation { Target: IFieldReferenceOperation f } => f.Field,
                 _ => null,
             };
-            if (field is null) return;
+            if (field is null || field.IsStatic) return null;   // a static [Lora] field is LORA0007 already
             var attribute = FindLora(field, lora);
-            if (attribute is null) return;
-            if (!TryConstantSize(creation, 0, out int a) || !TryConstantSize(creation, 1, out int b) || a < 1 || b < 1) return;
+            if (attribute is null) return null;
+            if (!TryConstantSize(creation, 0, out int a) || !TryConstantSize(creation, 1, out int b) || a < 1 || b < 1) return null;
             var spec = LoraSpec.Read(attribute);
-            if (ConfigRules.Rank(spec.Rank) is not null) return;   // LORA0001 already
+            if (ConfigRules.Rank(spec.Rank) is not null) return null;   // LORA0001 already
             // Linear(in, out): ΔW is [out, in]; Embedding(num, dim): ΔW is [num, dim]. Either way r·(a + b) vs a·b.
             int limit = Math.Min(a, b);
             string name = $"{field.ContainingType.Name}.{field.Name}";
@@ -121,10 +139,11 @@ namespace LoraGen.Analyzers
             if (location == Location.None) location = field.Locations.FirstOrDefault() ?? Location.None;
             long adapter = (long)spec.Rank * (a + b), weights = (long)a * b;
             if (spec.Rank > limit)
-                context.ReportDiagnostic(Diagnostic.Create(Descriptors.RankAboveDimensions, location, props, spec.Rank, name, limit, layer));
-            else if (spec.Rank == limit || adapter >= weights)
-                context.ReportDiagnostic(Diagnostic.Create(Descriptors.NoSavings, location, props, spec.Rank, name,
-                    adapter.ToString("N0", CultureInfo.InvariantCulture), layer, weights.ToString("N0", CultureInfo.InvariantCulture)));
+                return Diagnostic.Create(Descriptors.RankAboveDimensions, location, props, spec.Rank, name, limit, layer);
+            if (spec.Rank == limit || adapter >= weights)
+                return Diagnostic.Create(Descriptors.NoSavings, location, props, spec.Rank, name,
+                    adapter.ToString("N0", CultureInfo.InvariantCulture), layer, weights.ToString("N0", CultureInfo.InvariantCulture));
+            return null;
         }
 
         /// <summary>The largest rank below min(a, b) whose adapter is smaller than the layer (at least 1).</summary>
