@@ -1,3 +1,4 @@
+using LoraGen.Contract;
 using Microsoft.CodeAnalysis;
 
 namespace LoraGen.Analyzers
@@ -52,7 +53,7 @@ namespace LoraGen.Analyzers
             Usage, DiagnosticSeverity.Error, "Without 'partial' the generator cannot add Children() and the [Lora] settings; the attribute would have no effect.");
 
         public static readonly DiagnosticDescriptor NotAModule = Rule("LORA0010",
-            "LoRA attribute outside a Module", "'{0}' does not derive from LoraGen.Nn.Module: [{1}] has no effect here",
+            "LoRA attribute outside a Module", "'{0}' does not derive from " + RuntimeNames.Module + ": [{1}] has no effect here",
             Usage, DiagnosticSeverity.Error, "Only Module subclasses form module trees that LoRA adapters attach to.");
 
         public static readonly DiagnosticDescriptor TargetMatchesNothing = Rule("LORA0011",
@@ -93,6 +94,6 @@ namespace LoraGen.Analyzers
 
         public static readonly DiagnosticDescriptor RootNotModule = Rule("LORA0020",
             "[LoraModel] root is not a partial Module", "'{0}' {1}: the Lora facade cannot be generated",
-            Usage, DiagnosticSeverity.Error, "The root of a LoRA model must be a partial class deriving from LoraGen.Nn.Module.");
+            Usage, DiagnosticSeverity.Error, "The root of a LoRA model must be a partial class deriving from " + RuntimeNames.Module + ".");
     }
 }

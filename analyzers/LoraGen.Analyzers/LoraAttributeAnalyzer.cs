@@ -1,11 +1,11 @@
 using System;
+using System.Collections.Generic;
 using System.Collections.Immutable;
 using System.Globalization;
 using System.Linq;
+using LoraGen.Contract;
 using LoraGen.SourceModel;
 using Microsoft.CodeAnalysis;
-using Microsoft.CodeAnalysis.CSharp;
-using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Diagnostics;
 using Microsoft.CodeAnalysis.Operations;
 
@@ -32,25 +32,38 @@ namespace LoraGen.Analyzers
             context.EnableConcurrentExecution();
             context.RegisterCompilationStartAction(start =>
             {
-                var lora = start.Compilation.GetTypeByMetadataName(KnownTypes.LoraAttribute);
+                var lora = start.Compilation.GetTypeByMetadataName(RuntimeNames.LoraAttribute);
                 if (lora is null) return;
                 var symbols = ModuleSymbols.From(start.Compilation);
                 start.RegisterSymbolAction(c => AnalyzeMember(c, lora, symbols), SymbolKind.Field, SymbolKind.Property);
                 if (symbols is not null)
-                    start.RegisterOperationAction(c => AnalyzeConstruction(c, lora, symbols), OperationKind.ObjectCreation);
+                {
+                    start.RegisterSymbolAction(c => AnalyzeType(c, lora, symbols), SymbolKind.NamedType);
+                    // Constructions are collected per type and reported when the type is done: the diagnostic sits on the
+                    // attribute's Rank, outside the construction (say in a constructor), and a symbol-end report keeps it
+                    // local to the type, so the IDE computes it for the span being edited and the fixes can see it.
+                    start.RegisterSymbolStartAction(typeStart =>
+                    {
+                        var type = (INamedTypeSymbol)typeStart.Symbol;
+                        var found = new List<Diagnostic>();
+                        typeStart.RegisterOperationAction(c =>
+                        {
+                            if (!SymbolEqualityComparer.Default.Equals(c.ContainingSymbol.ContainingType, type)) return;   // nested types report their own
+                            if (AnalyzeConstruction((IObjectCreationOperation)c.Operation, lora, symbols) is { } d)
+                                lock (found) found.Add(d);
+                        }, OperationKind.ObjectCreation);
+                        typeStart.RegisterSymbolEndAction(end =>
+                        {
+                            lock (found)
+                                foreach (var d in found.OrderBy(d => d.Location.SourceSpan.Start)) end.ReportDiagnostic(d);
+                        });
+                    }, SymbolKind.NamedType);
+                }
             });
         }
 
         internal static AttributeData? FindLora(ISymbol symbol, INamedTypeSymbol lora) =>
             symbol.GetAttributes().FirstOrDefault(a => SymbolEqualityComparer.Default.Equals(a.AttributeClass, lora));
-
-        /// <summary>The location of a named argument of the attribute (e.g. Rank), or of the whole attribute.</summary>
-        internal static Location ArgumentLocation(AttributeData attribute, string name)
-        {
-            if (attribute.ApplicationSyntaxReference?.GetSyntax() is not AttributeSyntax syntax) return Location.None;
-            var arg = syntax.ArgumentList?.Arguments.FirstOrDefault(a => a.NameEquals?.Name.Identifier.ValueText == name);
-            return (arg?.Expression ?? (SyntaxNode)syntax).GetLocation();
-        }
 
         private static void AnalyzeMember(SymbolAnalysisContext context, INamedTypeSymbol lora, ModuleSymbols? symbols)
         {
@@ -79,38 +92,29 @@ namespace LoraGen.Analyzers
                     context.ReportDiagnostic(Diagnostic.Create(Descriptors.NotAdaptable, where, name, field.Type.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat)));
                 if (!symbols.IsModule(field.ContainingType))
                     context.ReportDiagnostic(Diagnostic.Create(Descriptors.NotAModule, where, field.ContainingType.Name, "Lora"));
-                else if (!ModuleGraph.IsPartial(field.ContainingType, context.CancellationToken))
-                    context.ReportDiagnostic(Diagnostic.Create(Descriptors.TypeNotPartial, field.ContainingType.Locations.FirstOrDefault() ?? where,
-                        ImmutableDictionary<string, string?>.Empty.Add("Type", field.ContainingType.Name), field.ContainingType.Name));
+                // A module that is not partial: reported once for the type, in AnalyzeType.
             }
 
             // Values.
-            var spec = LoraSpec.Read(attribute);
-            if (spec.Rank < 1)
-                context.ReportDiagnostic(Diagnostic.Create(Descriptors.RankTooSmall, ArgumentLocation(attribute, "Rank"), spec.Rank, name));
-            else if ((spec.Rank & (spec.Rank - 1)) != 0 || spec.Rank > 256)
-                context.ReportDiagnostic(Diagnostic.Create(Descriptors.RankNotPowerOfTwo, ArgumentLocation(attribute, "Rank"), spec.Rank, name,
-                    spec.Rank > 256 ? "is above 256" : "is not a power of two"));
-            if (LoraSpec.HasNamedArgument(attribute, "Alpha") && !(spec.Alpha > 0))
-                context.ReportDiagnostic(Diagnostic.Create(Descriptors.AlphaNotPositive, ArgumentLocation(attribute, "Alpha"),
-                    ImmutableDictionary<string, string?>.Empty.Add("Rank", spec.Rank.ToString(CultureInfo.InvariantCulture)),
-                    Format(spec.Alpha), name));
-            else if (spec.Rank >= 1 && spec.Alpha > 0)
-            {
-                double ratio = spec.Alpha / spec.Rank;
-                if (ratio > 16 || ratio < 1.0 / 16)
-                    context.ReportDiagnostic(Diagnostic.Create(Descriptors.ExtremeAlphaRatio, ArgumentLocation(attribute, "Alpha"), Format(ratio), name));
-            }
-            if (!(spec.Dropout >= 0 && spec.Dropout < 1))
-                context.ReportDiagnostic(Diagnostic.Create(Descriptors.DropoutOutOfRange, ArgumentLocation(attribute, "Dropout"), Format(spec.Dropout), name));
+            SettingsChecks.Check(attribute, name, context.ReportDiagnostic);
+        }
+
+        /// <summary>LORA0009: a Module with an instance [Lora] field that is not partial, once per type.</summary>
+        private static void AnalyzeType(SymbolAnalysisContext context, INamedTypeSymbol lora, ModuleSymbols symbols)
+        {
+            var type = (INamedTypeSymbol)context.Symbol;
+            if (type.TypeKind != TypeKind.Class || !symbols.IsModule(type) || ModuleGraph.IsPartial(type, context.CancellationToken)) return;
+            bool hasLoraField = type.GetMembers().Any(m => m is IFieldSymbol { IsStatic: false, IsImplicitlyDeclared: false } && FindLora(m, lora) is not null);
+            if (!hasLoraField) return;
+            context.ReportDiagnostic(Diagnostic.Create(Descriptors.TypeNotPartial, type.Locations.FirstOrDefault() ?? Location.None,
+                ImmutableDictionary<string, string?>.Empty.Add(DiagnosticProperties.Type, type.Name), type.Name));
         }
 
         /// <summary>`field = new Linear(in, out)` (initializer or assignment) with constant sizes: check the rank.</summary>
-        private static void AnalyzeConstruction(OperationAnalysisContext context, INamedTypeSymbol lora, ModuleSymbols symbols)
+        private static Diagnostic? AnalyzeConstruction(IObjectCreationOperation creation, INamedTypeSymbol lora, ModuleSymbols symbols)
         {
-            var creation = (IObjectCreationOperation)context.Operation;
             var kind = symbols.AdaptableKindOf(creation.Type);
-            if (kind == AdaptableKind.None) return;
+            if (kind == AdaptableKind.None) return null;
             // Target-typed `new(...)` sits under an implicit conversion.
             var parent = creation.Parent;
             while (parent is IConversionOperation) parent = parent.Parent;
@@ -120,25 +124,26 @@ namespace LoraGen.Analyzers
                 ISimpleAssignmentOperation { Target: IFieldReferenceOperation f } => f.Field,
                 _ => null,
             };
-            if (field is null) return;
+            if (field is null || field.IsStatic) return null;   // a static [Lora] field is LORA0007 already
             var attribute = FindLora(field, lora);
-            if (attribute is null) return;
-            if (!TryConstantSize(creation, 0, out int a) || !TryConstantSize(creation, 1, out int b) || a < 1 || b < 1) return;
+            if (attribute is null) return null;
+            if (!TryConstantSize(creation, 0, out int a) || !TryConstantSize(creation, 1, out int b) || a < 1 || b < 1) return null;
             var spec = LoraSpec.Read(attribute);
-            if (spec.Rank < 1) return;
+            if (ConfigRules.Rank(spec.Rank) is not null) return null;   // LORA0001 already
             // Linear(in, out): ΔW is [out, in]; Embedding(num, dim): ΔW is [num, dim]. Either way r·(a + b) vs a·b.
             int limit = Math.Min(a, b);
             string name = $"{field.ContainingType.Name}.{field.Name}";
             string layer = kind == AdaptableKind.Linear ? $"Linear({a}, {b})" : $"Embedding({a}, {b})";
-            var props = ImmutableDictionary<string, string?>.Empty.Add("MaxRank", MaxUsefulRank(a, b).ToString(CultureInfo.InvariantCulture));
-            var location = ArgumentLocation(attribute, "Rank");
+            var props = ImmutableDictionary<string, string?>.Empty.Add(DiagnosticProperties.MaxRank, MaxUsefulRank(a, b).ToString(CultureInfo.InvariantCulture));
+            var location = SettingsChecks.ArgumentLocation(attribute, RuntimeNames.RankProperty);
             if (location == Location.None) location = field.Locations.FirstOrDefault() ?? Location.None;
             long adapter = (long)spec.Rank * (a + b), weights = (long)a * b;
             if (spec.Rank > limit)
-                context.ReportDiagnostic(Diagnostic.Create(Descriptors.RankAboveDimensions, location, props, spec.Rank, name, limit, layer));
-            else if (spec.Rank == limit || adapter >= weights)
-                context.ReportDiagnostic(Diagnostic.Create(Descriptors.NoSavings, location, props, spec.Rank, name,
-                    adapter.ToString("N0", CultureInfo.InvariantCulture), layer, weights.ToString("N0", CultureInfo.InvariantCulture)));
+                return Diagnostic.Create(Descriptors.RankAboveDimensions, location, props, spec.Rank, name, limit, layer);
+            if (spec.Rank == limit || adapter >= weights)
+                return Diagnostic.Create(Descriptors.NoSavings, location, props, spec.Rank, name,
+                    adapter.ToString("N0", CultureInfo.InvariantCulture), layer, weights.ToString("N0", CultureInfo.InvariantCulture));
+            return null;
         }
 
         /// <summary>The largest rank below min(a, b) whose adapter is smaller than the layer (at least 1).</summary>
@@ -156,7 +161,5 @@ namespace LoraGen.Analyzers
             if (arg?.Value.ConstantValue is { HasValue: true, Value: int v }) { value = v; return true; }
             return false;
         }
-
-        private static string Format(double v) => v.ToString("0.####", CultureInfo.InvariantCulture);
     }
 }

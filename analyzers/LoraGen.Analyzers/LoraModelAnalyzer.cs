@@ -1,7 +1,7 @@
 using System.Collections.Generic;
 using System.Collections.Immutable;
-using System.Globalization;
 using System.Linq;
+using LoraGen.Contract;
 using LoraGen.SourceModel;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
@@ -20,7 +20,8 @@ namespace LoraGen.Analyzers
         /// <inheritdoc />
         public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(
             Descriptors.TargetMatchesNothing, Descriptors.ConflictingSettings, Descriptors.KeyCollision, Descriptors.BadPattern,
-            Descriptors.ContainingTypeNotPartial, Descriptors.RootNotModule, Descriptors.NotAModule);
+            Descriptors.ContainingTypeNotPartial, Descriptors.RootNotModule, Descriptors.NotAModule,
+            Descriptors.RankTooSmall, Descriptors.AlphaNotPositive, Descriptors.DropoutOutOfRange, Descriptors.RankNotPowerOfTwo, Descriptors.ExtremeAlphaRatio);
 
         /// <inheritdoc />
         public override void Initialize(AnalysisContext context)
@@ -30,7 +31,7 @@ namespace LoraGen.Analyzers
             context.RegisterCompilationStartAction(start =>
             {
                 var symbols = ModuleSymbols.From(start.Compilation);
-                var root = start.Compilation.GetTypeByMetadataName(KnownTypes.LoraModelAttribute);
+                var root = start.Compilation.GetTypeByMetadataName(RuntimeNames.LoraModelAttribute);
                 start.RegisterSymbolAction(c => Analyze(c, symbols, root), SymbolKind.NamedType);
             });
         }
@@ -45,9 +46,11 @@ namespace LoraGen.Analyzers
             if (attribute is not null)
             {
                 var where = attribute.ApplicationSyntaxReference?.GetSyntax(ct).GetLocation() ?? Location.None;
-                if (!isModule) context.ReportDiagnostic(Diagnostic.Create(Descriptors.RootNotModule, where, type.Name, "does not derive from LoraGen.Nn.Module"));
+                if (!isModule) context.ReportDiagnostic(Diagnostic.Create(Descriptors.RootNotModule, where, type.Name, "does not derive from " + RuntimeNames.Module));
                 else if (!ModuleGraph.IsPartial(type, ct))
-                    context.ReportDiagnostic(Diagnostic.Create(Descriptors.RootNotModule, where, ImmutableDictionary<string, string?>.Empty.Add("Type", type.Name), type.Name, "is not partial"));
+                    context.ReportDiagnostic(Diagnostic.Create(Descriptors.RootNotModule, where, ImmutableDictionary<string, string?>.Empty.Add(DiagnosticProperties.Type, type.Name), type.Name, "is not partial"));
+                // The model-wide settings obey the same rules as a field's [Lora].
+                SettingsChecks.Check(attribute, type.Name, context.ReportDiagnostic);
             }
             if (!isModule || symbols is null) return;
 
@@ -72,20 +75,20 @@ namespace LoraGen.Analyzers
         {
             var spec = LoraModelSpec.Read(attribute);
             var fields = ModuleGraph.AdaptableFields(type, symbols, context.CancellationToken);
-            var candidates = string.Join(", ", fields.Select(f => LastSegment(f.PathTemplate)).Distinct().Take(12));
+            var candidates = string.Join(", ", fields.Select(f => TargetMatching.LastSegment(f.PathTemplate)).Distinct().Take(12));
             if (candidates.Length == 0) candidates = "(no Linear or Embedding in the tree)";
             var syntax = attribute.ApplicationSyntaxReference?.GetSyntax(context.CancellationToken) as AttributeSyntax;
 
             foreach (var target in spec.Targets)
             {
                 if (!fields.Any(f => ModuleGraph.Matches(f.PathTemplate, target)))
-                    context.ReportDiagnostic(Diagnostic.Create(Descriptors.TargetMatchesNothing, LiteralLocation(syntax, "Targets", target), target, type.Name, candidates));
+                    context.ReportDiagnostic(Diagnostic.Create(Descriptors.TargetMatchesNothing, LiteralLocation(syntax, RuntimeNames.TargetsProperty, target), target, type.Name, candidates));
             }
-            foreach (var (property, integer) in new[] { ("RankPattern", true), ("AlphaPattern", false) })
+            foreach (var (property, integer) in new[] { (RuntimeNames.RankPatternProperty, true), (RuntimeNames.AlphaPatternProperty, false) })
             {
                 foreach (var entry in LoraModelSpec.Strings(attribute.NamedArguments.FirstOrDefault(a => a.Key == property).Value))
                 {
-                    bool ok = LoraModelSpec.TryParsePattern(entry, out var parsed) && parsed.Value > 0 && (!integer || parsed.Value == System.Math.Floor(parsed.Value));
+                    bool ok = LoraModelSpec.TryParsePattern(entry, out var parsed) && (integer ? IsValidRank(parsed.Value) : ConfigRules.Alpha(parsed.Value) is null);
                     if (!ok)
                         context.ReportDiagnostic(Diagnostic.Create(Descriptors.BadPattern, LiteralLocation(syntax, property, entry), entry, property, integer ? "positive integer rank" : "positive alpha"));
                     else if (!fields.Any(f => ModuleGraph.Matches(f.PathTemplate, parsed.Name)))
@@ -107,11 +110,9 @@ namespace LoraGen.Analyzers
             }
         }
 
-        private static string LastSegment(string path)
-        {
-            int dot = path.LastIndexOf('.');
-            return dot < 0 ? path : path.Substring(dot + 1);
-        }
+        /// <summary>A RankPattern value: a whole number that <see cref="ConfigRules.Rank"/> accepts.</summary>
+        private static bool IsValidRank(double value) =>
+            value == System.Math.Floor(value) && value <= int.MaxValue && value >= int.MinValue && ConfigRules.Rank((long)value) is null;
 
         /// <summary>The string literal <paramref name="value"/> inside the named argument, or the attribute.</summary>
         private static Location LiteralLocation(AttributeSyntax? syntax, string argument, string value)

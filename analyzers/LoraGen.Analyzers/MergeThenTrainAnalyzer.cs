@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using System.Collections.Immutable;
 using System.Linq;
+using LoraGen.Contract;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Diagnostics;
 using Microsoft.CodeAnalysis.Operations;
@@ -14,6 +15,11 @@ namespace LoraGen.Analyzers
     [DiagnosticAnalyzer(LanguageNames.CSharp)]
     public sealed class MergeThenTrainAnalyzer : DiagnosticAnalyzer
     {
+        // Runtime types this rule alone looks at (RuntimeNames spells the ones the generator shares).
+        private const string LoraLayerName = "LoraGen.Lora.LoraLayer";
+        private const string TensorName = "LoraGen.Tensors.Tensor";
+        private const string OptimizerName = "LoraGen.Optim.Optimizer";
+
         /// <inheritdoc />
         public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(Descriptors.TrainingAfterMerge);
 
@@ -24,10 +30,10 @@ namespace LoraGen.Analyzers
             context.EnableConcurrentExecution();
             context.RegisterCompilationStartAction(start =>
             {
-                var controller = start.Compilation.GetTypeByMetadataName("LoraGen.Lora.LoraModelController");
-                var layer = start.Compilation.GetTypeByMetadataName("LoraGen.Lora.LoraLayer");
-                var tensor = start.Compilation.GetTypeByMetadataName("LoraGen.Tensors.Tensor");
-                var optimizer = start.Compilation.GetTypeByMetadataName("LoraGen.Optim.Optimizer");
+                var controller = start.Compilation.GetTypeByMetadataName(RuntimeNames.LoraModelController);
+                var layer = start.Compilation.GetTypeByMetadataName(LoraLayerName);
+                var tensor = start.Compilation.GetTypeByMetadataName(TensorName);
+                var optimizer = start.Compilation.GetTypeByMetadataName(OptimizerName);
                 if (controller is null || tensor is null) return;
                 start.RegisterOperationBlockStartAction(block =>
                 {

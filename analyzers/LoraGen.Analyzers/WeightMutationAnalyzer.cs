@@ -1,5 +1,5 @@
 using System.Collections.Immutable;
-using LoraGen.SourceModel;
+using LoraGen.Contract;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Diagnostics;
 using Microsoft.CodeAnalysis.Operations;
@@ -23,7 +23,7 @@ namespace LoraGen.Analyzers
             context.EnableConcurrentExecution();
             context.RegisterCompilationStartAction(start =>
             {
-                var lora = start.Compilation.GetTypeByMetadataName(KnownTypes.LoraAttribute);
+                var lora = start.Compilation.GetTypeByMetadataName(RuntimeNames.LoraAttribute);
                 if (lora is null) return;
                 start.RegisterOperationAction(c =>
                 {

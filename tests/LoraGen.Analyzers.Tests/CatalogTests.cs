@@ -1,8 +1,5 @@
 using System.Reflection;
-using LoraGen.Analyzers;
-using LoraGen.Autograd;
-using LoraGen.Ops;
-using LoraGen.Tensors;
+using LoraGen.Analyzers.Tests.Verifiers;
 using Microsoft.CodeAnalysis;
 using Xunit;
 
@@ -11,7 +8,7 @@ namespace LoraGen.Analyzers.Tests;
 /// <summary>Every rule has a title, message, category, help link to an existing docs page, and a release-tracking entry.</summary>
 public class CatalogTests
 {
-    private static string RepoRoot()
+    internal static string RepoRoot()
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
         while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "LoraGen.sln"))) dir = dir.Parent;
@@ -28,7 +25,7 @@ public class CatalogTests
     {
         var ids = AllDescriptors().Select(d => d.Id).Order().ToList();
         Assert.Equal(Enumerable.Range(1, ids.Count).Select(i => $"LORA{i:D4}"), ids);
-        var supported = AnalyzerHarness.Analyzers.SelectMany(a => a.SupportedDiagnostics).Select(d => d.Id).ToHashSet();
+        var supported = LoraAnalyzers.All.SelectMany(a => a.SupportedDiagnostics).Select(d => d.Id).ToHashSet();
         Assert.All(ids, id => Assert.Contains(id, supported));
     }
 

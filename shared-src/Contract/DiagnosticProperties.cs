@@ -1,0 +1,27 @@
+namespace LoraGen.Contract
+{
+    /// <summary>
+    /// The keys of <c>Diagnostic.Properties</c> that the LoraGen analyzers fill in and the code fixes read. Both sides
+    /// spell a key only through these constants; a value is always written with the invariant culture.
+    /// </summary>
+    internal static class DiagnosticProperties
+    {
+        /// <summary>
+        /// LORA0004 / LORA0005: the largest rank below min(in, out) whose adapter is still smaller than the layer,
+        /// as an integer literal. The clamp-rank fix writes it into <c>Rank = …</c>.
+        /// </summary>
+        public const string MaxRank = "MaxRank";
+
+        /// <summary>
+        /// LORA0002: the alpha a missing <c>Alpha</c> would get (the rank, for scaling 1), as a numeric literal. The
+        /// alpha-from-rank fix writes it into <c>Alpha = …</c>.
+        /// </summary>
+        public const string Rank = "Rank";
+
+        /// <summary>
+        /// LORA0009 / LORA0020: the simple name of the class that must become partial. The make-partial fix adds
+        /// <c>partial</c> to every declaration of that class.
+        /// </summary>
+        public const string Type = "Type";
+    }
+}
