@@ -1,5 +1,6 @@
 using System.Collections;
 using System.Reflection;
+using LoraGen.Generators.Model;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Xunit;
@@ -13,7 +14,7 @@ public class IncrementalTests
     [
         TrackingNames.ModuleTypes, TrackingNames.ModuleTypesFound, TrackingNames.LoraFields, TrackingNames.LoraFieldsFound,
         TrackingNames.LoraFieldsCollected, TrackingNames.LoraModels, TrackingNames.LoraModelsFound, TrackingNames.LoraModelsCollected,
-        TrackingNames.Generation,
+        TrackingNames.ModuleTypesWithLoraFields, TrackingNames.ModuleTypesWithRoots, TrackingNames.Generation,
     ];
 
     private static CSharpCompilation Models() => GeneratorHarness.Compile(
