@@ -79,7 +79,7 @@ namespace LoraGen.Generators.Emitting
             }
             foreach (var c in type.Children)
             {
-                string field = "this." + c.FieldName;
+                string field = "this." + Escape(c.FieldName);
                 if (c.Shape == ChildShape.Single)
                 {
                     w.WriteLine($"if ({field} is not null) yield return ({Literal(c.PathName)}, {field});");
@@ -201,6 +201,9 @@ namespace LoraGen.Generators.Emitting
             if (list.Count == 0) return type == "string[]" ? "global::System.Array.Empty<string>()" : $"new {type}()";
             return $"new {type} {{ {string.Join(", ", list)} }}";
         }
+
+        /// <summary>A name as it must be written in code: <c>@</c>-prefixed when it is a keyword (models hold the plain name).</summary>
+        private static string Escape(string name) => SyntaxFacts.GetKeywordKind(name) != SyntaxKind.None ? "@" + name : name;
 
         private static string Literal(string s) => SymbolDisplay.FormatLiteral(s, quote: true);
 
