@@ -27,10 +27,10 @@ namespace LoraGen.Generators
         /// <summary>All of them, as one equatable array.</summary>
         public const string LoraModelsCollected = nameof(LoraModelsCollected);
 
-        /// <summary>Each type paired with all <c>[Lora]</c> fields.</summary>
+        /// <summary>Each Module subclass paired with the collected <c>[Lora]</c> fields.</summary>
         public const string ModuleTypesWithLoraFields = nameof(ModuleTypesWithLoraFields);
 
-        /// <summary>... and with all roots.</summary>
+        /// <summary>That pair joined with the collected <c>[LoraModel]</c> roots.</summary>
         public const string ModuleTypesWithRoots = nameof(ModuleTypesWithRoots);
 
         /// <summary>One <see cref="Model.GenerationModel"/> per type: what its file holds.</summary>
