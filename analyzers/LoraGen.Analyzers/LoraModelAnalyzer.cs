@@ -81,7 +81,7 @@ namespace LoraGen.Analyzers
 
             foreach (var target in spec.Targets)
             {
-                if (!fields.Any(f => ModuleGraph.Matches(f.PathTemplate, target)))
+                if (!fields.Any(f => TargetMatching.Matches(f.PathTemplate, target)))
                     context.ReportDiagnostic(Diagnostic.Create(Descriptors.TargetMatchesNothing, LiteralLocation(syntax, RuntimeNames.TargetsProperty, target), target, type.Name, candidates));
             }
             foreach (var (property, integer) in new[] { (RuntimeNames.RankPatternProperty, true), (RuntimeNames.AlphaPatternProperty, false) })
@@ -91,7 +91,7 @@ namespace LoraGen.Analyzers
                     bool ok = LoraModelSpec.TryParsePattern(entry, out var parsed) && (integer ? IsValidRank(parsed.Value) : ConfigRules.Alpha(parsed.Value) is null);
                     if (!ok)
                         context.ReportDiagnostic(Diagnostic.Create(Descriptors.BadPattern, LiteralLocation(syntax, property, entry), entry, property, integer ? "positive integer rank" : "positive alpha"));
-                    else if (!fields.Any(f => ModuleGraph.Matches(f.PathTemplate, parsed.Name)))
+                    else if (!fields.Any(f => TargetMatching.Matches(f.PathTemplate, parsed.Name)))
                         context.ReportDiagnostic(Diagnostic.Create(Descriptors.TargetMatchesNothing, LiteralLocation(syntax, property, entry), parsed.Name, type.Name, candidates));
                 }
             }
@@ -99,7 +99,7 @@ namespace LoraGen.Analyzers
             foreach (var f in fields)
             {
                 if (f.Lora is null) continue;
-                var target = spec.Targets.FirstOrDefault(t => ModuleGraph.Matches(f.PathTemplate, t));
+                var target = spec.Targets.FirstOrDefault(t => TargetMatching.Matches(f.PathTemplate, t));
                 if (target is null) continue;
                 var own = LoraSpec.Read(f.Lora);
                 var d = spec.Defaults;

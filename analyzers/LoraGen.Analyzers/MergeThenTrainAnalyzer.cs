@@ -15,11 +15,6 @@ namespace LoraGen.Analyzers
     [DiagnosticAnalyzer(LanguageNames.CSharp)]
     public sealed class MergeThenTrainAnalyzer : DiagnosticAnalyzer
     {
-        // Runtime types this rule alone looks at (RuntimeNames spells the ones the generator shares).
-        private const string LoraLayerName = "LoraGen.Lora.LoraLayer";
-        private const string TensorName = "LoraGen.Tensors.Tensor";
-        private const string OptimizerName = "LoraGen.Optim.Optimizer";
-
         /// <inheritdoc />
         public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(Descriptors.TrainingAfterMerge);
 
@@ -31,9 +26,9 @@ namespace LoraGen.Analyzers
             context.RegisterCompilationStartAction(start =>
             {
                 var controller = start.Compilation.GetTypeByMetadataName(RuntimeNames.LoraModelController);
-                var layer = start.Compilation.GetTypeByMetadataName(LoraLayerName);
-                var tensor = start.Compilation.GetTypeByMetadataName(TensorName);
-                var optimizer = start.Compilation.GetTypeByMetadataName(OptimizerName);
+                var layer = start.Compilation.GetTypeByMetadataName(RuntimeNames.LoraLayer);
+                var tensor = start.Compilation.GetTypeByMetadataName(RuntimeNames.Tensor);
+                var optimizer = start.Compilation.GetTypeByMetadataName(RuntimeNames.Optimizer);
                 if (controller is null || tensor is null) return;
                 start.RegisterOperationBlockStartAction(block =>
                 {

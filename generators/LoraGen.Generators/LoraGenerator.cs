@@ -1,24 +1,15 @@
 using System;
 using System.Linq;
+using LoraGen.Contract;
+using LoraGen.Generators.Emitting;
+using LoraGen.Generators.Model;
+using LoraGen.Generators.Parsing;
 using LoraGen.SourceModel;
 using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
 
 namespace LoraGen.Generators
 {
-    /// <summary>Names of the pipeline steps, for incremental-cacheability tests.</summary>
-    internal static class TrackingNames
-    {
-        public const string ModuleTypes = nameof(ModuleTypes);
-        public const string ModuleTypesFound = nameof(ModuleTypesFound);
-        public const string LoraFields = nameof(LoraFields);
-        public const string LoraFieldsFound = nameof(LoraFieldsFound);
-        public const string LoraFieldsCollected = nameof(LoraFieldsCollected);
-        public const string LoraModels = nameof(LoraModels);
-        public const string LoraModelsFound = nameof(LoraModelsFound);
-        public const string LoraModelsCollected = nameof(LoraModelsCollected);
-        public const string Generation = nameof(Generation);
-    }
-
     /// <summary>
     /// The LoraGen incremental generator. Three inputs — partial Module subclasses (structure), [Lora] fields
     /// (adapter settings) and [LoraModel] roots (facade settings and compile-time keys) — are combined per type
@@ -31,30 +22,34 @@ namespace LoraGen.Generators
         /// <inheritdoc />
         public void Initialize(IncrementalGeneratorInitializationContext context)
         {
+            // Structure: no attribute marks a Module subclass, so a cheap syntactic filter, then the semantic check.
             var modules = context.SyntaxProvider
-                .CreateSyntaxProvider(static (node, _) => ModuleParser.IsCandidate(node), static (ctx, ct) => Guard(() => ModuleParser.ParseModuleType(ctx, ct)))
+                .CreateSyntaxProvider(
+                    static (node, _) => ModuleParser.IsCandidate(node),
+                    static (ctx, ct) => Guard(() => ModuleParser.ParseModuleType(ctx, ct)))
                 .WithTrackingName(TrackingNames.ModuleTypes)
-                .Where(static m => m is not null)
-                .Select(static (m, _) => m!.Value)
+                .WhereNotNull()
                 .WithTrackingName(TrackingNames.ModuleTypesFound);
 
             var loraFields = context.SyntaxProvider
-                .ForAttributeWithMetadataName(KnownTypes.LoraAttribute, static (node, _) => node is Microsoft.CodeAnalysis.CSharp.Syntax.VariableDeclaratorSyntax,
+                .ForAttributeWithMetadataName(
+                    RuntimeNames.LoraAttribute,
+                    static (node, _) => node is VariableDeclaratorSyntax,
                     static (ctx, ct) => Guard(() => ModuleParser.ParseLoraField(ctx, ct)))
                 .WithTrackingName(TrackingNames.LoraFields)
-                .Where(static f => f is not null)
-                .Select(static (f, _) => f!.Value)
+                .WhereNotNull()
                 .WithTrackingName(TrackingNames.LoraFieldsFound)
                 .Collect()
                 .Select(static (all, _) => new EquatableArray<LoraFieldModel>(all.ToArray()))
                 .WithTrackingName(TrackingNames.LoraFieldsCollected);
 
             var roots = context.SyntaxProvider
-                .ForAttributeWithMetadataName(KnownTypes.LoraModelAttribute, static (node, _) => node is Microsoft.CodeAnalysis.CSharp.Syntax.ClassDeclarationSyntax,
+                .ForAttributeWithMetadataName(
+                    RuntimeNames.LoraModelAttribute,
+                    static (node, _) => node is ClassDeclarationSyntax,
                     static (ctx, ct) => Guard(() => ModuleParser.ParseRoot(ctx, ct)))
                 .WithTrackingName(TrackingNames.LoraModels)
-                .Where(static r => r is not null)
-                .Select(static (r, _) => r!.Value)
+                .WhereNotNull()
                 .WithTrackingName(TrackingNames.LoraModelsFound)
                 .Collect()
                 .Select(static (all, _) => new EquatableArray<RootModel>(all.ToArray()))
@@ -62,7 +57,9 @@ namespace LoraGen.Generators
 
             var generation = modules
                 .Combine(loraFields)
+                .WithTrackingName(TrackingNames.ModuleTypesWithLoraFields)
                 .Combine(roots)
+                .WithTrackingName(TrackingNames.ModuleTypesWithRoots)
                 .Select(static (input, _) => ModuleParser.Combine(input.Left.Left, input.Left.Right, input.Right))
                 .WithTrackingName(TrackingNames.Generation);
 

@@ -11,6 +11,15 @@ namespace LoraGen.Contract
 
         /// <summary>α when <c>Alpha</c> is not set: equal to the rank, so scaling is 1.</summary>
         public static double Alpha(int rank) => rank;
+
+        /// <summary>The LoraInit value when <c>Init</c> is not set (Kaiming; an index into <see cref="EnumNames.LoraInit"/>).</summary>
+        public const int Init = 0;
+
+        /// <summary>The LoraBias value when <c>Bias</c> is not set (None; an index into <see cref="EnumNames.LoraBias"/>).</summary>
+        public const int Bias = 0;
+
+        /// <summary>Whether rsLoRA scaling is on when <c>UseRsLora</c> is not set.</summary>
+        public const bool UseRsLora = false;
     }
 
     /// <summary>PEFT's own defaults for a LoraConfig field missing from <c>adapter_config.json</c> (PEFT 0.20).</summary>

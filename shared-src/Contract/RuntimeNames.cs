@@ -31,6 +31,15 @@ namespace LoraGen.Contract
         /// <summary>The <c>[LoraModel]</c> settings type.</summary>
         public const string LoraModelOptions = "LoraGen.Lora.LoraModelOptions";
 
+        /// <summary>The tensor type (LORA0017 watches <c>Backward()</c> on it).</summary>
+        public const string Tensor = "LoraGen.Tensors.Tensor";
+
+        /// <summary>The per-layer LoRA slot (LORA0017 watches its <c>Merge()</c>/<c>Unmerge()</c>).</summary>
+        public const string LoraLayer = "LoraGen.Lora.LoraLayer";
+
+        /// <summary>The optimizer base class (LORA0017 watches <c>Step()</c>).</summary>
+        public const string Optimizer = "LoraGen.Optim.Optimizer";
+
         /// <summary>The overridable member that yields a module's children: <c>IEnumerable&lt;(string Name, Module Module)&gt; Children()</c>.</summary>
         public const string ChildrenMember = "Children";
 

@@ -1,10 +1,8 @@
 using System.Collections;
 using System.Reflection;
-using LoraGen.Autograd;
-using LoraGen.Ops;
-using LoraGen.Tensors;
-using Microsoft.CodeAnalysis.CSharp;
+using LoraGen.Generators.Model;
 using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
 using Xunit;
 
 namespace LoraGen.Generators.Tests;
@@ -16,7 +14,7 @@ public class IncrementalTests
     [
         TrackingNames.ModuleTypes, TrackingNames.ModuleTypesFound, TrackingNames.LoraFields, TrackingNames.LoraFieldsFound,
         TrackingNames.LoraFieldsCollected, TrackingNames.LoraModels, TrackingNames.LoraModelsFound, TrackingNames.LoraModelsCollected,
-        TrackingNames.Generation,
+        TrackingNames.ModuleTypesWithLoraFields, TrackingNames.ModuleTypesWithRoots, TrackingNames.Generation,
     ];
 
     private static CSharpCompilation Models() => GeneratorHarness.Compile(
@@ -59,6 +57,7 @@ public class IncrementalTests
         { "new type", "namespace Other { public sealed class Unrelated { public int X => 1; } }" },
         { "comment", "// a comment\n" },
         { "method body", "BODY" },
+        { "non-module field in a module type", "FIELD" },
     };
 
     [Theory]
@@ -74,6 +73,13 @@ public class IncrementalTests
             var text = tree.ToString().Replace("fc2.Forward(fc1.Forward(x).Relu())", "fc2.Forward(fc1.Forward(x).Gelu())");
             edited = c.ReplaceSyntaxTree(tree, CSharpSyntaxTree.ParseText(text, GeneratorHarness.ParseOptions, tree.FilePath));
         }
+        else if (edit == "FIELD")
+        {
+            var tree = c.SyntaxTrees.Single(t => t.FilePath.EndsWith("TinyTransformer.cs"));
+            var text = tree.ToString().Replace("private readonly Linear k_proj;", "private readonly Linear k_proj;\n            private int calls;\n            public int Calls => calls;");
+            Assert.NotEqual(tree.ToString(), text);
+            edited = c.ReplaceSyntaxTree(tree, CSharpSyntaxTree.ParseText(text, GeneratorHarness.ParseOptions, tree.FilePath));
+        }
         else if (what == "comment")
         {
             var tree = c.SyntaxTrees.Single(t => t.FilePath.EndsWith("Mlp.cs"));
@@ -84,6 +90,11 @@ public class IncrementalTests
         var generation = Outputs(second, TrackingNames.Generation).ToList();
         Assert.Equal(Outputs(first, TrackingNames.Generation).Count(), generation.Count);
         Assert.All(generation, o => Assert.True(o.Reason is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged, $"{what}: {o.Reason}"));
+        // And no source was written again: every output step was served from the cache.
+        var outputs = second.TrackedOutputSteps[WellKnownGeneratorOutputs.SourceOutput].SelectMany(r => r.Outputs).ToList();
+        Assert.Equal(generation.Count, outputs.Count);
+        Assert.All(outputs, o => Assert.True(o.Reason is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged, $"{what}: source output {o.Reason}"));
+        Assert.Equal(first.GeneratedSources.Select(s => s.SourceText.ToString()), second.GeneratedSources.Select(s => s.SourceText.ToString()));
     }
 
     [Fact]

@@ -94,6 +94,27 @@ public class SnapshotTests
     }
 
     [Fact]
+    public void FieldsNamedWithKeywordsCompile()
+    {
+        const string source = """
+            using LoraGen;
+            using LoraGen.Nn;
+
+            [LoraModel(Targets = new[] { "base" })]
+            public sealed partial class Escaped : Module
+            {
+                private readonly Linear @base = new(2, 2);
+                [Lora] private readonly Linear[] @class = new Linear[0];
+            }
+            """;
+        var (result, output) = GeneratorHarness.Run(GeneratorHarness.Compile(("Escaped.cs", source)));
+        Assert.Empty(GeneratorHarness.Problems(output));
+        var text = result.Results.Single().GeneratedSources.Single().SourceText.ToString();
+        Assert.Contains("yield return (\"base\", this.@base);", text);
+        Assert.Contains("if (childName.StartsWith(\"class.\", global::System.StringComparison.Ordinal)) return __loraSpec_class;", text);
+    }
+
+    [Fact]
     public void NoRuntimeReferenceMeansNoOutputAndNoCrash()
     {
         var compilation = Microsoft.CodeAnalysis.CSharp.CSharpCompilation.Create("Bare",

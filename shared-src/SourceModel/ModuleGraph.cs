@@ -1,19 +1,13 @@
 using System.Collections.Generic;
 using System.Linq;
 using System.Threading;
+using LoraGen.Contract;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 
 namespace LoraGen.SourceModel
 {
-    /// <summary>One Linear/Embedding field found by a static walk of a model's module tree.</summary>
-    /// <param name="PathTemplate">Dotted path with "{0}", "{1}"… standing for array/list indices, e.g. <c>h.{0}.attn.q_proj</c>.</param>
-    /// <param name="Field">The field.</param>
-    /// <param name="Kind">Linear or Embedding.</param>
-    /// <param name="Lora">The field's <c>[Lora]</c> attribute, if any.</param>
-    internal sealed record AdaptableField(string PathTemplate, IFieldSymbol Field, AdaptableKind Kind, AttributeData? Lora);
-
     /// <summary>
     /// Walks a module type's fields statically (what the generated Children() will yield at run time) to list every
     /// adaptable layer below it. Shared by the generator (compile-time keys) and the analyzers (target checks).
@@ -29,10 +23,10 @@ namespace LoraGen.SourceModel
             foreach (var a in field.GetAttributes())
             {
                 var name = a.AttributeClass?.ToDisplayString();
-                if (name == KnownTypes.ModuleNameAttribute && a.ConstructorArguments.Length == 1 && a.ConstructorArguments[0].Value is string s && s.Length > 0) return s;
-                if (name == KnownTypes.LoraAttribute)
+                if (name == RuntimeNames.ModuleNameAttribute && a.ConstructorArguments.Length == 1 && a.ConstructorArguments[0].Value is string s && s.Length > 0) return s;
+                if (name == RuntimeNames.LoraAttribute)
                     foreach (var arg in a.NamedArguments)
-                        if (arg.Key == "Name" && arg.Value.Value is string n && n.Length > 0) loraName = n;
+                        if (arg.Key == RuntimeNames.NameProperty && arg.Value.Value is string n && n.Length > 0) loraName = n;
             }
             return loraName ?? field.Name;
         }
@@ -72,7 +66,7 @@ namespace LoraGen.SourceModel
                     {
                         AttributeData? lora = null;
                         foreach (var a in field.GetAttributes())
-                            if (a.AttributeClass?.ToDisplayString() == KnownTypes.LoraAttribute) lora = a;
+                            if (a.AttributeClass?.ToDisplayString() == RuntimeNames.LoraAttribute) lora = a;
                         result.Add(new AdaptableField(path, field, kind, lora));
                     }
                     else Walk(element, path + ".", indices, symbols, result, onPath, ct);
@@ -96,9 +90,5 @@ namespace LoraGen.SourceModel
                 if (!IsPartial(outer, ct)) return outer;
             return null;
         }
-
-        /// <summary>PEFT's target rule on a path template: equal to the name, or ending with "." + name.</summary>
-        public static bool Matches(string pathTemplate, string name) =>
-            pathTemplate == name || (pathTemplate.Length > name.Length && pathTemplate.EndsWith("." + name, System.StringComparison.Ordinal));
     }
 }

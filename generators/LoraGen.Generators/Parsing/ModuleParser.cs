@@ -2,12 +2,14 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Text;
 using System.Threading;
+using LoraGen.Contract;
+using LoraGen.Generators.Model;
 using LoraGen.SourceModel;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 
-namespace LoraGen.Generators
+namespace LoraGen.Generators.Parsing
 {
     /// <summary>Parse: turns symbols into the generator's equatable models. Decides what to generate, not how.</summary>
     internal static class ModuleParser
@@ -32,8 +34,8 @@ namespace LoraGen.Generators
             foreach (var (field, shape, _) in ModuleGraph.ChildFields(type, symbols))
                 children.Add(new ChildModel(field.Name, ModuleGraph.PathName(field), shape));
 
-            bool userChildren = type.GetMembers("Children").OfType<IMethodSymbol>().Any(m => m.Parameters.Length == 0 && !m.IsImplicitlyDeclared);
-            bool userSpecFor = type.GetMembers("AdapterSpecFor").OfType<IMethodSymbol>().Any();
+            bool userChildren = type.GetMembers(RuntimeNames.ChildrenMember).OfType<IMethodSymbol>().Any(m => m.Parameters.Length == 0 && !m.IsImplicitlyDeclared);
+            bool userSpecFor = type.GetMembers(RuntimeNames.AdapterSpecForMember).OfType<IMethodSymbol>().Any();
             var baseType = type.BaseType;
             bool callBase = baseType is not null && !SymbolEqualityComparer.Default.Equals(baseType, symbols.Module);
 
@@ -66,7 +68,7 @@ namespace LoraGen.Generators
             var keys = new List<AdapterKeyModel>();
             foreach (var f in ModuleGraph.AdaptableFields(type, symbols, ct))
             {
-                bool adapted = f.Lora is not null || spec.Targets.Any(t => ModuleGraph.Matches(f.PathTemplate, t));
+                bool adapted = f.Lora is not null || spec.Targets.Any(t => TargetMatching.Matches(f.PathTemplate, t));
                 if (adapted) keys.Add(new AdapterKeyModel(f.PathTemplate, f.Kind));
             }
             return new RootModel(TypeKey(type), spec, new(keys.ToArray()));

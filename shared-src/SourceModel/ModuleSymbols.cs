@@ -1,18 +1,8 @@
+using LoraGen.Contract;
 using Microsoft.CodeAnalysis;
 
 namespace LoraGen.SourceModel
 {
-    /// <summary>Metadata names of the LoraGen types that the generator and analyzers recognize.</summary>
-    internal static class KnownTypes
-    {
-        public const string Module = "LoraGen.Nn.Module";
-        public const string Linear = "LoraGen.Nn.Linear";
-        public const string Embedding = "LoraGen.Nn.Embedding";
-        public const string LoraAttribute = "LoraGen.LoraAttribute";
-        public const string LoraModelAttribute = "LoraGen.LoraModelAttribute";
-        public const string ModuleNameAttribute = "LoraGen.ModuleNameAttribute";
-    }
-
     /// <summary>The runtime's module types as symbols of one compilation (null where the runtime is not referenced).</summary>
     internal sealed class ModuleSymbols
     {
@@ -31,9 +21,9 @@ namespace LoraGen.SourceModel
 
         public static ModuleSymbols? From(Compilation compilation)
         {
-            var module = compilation.GetTypeByMetadataName(KnownTypes.Module);
+            var module = compilation.GetTypeByMetadataName(RuntimeNames.Module);
             return module is null ? null : new ModuleSymbols(module,
-                compilation.GetTypeByMetadataName(KnownTypes.Linear), compilation.GetTypeByMetadataName(KnownTypes.Embedding));
+                compilation.GetTypeByMetadataName(RuntimeNames.Linear), compilation.GetTypeByMetadataName(RuntimeNames.Embedding));
         }
 
         /// <summary>True for Module itself, its subclasses, and type parameters constrained to one.</summary>
@@ -82,22 +72,5 @@ namespace LoraGen.SourceModel
             }
             return ChildShape.None;
         }
-    }
-
-    /// <summary>Which adaptable layer a field holds.</summary>
-    internal enum AdaptableKind
-    {
-        None,
-        Linear,
-        Embedding,
-    }
-
-    /// <summary>How a field holds child modules.</summary>
-    internal enum ChildShape
-    {
-        None,
-        Single,
-        Array,
-        List,
     }
 }
