@@ -86,7 +86,7 @@ namespace LoraGen.Analyzers
 
         public static readonly DiagnosticDescriptor BadPattern = Rule("LORA0018",
             "Malformed rank or alpha pattern", "'{0}' in {1} is not of the form \"name=value\" with a {2}",
-            Usage, DiagnosticSeverity.Error, "RankPattern and AlphaPattern entries are \"module_name=value\" strings, like PEFT's rank_pattern and alpha_pattern.");
+            Usage, DiagnosticSeverity.Error, $"RankPattern and AlphaPattern entries are \"module_name=value\" strings, like PEFT's {ConfigFields.RankPattern} and {ConfigFields.AlphaPattern}.");
 
         public static readonly DiagnosticDescriptor ContainingTypeNotPartial = Rule("LORA0019",
             "Module nested in a non-partial type", "'{0}' is nested in '{1}', which is not partial: LoraGen cannot generate its module tree, so it will have no children",

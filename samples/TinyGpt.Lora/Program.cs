@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using LoraGen.Nn;
 using LoraGen.Optim;
+using LoraGen.Peft;
 using LoraGen.SafeTensors;
 using LoraGen.Tensors;
 using Spectre.Console;
@@ -64,7 +65,7 @@ SafetensorsWriter.Save(Path.Combine(outDir, "check.safetensors"), new Dictionary
     ["logits_base"] = baseCheckLogits,
     ["logits_lora"] = Logits(model, checkIds),
 });
-Console.WriteLine($"adapter saved: {adapterDir}/adapter_model.safetensors + adapter_config.json");
+Console.WriteLine($"adapter saved: {adapterDir}/{AdapterKeys.WeightsFile} + {AdapterKeys.ConfigFile}");
 var (after, logitsUnmerged) = Training.Generate(model, prompt, 120, 0.7f, seed: 42);
 model.Lora.Merge();
 var (afterMerged, logitsMerged) = Training.Generate(model, prompt, 120, 0.7f, seed: 42);
