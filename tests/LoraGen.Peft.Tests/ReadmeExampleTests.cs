@@ -36,7 +36,7 @@ public class ReadmeExampleTests : IDisposable
             tensors.Add(SafetensorsEntry.FromFloats(AdapterKeys.A(path, LayerKind.Linear), [r, hidden], new float[r * hidden]));
             tensors.Add(SafetensorsEntry.FromFloats(AdapterKeys.B(path, LayerKind.Linear), [hidden, r], new float[hidden * r], SafetensorsDType.BF16));
         }
-        AdapterDirectory.Save(dir, config, tensors);                        // adapter_model.safetensors + adapter_config.json, as one unit
+        AdapterDirectory.Save(dir, config, tensors);                        // weights + config, written as one unit
 
         using var adapter = AdapterDirectory.Open(dir);                     // the same config and weights, from one save
         double scaling = adapter.Config.ScalingFor("model.layers.0.self_attn.v_proj");   // α / r = 16 / 4 = 4
