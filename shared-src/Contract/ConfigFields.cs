@@ -24,6 +24,29 @@ namespace LoraGen.Contract
         public const string LayersPattern = "layers_pattern";
         public const string ModulesToSave = "modules_to_save";
 
+        // The other fields PEFT 0.20 writes for a LoraConfig. LoraGen has no properties for them and keeps them as
+        // raw JSON (AdapterConfig.OtherFields), so a config goes back out as it came in.
+        public const string AloraInvocationTokens = "alora_invocation_tokens";
+        public const string ArrowConfig = "arrow_config";
+        public const string AutoMapping = "auto_mapping";
+        public const string CordaConfig = "corda_config";
+        public const string EnsureWeightTying = "ensure_weight_tying";
+        public const string EvaConfig = "eva_config";
+        public const string LayerReplication = "layer_replication";
+        public const string LoftqConfig = "loftq_config";
+        public const string LoraBiasField = "lora_bias";
+        public const string LoraGaConfig = "lora_ga_config";
+        public const string MegatronConfig = "megatron_config";
+        public const string MegatronCore = "megatron_core";
+        public const string MontecloraConfig = "monteclora_config";
+        public const string PeftVersion = "peft_version";
+        public const string QaloraGroupSize = "qalora_group_size";
+        public const string TargetParameters = "target_parameters";
+        public const string TrainableTokenIndices = "trainable_token_indices";
+        public const string UseBdlora = "use_bdlora";
+        public const string UseQalora = "use_qalora";
+        public const string VeloraConfig = "velora_config";
+
         /// <summary>The <c>peft_type</c> of a LoRA adapter.</summary>
         public const string LoraPeftType = "LORA";
 
@@ -31,6 +54,9 @@ namespace LoraGen.Contract
         public const string BiasNone = "none";
         public const string BiasAll = "all";
         public const string BiasLoraOnly = "lora_only";
+
+        /// <summary>The <c>target_modules</c> shorthand for every linear layer but the output layer (compared case-insensitively).</summary>
+        public const string AllLinear = "all-linear";
 
         /// <summary>The <c>init_lora_weights</c> string for a Gaussian A.</summary>
         public const string InitGaussian = "gaussian";

@@ -33,5 +33,6 @@ namespace LoraGen.Contract
         public const bool UseDora = false;
         public const bool FanInFanOut = false;
         public const bool InferenceMode = false;
+        public const bool InitLoraWeights = true;
     }
 }

@@ -10,6 +10,9 @@ namespace LoraGen.Contract
         /// <summary>The adapter weights file of a PEFT adapter directory.</summary>
         public const string WeightsFile = "adapter_model.safetensors";
 
+        /// <summary>The weights file of older PEFT adapter directories (PyTorch pickle), which LoraGen does not read.</summary>
+        public const string PickleWeightsFile = "adapter_model.bin";
+
         /// <summary>The adapter settings file of a PEFT adapter directory.</summary>
         public const string ConfigFile = "adapter_config.json";
 

@@ -1,0 +1,234 @@
+using System.Security.Cryptography;
+using System.Text.RegularExpressions;
+using LoraGen.Contract;
+using LoraGen.IO;
+using LoraGen.SafeTensors;
+
+namespace LoraGen.Peft;
+
+/// <summary>
+/// A PEFT adapter directory (<c>adapter_model.safetensors</c> + <c>adapter_config.json</c>) saved and loaded as one
+/// unit: a process killed at any moment of <see cref="Save"/> leaves a directory that loads as the complete old
+/// adapter or the complete new one, never the weights of one with the config of the other.
+/// <para>
+/// How. The weights file's safetensors <c>__metadata__</c> records <c>loragen.config_sha256</c>, the SHA-256 (hex)
+/// of the exact bytes of the config saved with it. <see cref="Save"/>: (a) finishes or cleans up what an
+/// interrupted save left (below); (b) writes <c>adapter_config.json.TAG.loragen-tmp</c> and
+/// <c>adapter_model.safetensors.TAG.loragen-tmp</c> in full and fsyncs them and the directory; (c) renames the
+/// weights temporary over <c>adapter_model.safetensors</c> — the commit point — and fsyncs the directory;
+/// (d) renames the config temporary over <c>adapter_config.json</c> and fsyncs the directory.
+/// </para>
+/// <para>
+/// <see cref="Open"/> reads the final weights; when their recorded hash differs from the hash of the final config
+/// (a kill between c and d), it uses the config temporary whose bytes have that hash. A pair it cannot match
+/// throws <see cref="AdapterDirectoryException"/>; files written by PEFT (no hash) load as they are; a directory
+/// with neither file throws <see cref="NoAdapterException"/>. Opening never writes. The next <see cref="Save"/>
+/// first renames such a matching config temporary into place, then deletes stale temporaries of this naming
+/// pattern only (<c>adapter_config.json.</c>/<c>adapter_model.safetensors.</c> + 32 hex digits +
+/// <c>.loragen-tmp</c>), never any other file.
+/// </para>
+/// One writer at a time per directory (a second concurrent save may delete the first one's temporaries); readers
+/// may open while a save runs. On Windows, dispose <see cref="AdapterFiles"/> before saving over them.
+/// </summary>
+#if LORAGEN_PEFT_SAFETENSORS
+public
+#else
+internal
+#endif
+static class AdapterDirectory
+{
+    /// <summary>The weights' <c>__metadata__</c> key holding the SHA-256 (lowercase hex) of the config bytes saved with them.</summary>
+    public const string ConfigHashKey = "loragen.config_sha256";
+
+    /// <summary>The suffix of the temporaries a save writes: <c>FILE.TAG.loragen-tmp</c>, TAG being 32 hex digits.</summary>
+    public const string TempSuffix = ".loragen-tmp";
+
+    private static readonly Regex s_temp = new(
+        @"\A(?:" + Regex.Escape(AdapterKeys.ConfigFile) + "|" + Regex.Escape(AdapterKeys.WeightsFile) + @")\.[0-9a-f]{32}" + Regex.Escape(TempSuffix) + @"\z",
+        RegexOptions.CultureInvariant);
+
+    /// <summary>Whether <paramref name="directory"/> holds an adapter (or a partial one that <see cref="Open"/> would report), i.e. <see cref="Open"/> would not throw <see cref="NoAdapterException"/>.</summary>
+    public static bool Exists(string directory) =>
+        File.Exists(Path.Combine(directory, AdapterKeys.WeightsFile)) || File.Exists(Path.Combine(directory, AdapterKeys.ConfigFile));
+
+    /// <summary>The value <see cref="ConfigHashKey"/> records for config bytes <paramref name="configBytes"/>.</summary>
+    public static string ConfigHash(ReadOnlySpan<byte> configBytes) => Convert.ToHexStringLower(SHA256.HashData(configBytes));
+
+    /// <summary>Whether <paramref name="fileName"/> is a temporary of this class's naming pattern (the only files a save deletes).</summary>
+    public static bool IsTemporary(string fileName) => s_temp.IsMatch(fileName);
+
+    /// <summary>
+    /// Saves <paramref name="config"/> and <paramref name="tensors"/> to <paramref name="directory"/> (created if
+    /// needed) as one unit, replacing the adapter there. <paramref name="metadata"/> goes into the weights'
+    /// <c>__metadata__</c> along with <c>"format": "pt"</c> and <see cref="ConfigHashKey"/>. The config is checked
+    /// (<see cref="AdapterConfigException"/>) before anything is written.
+    /// </summary>
+    public static void Save(string directory, AdapterConfig config, IReadOnlyList<SafetensorsEntry> tensors, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        ArgumentNullException.ThrowIfNull(directory);
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(tensors);
+        var configBytes = config.ToUtf8Bytes();
+        var meta = new Dictionary<string, string>(StringComparer.Ordinal) { [ConfigFields.FormatMetadataKey] = ConfigFields.FormatMetadataValue };
+        if (metadata is not null)
+            foreach (var (k, v) in metadata) meta[k] = v;
+        meta[ConfigHashKey] = ConfigHash(configBytes);
+
+        var dir = Path.GetFullPath(directory);
+        if (File.Exists(dir)) throw new IOException($"{dir}: is a file, not an adapter directory.");
+        Directory.CreateDirectory(dir);
+        Recover(dir);
+
+        string tag = Guid.NewGuid().ToString("N");
+        string configTmp = Path.Combine(dir, AdapterKeys.ConfigFile + "." + tag + TempSuffix);
+        string weightsTmp = Path.Combine(dir, AdapterKeys.WeightsFile + "." + tag + TempSuffix);
+        try
+        {
+            WriteDurably(configTmp, s => s.Write(configBytes));
+            WriteDurably(weightsTmp, s => SafetensorsWriter.Write(s, tensors, meta));
+            DirectorySync.Flush(dir);                        // the temporaries exist before anything refers to them
+            File.Move(weightsTmp, Path.Combine(dir, AdapterKeys.WeightsFile), overwrite: true);   // the commit point
+        }
+        catch
+        {
+            TryDelete(configTmp);
+            TryDelete(weightsTmp);
+            throw;
+        }
+        DirectorySync.Flush(dir);                            // the commit is durable before the config moves
+        // From here on the new adapter is the one in the directory: if this rename fails or never happens, Open
+        // reads the config temporary and the next Save puts it in place.
+        File.Move(configTmp, Path.Combine(dir, AdapterKeys.ConfigFile), overwrite: true);
+        DirectorySync.Flush(dir);
+    }
+
+    /// <summary>
+    /// Opens the adapter in <paramref name="directory"/> without writing anything. Throws
+    /// <see cref="NoAdapterException"/> when there is none, <see cref="AdapterDirectoryException"/> when a file is
+    /// missing or the config does not belong to the weights, <see cref="AdapterConfigException"/> or
+    /// <see cref="SafetensorsException"/> when a file is invalid. With <paramref name="acceptEditedConfig"/>, a config
+    /// changed after the save (by hand or by another tool) is used as it is instead of failing the hash check.
+    /// </summary>
+    public static AdapterFiles Open(string directory, bool acceptEditedConfig = false)
+    {
+        ArgumentNullException.ThrowIfNull(directory);
+        var dir = Path.GetFullPath(directory);
+        string weightsPath = Path.Combine(dir, AdapterKeys.WeightsFile), configPath = Path.Combine(dir, AdapterKeys.ConfigFile);
+        for (int attempt = 0; ; attempt++)
+        {
+            bool last = attempt == 3;
+            if (!File.Exists(weightsPath))
+            {
+                if (!File.Exists(configPath)) throw new NoAdapterException(dir);
+                if (!last)
+                {
+                    Thread.Sleep(attempt * 5);
+                    continue;
+                }
+                string bin = File.Exists(Path.Combine(dir, PeftKeys.PickleWeightsFile)) ? $" ({PeftKeys.PickleWeightsFile}, PyTorch's pickle format, is not read: convert it to safetensors)" : "";
+                throw new AdapterDirectoryException(dir, $"has {AdapterKeys.ConfigFile} but no {AdapterKeys.WeightsFile}{bin}.");
+            }
+            SafetensorsFile weights;
+            try { weights = SafetensorsFile.Open(weightsPath); }
+            catch (FileNotFoundException) when (!last) { continue; }
+            try
+            {
+                var files = Pair(dir, weights, configPath, last, acceptEditedConfig);
+                if (files is not null) return files;
+            }
+            catch
+            {
+                weights.Dispose();
+                throw;
+            }
+            weights.Dispose();
+            Thread.Sleep(attempt * 5);   // a save may have moved the files between our two reads: look again
+        }
+    }
+
+    /// <summary>The config that belongs to <paramref name="weights"/>, or null to look again (throws on the last attempt).</summary>
+    private static AdapterFiles? Pair(string dir, SafetensorsFile weights, string configPath, bool last, bool acceptEditedConfig)
+    {
+        byte[]? configBytes = TryRead(configPath);
+        if (!weights.Metadata.TryGetValue(ConfigHashKey, out var expected))
+        {
+            // Written by PEFT or another tool: nothing to check.
+            if (configBytes is not null) return new(dir, AdapterConfig.Parse(configBytes, configPath), weights, configPath, false);
+            if (!last) return null;
+            throw new AdapterDirectoryException(dir, $"has {AdapterKeys.WeightsFile} but no {AdapterKeys.ConfigFile}.");
+        }
+        if (configBytes is not null && ConfigHash(configBytes) == expected)
+            return new(dir, AdapterConfig.Parse(configBytes, configPath), weights, configPath, false);
+        foreach (var tmp in Temporaries(dir, AdapterKeys.ConfigFile))
+        {
+            var bytes = TryRead(tmp);
+            if (bytes is not null && ConfigHash(bytes) == expected)
+                return new(dir, AdapterConfig.Parse(bytes, tmp), weights, tmp, true);
+        }
+        if (!last) return null;
+        if (acceptEditedConfig && configBytes is not null)
+            return new(dir, AdapterConfig.Parse(configBytes, configPath), weights, configPath, false);
+        throw new AdapterDirectoryException(dir, configBytes is null
+            ? $"has {AdapterKeys.WeightsFile} but no {AdapterKeys.ConfigFile}, and no temporary of an interrupted save holds its config."
+            : $"{AdapterKeys.ConfigFile} does not belong to {AdapterKeys.WeightsFile}: the weights were saved with a config of SHA-256 " +
+              $"{expected}, and neither {AdapterKeys.ConfigFile} nor a temporary of an interrupted save has it. The config was edited or " +
+              "replaced after the save; save the adapter again, or open it accepting the edited config.");
+    }
+
+    /// <summary>Finishes a save interrupted between its renames, then deletes stale temporaries of ours.</summary>
+    private static void Recover(string dir)
+    {
+        string weightsPath = Path.Combine(dir, AdapterKeys.WeightsFile), configPath = Path.Combine(dir, AdapterKeys.ConfigFile);
+        if (File.Exists(weightsPath))
+        {
+            string? expected = null;
+            try
+            {
+                using var weights = SafetensorsFile.Open(weightsPath);
+                weights.Metadata.TryGetValue(ConfigHashKey, out expected);
+            }
+            catch (SafetensorsException)
+            {
+                // Not a valid file (not written by us): this save replaces it.
+            }
+            var configBytes = TryRead(configPath);
+            if (expected is not null && (configBytes is null || ConfigHash(configBytes) != expected))
+            {
+                foreach (var tmp in Temporaries(dir, AdapterKeys.ConfigFile))
+                {
+                    var bytes = TryRead(tmp);
+                    if (bytes is null || ConfigHash(bytes) != expected) continue;
+                    File.Move(tmp, configPath, overwrite: true);
+                    DirectorySync.Flush(dir);
+                    break;
+                }
+            }
+        }
+        foreach (var tmp in Temporaries(dir, AdapterKeys.ConfigFile).Concat(Temporaries(dir, AdapterKeys.WeightsFile)))
+            TryDelete(tmp);
+    }
+
+    private static IEnumerable<string> Temporaries(string dir, string fileName) =>
+        Directory.EnumerateFiles(dir, fileName + ".*" + TempSuffix).Where(p => IsTemporary(Path.GetFileName(p))).ToList();
+
+    private static void WriteDurably(string path, Action<Stream> write)
+    {
+        using var fs = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
+        write(fs);
+        fs.Flush(flushToDisk: true);
+    }
+
+    private static byte[]? TryRead(string path)
+    {
+        try { return File.ReadAllBytes(path); }
+        catch (FileNotFoundException) { return null; }
+        catch (DirectoryNotFoundException) { return null; }
+    }
+
+    private static void TryDelete(string path)
+    {
+        try { File.Delete(path); }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+    }
+}

@@ -1,0 +1,99 @@
+using System.Runtime.InteropServices;
+
+namespace LoraGen.SafeTensors;
+
+/// <summary>Sizes and float conversions of <see cref="SafetensorsDType"/>.</summary>
+#if LORAGEN_PEFT_SAFETENSORS
+public
+#else
+internal
+#endif
+static class SafetensorsDTypes
+{
+    /// <summary>Bytes per element.</summary>
+    public static int Size(this SafetensorsDType dtype) => dtype switch
+    {
+        SafetensorsDType.BOOL or SafetensorsDType.U8 or SafetensorsDType.I8 or SafetensorsDType.F8_E5M2 or SafetensorsDType.F8_E4M3 => 1,
+        SafetensorsDType.I16 or SafetensorsDType.U16 or SafetensorsDType.F16 or SafetensorsDType.BF16 => 2,
+        SafetensorsDType.I32 or SafetensorsDType.U32 or SafetensorsDType.F32 => 4,
+        _ => 8,
+    };
+
+    /// <summary>Whether float32 data can be written as <paramref name="dtype"/> (F32, F16 or BF16).</summary>
+    public static bool IsWritableFromFloat(this SafetensorsDType dtype) =>
+        dtype is SafetensorsDType.F32 or SafetensorsDType.F16 or SafetensorsDType.BF16;
+
+    internal static bool TryParse(string s, out SafetensorsDType dtype) =>
+        Enum.TryParse(s, ignoreCase: false, out dtype) && Enum.IsDefined(dtype) && s == dtype.ToString();
+
+    /// <summary>"[2, 3]": a shape as the messages print it.</summary>
+    internal static string FormatShape(IReadOnlyList<long> shape) => "[" + string.Join(", ", shape) + "]";
+
+    /// <summary>Converts raw little-endian elements of <paramref name="dtype"/> to float32.</summary>
+    internal static void ToFloat(SafetensorsDType dtype, ReadOnlySpan<byte> src, Span<float> dst, string key)
+    {
+        switch (dtype)
+        {
+            case SafetensorsDType.F32:
+                MemoryMarshal.Cast<byte, float>(src).CopyTo(dst);
+                break;
+            case SafetensorsDType.F16:
+                for (int i = 0; i < dst.Length; i++) dst[i] = (float)BitConverter.UInt16BitsToHalf((ushort)(src[2 * i] | src[2 * i + 1] << 8));
+                break;
+            case SafetensorsDType.BF16:
+                for (int i = 0; i < dst.Length; i++) dst[i] = BitConverter.Int32BitsToSingle((src[2 * i] | src[2 * i + 1] << 8) << 16);
+                break;
+            case SafetensorsDType.F64:
+                for (int i = 0; i < dst.Length; i++) dst[i] = (float)BitConverter.ToDouble(src.Slice(8 * i, 8));
+                break;
+            case SafetensorsDType.I64:
+                for (int i = 0; i < dst.Length; i++) dst[i] = BitConverter.ToInt64(src.Slice(8 * i, 8));
+                break;
+            case SafetensorsDType.I32:
+                for (int i = 0; i < dst.Length; i++) dst[i] = BitConverter.ToInt32(src.Slice(4 * i, 4));
+                break;
+            case SafetensorsDType.I16:
+                for (int i = 0; i < dst.Length; i++) dst[i] = BitConverter.ToInt16(src.Slice(2 * i, 2));
+                break;
+            case SafetensorsDType.U8 or SafetensorsDType.BOOL:
+                for (int i = 0; i < dst.Length; i++) dst[i] = src[i];
+                break;
+            case SafetensorsDType.I8:
+                for (int i = 0; i < dst.Length; i++) dst[i] = (sbyte)src[i];
+                break;
+            default:
+                throw new NotSupportedException($"safetensors: tensor '{key}' has dtype {dtype}, which cannot be read as float32.");
+        }
+    }
+
+    /// <summary>Converts float32 to raw little-endian elements of <paramref name="dtype"/> (F32, F16 or BF16; BF16 rounds to nearest even).</summary>
+    internal static void FromFloat(SafetensorsDType dtype, ReadOnlySpan<float> src, Span<byte> dst)
+    {
+        switch (dtype)
+        {
+            case SafetensorsDType.F32:
+                MemoryMarshal.AsBytes(src).CopyTo(dst);
+                break;
+            case SafetensorsDType.F16:
+                for (int i = 0; i < src.Length; i++)
+                {
+                    ushort h = BitConverter.HalfToUInt16Bits((Half)src[i]);
+                    dst[2 * i] = (byte)h; dst[2 * i + 1] = (byte)(h >> 8);
+                }
+                break;
+            case SafetensorsDType.BF16:
+                for (int i = 0; i < src.Length; i++)
+                {
+                    uint bits = BitConverter.SingleToUInt32Bits(src[i]);
+                    ushort b = float.IsNaN(src[i]) ? (ushort)((bits >> 16) | 0x40) : (ushort)((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16);
+                    dst[2 * i] = (byte)b; dst[2 * i + 1] = (byte)(b >> 8);
+                }
+                break;
+            default:
+                throw NotWritable(dtype);
+        }
+    }
+
+    internal static NotSupportedException NotWritable(SafetensorsDType dtype) =>
+        new($"safetensors: writing {dtype} is not supported; use F32, F16 or BF16.");
+}
