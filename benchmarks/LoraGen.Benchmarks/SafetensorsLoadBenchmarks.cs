@@ -26,7 +26,7 @@ public class SafetensorsLoadBenchmarks
         _path = Path.Combine(Path.GetTempPath(), "loragen-bench-256mib.safetensors");
         var rng = new Rng(1);
         var tensors = Enumerable.Range(0, 16).Select(i => KeyValuePair.Create($"layers.{i:D2}.weight", Tensor.Uniform(rng, -1, 1, 1024, 4096))).ToList();
-        SafetensorsWriter.Save(_path, tensors);
+        TensorFiles.Save(_path, tensors);
         _buffer = new byte[new FileInfo(_path).Length];
         _targets = tensors.Select(t => Tensor.Zeros(1024, 4096)).ToArray();
     }

@@ -59,7 +59,7 @@ Console.WriteLine($"base weights unchanged (only A/B trained): {(onlyAdaptersCha
 // 4. Save the adapter (PEFT layout), merge, save merged weights, and reload both ways.
 string adapterDir = Path.Combine(outDir, "adapter");
 model.Lora.Save(adapterDir);
-SafetensorsWriter.Save(Path.Combine(outDir, "check.safetensors"), new Dictionary<string, Tensor>
+TensorFiles.Save(Path.Combine(outDir, "check.safetensors"), new Dictionary<string, Tensor>
 {
     ["ids"] = Tensor.FromArray(checkIds.Select(i => (float)i).ToArray(), 1, checkIds.Length),
     ["logits_base"] = baseCheckLogits,

@@ -230,7 +230,7 @@ public class BehaviourTests : IDisposable
             ["base_model.model.fc1.lora_A.weight"] = Tensor.Randn(rng, 0.3f, 3, 6),
             ["base_model.model.fc1.lora_B.weight"] = Tensor.Randn(rng, 0.3f, 10, 3),
         };
-        SafetensorsWriter.Save(Path.Combine(_dir, AdapterKeys.WeightsFile), tensors);
+        TensorFiles.Save(Path.Combine(_dir, AdapterKeys.WeightsFile), tensors);
         File.WriteAllText(Path.Combine(_dir, AdapterKeys.ConfigFile),
             """{"peft_type": "LORA", "r": 3, "lora_alpha": 12, "target_modules": ["fc1"], "use_rslora": false}""");
         var mlp = new Mlp(6, 10, 3, new Rng(4));
@@ -253,7 +253,7 @@ public class BehaviourTests : IDisposable
         Assert.Contains("IA3", ex.Message);
 
         File.WriteAllText(Path.Combine(_dir, AdapterKeys.ConfigFile), """{"peft_type": "LORA", "r": 4, "lora_alpha": 8, "target_modules": ["fc1", "fc2"]}""");
-        SafetensorsWriter.Save(Path.Combine(_dir, AdapterKeys.WeightsFile), new Dictionary<string, Tensor>
+        TensorFiles.Save(Path.Combine(_dir, AdapterKeys.WeightsFile), new Dictionary<string, Tensor>
         {
             ["base_model.model.fc1.lora_A.weight"] = Tensor.Zeros(4, 6),
             ["base_model.model.fc1.lora_B.weight"] = Tensor.Zeros(10, 5),

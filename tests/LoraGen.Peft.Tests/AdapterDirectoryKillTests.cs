@@ -79,7 +79,7 @@ public class AdapterDirectoryKillTests(ITestOutputHelper output) : IDisposable
             string outcome;
             try
             {
-                using var files = AdapterDirectory.Open(dir);
+                using var files = AdapterDirectory.Open(dir, acceptEditedConfig: false);
                 AdapterDirectoryTests.AssertConsistent(files);
                 Assert.Equal(files.Config.BaseModelNameOrPath, files.Weights.Metadata[SaveLoopIds.MetadataKey]);
                 Assert.Equal(8, files.Weights.Tensors.Count);
@@ -104,7 +104,7 @@ public class AdapterDirectoryKillTests(ITestOutputHelper output) : IDisposable
         var (config, tensors) = AdapterDirectoryTests.Adapter(8, "final");
         AdapterDirectory.Save(dir, config, tensors);
         Assert.Equal([AdapterKeys.ConfigFile, AdapterKeys.WeightsFile], Directory.GetFiles(dir).Select(Path.GetFileName).Order(StringComparer.Ordinal));
-        using (var files = AdapterDirectory.Open(dir))
+        using (var files = AdapterDirectory.Open(dir, acceptEditedConfig: false))
         {
             Assert.Equal("final", files.Config.BaseModelNameOrPath);
             Assert.False(files.FromInterruptedSave);

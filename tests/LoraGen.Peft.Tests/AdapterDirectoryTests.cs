@@ -150,18 +150,18 @@ public class AdapterDirectoryTests : IDisposable
     }
 
     [Fact]
-    public void AConfigThatDoesNotBelongToTheWeightsIsAnError()
+    public void AnEditedConfigIsUsedUnlessTheCallerInsistsOnTheSavedOne()
     {
         var dir = NewDir("edited");
         Save(dir, 4);
         var configPath = Path.Combine(dir, AdapterKeys.ConfigFile);
         var edited = AdapterConfig.Load(configPath) with { BaseModelNameOrPath = "elsewhere" };
         File.WriteAllText(configPath, edited.ToJson());
-        var ex = Assert.Throws<AdapterDirectoryException>(() => AdapterDirectory.Open(dir));
+        var ex = Assert.Throws<AdapterDirectoryException>(() => AdapterDirectory.Open(dir, acceptEditedConfig: false));
         Assert.IsNotType<NoAdapterException>(ex);
         Assert.Contains("does not belong", ex.Message);
         Assert.Equal(Path.GetFullPath(dir), ex.Directory);
-        using var accepted = AdapterDirectory.Open(dir, acceptEditedConfig: true);
+        using var accepted = AdapterDirectory.Open(dir);   // the default: PEFT users edit base_model_name_or_path by hand
         Assert.Equal("elsewhere", accepted.Config.BaseModelNameOrPath);
         // The next save replaces both.
         Save(dir, 16);
@@ -189,7 +189,7 @@ public class AdapterDirectoryTests : IDisposable
         var dir = NewDir("half");
         Save(dir, 4);
         File.Delete(Path.Combine(dir, AdapterKeys.ConfigFile));
-        var ex = Assert.Throws<AdapterDirectoryException>(() => AdapterDirectory.Open(dir));
+        var ex = Assert.Throws<AdapterDirectoryException>(() => AdapterDirectory.Open(dir, acceptEditedConfig: false));
         Assert.IsNotType<NoAdapterException>(ex);
         Save(dir, 4);
         File.Delete(Path.Combine(dir, AdapterKeys.WeightsFile));

@@ -108,12 +108,12 @@ public class NnTests : IDisposable
         var state = net.StateDict().Where(kv => kv.Key != "h.1.fc.bias")
             .Select(kv => kv.Key == "wte.weight" ? KeyValuePair.Create(kv.Key, Tensor.Zeros(11, 4)) : KeyValuePair.Create(kv.Key, Tensor.Zeros(kv.Value.Shape.ToArray())))
             .Append(KeyValuePair.Create("extra.weight", Tensor.Zeros(2)));
-        SafetensorsWriter.Save(path, state);
+        TensorFiles.Save(path, state);
         var before = net.H[0].Fc.Weight.ToArray();
         var ex = Assert.Throws<StateDictException>(() => net.LoadWeights(path));
         Assert.Equal(["h.1.fc.bias"], ex.Report.Missing);
         Assert.Equal(["extra.weight"], ex.Report.Unexpected);
-        Assert.Equal(["wte.weight: file [11, 4], model [10, 4]"], ex.Report.Mismatched);
+        Assert.Equal(["wte.weight: file [11, 4], expected [10, 4]"], ex.Report.Mismatched);
         Assert.Contains("h.1.fc.bias", ex.Message);
         Assert.Equal(before, net.H[0].Fc.Weight.ToArray());
 
@@ -127,7 +127,7 @@ public class NnTests : IDisposable
     {
         var net = new Net();
         var path = Path.Combine(_dir, "h.safetensors");
-        SafetensorsWriter.Save(path, net.StateDict(), dtype: SafetensorsDType.BF16);
+        TensorFiles.Save(path, net.StateDict(), dtype: SafetensorsDType.BF16);
         var other = new Net();
         other.LoadWeights(path);
         var w = net.Wte.Weight.ToArray();

@@ -22,7 +22,7 @@ public class SafetensorsTests : IDisposable
     [InlineData("attn0", new[] { 1, 1, 2, 3 }, "{\"attn0\":{\"dtype\":\"F32\",\"shape\":[1,1,2,3],\"data_offsets\":[0,24]}}       ", 72)]
     public void WritesTheReferenceByteLayout(string name, int[] shape, string header, int headerLength)
     {
-        var bytes = SafetensorsWriter.Serialize([T(name, Tensor.FromArray([0f, 1f, 2f, 3f, 4f, 5f], shape))]);
+        var bytes = TensorFiles.Serialize([T(name, Tensor.FromArray([0f, 1f, 2f, 3f, 4f, 5f], shape))]);
         Assert.Equal((ulong)headerLength, BitConverter.ToUInt64(bytes, 0));     // JSON padded with spaces to a multiple of 8
         Assert.Equal(header, Encoding.UTF8.GetString(bytes, 8, headerLength));
         Assert.Equal(8 + headerLength + 24, bytes.Length);
@@ -32,7 +32,7 @@ public class SafetensorsTests : IDisposable
     [Fact]
     public void EmptyFileWithMetadataMatchesReference()
     {
-        var bytes = SafetensorsWriter.Serialize([], new Dictionary<string, string> { ["framework"] = "pt" });
+        var bytes = TensorFiles.Serialize([], new Dictionary<string, string> { ["framework"] = "pt" });
         Assert.Equal("{\"__metadata__\":{\"framework\":\"pt\"}}     ", Encoding.UTF8.GetString(bytes, 8, bytes.Length - 8));
         Assert.Equal(40UL, BitConverter.ToUInt64(bytes, 0));
     }
@@ -43,14 +43,14 @@ public class SafetensorsTests : IDisposable
         var rng = new Rng(3);
         var tensors = new[] { T("z.weight", Tensor.Randn(rng, 1, 3, 4)), T("a.bias", Tensor.Randn(rng, 1, 4)), T("m", Tensor.Scalar(float.NaN)) };
         var path = Path.Combine(_dir, "rt.safetensors");
-        SafetensorsWriter.Save(path, tensors, new Dictionary<string, string> { ["k"] = "v\n\"q\"" });
+        TensorFiles.Save(path, tensors, new Dictionary<string, string> { ["k"] = "v\n\"q\"" });
         var bytes = System.IO.File.ReadAllBytes(path);
         using var f = SafetensorsFile.Open(path);
         Assert.Equal(["a.bias", "m", "z.weight"], f.Tensors.Select(t => t.Name));
         Assert.Equal("v\n\"q\"", f.Metadata["k"]);
         foreach (var (name, t) in tensors)
             Assert.Equal(MemoryMarshal.AsBytes(t.Data).ToArray(), f.RawBytes(name).ToArray());
-        var again = SafetensorsWriter.Serialize(f.Tensors.Select(i => T(i.Name, f.LoadTensor(i.Name))), f.Metadata);
+        var again = TensorFiles.Serialize(f.Tensors.Select(i => T(i.Name, f.LoadTensor(i.Name))), f.Metadata);
         Assert.Equal(bytes, again);
     }
 
@@ -58,7 +58,7 @@ public class SafetensorsTests : IDisposable
     public void F32IsReadZeroCopyFromTheMapping()
     {
         var path = Path.Combine(_dir, "zc.safetensors");
-        SafetensorsWriter.Save(path, [T("w", Tensor.FromArray([1f, 2f, 3f, 4f], 2, 2))]);
+        TensorFiles.Save(path, [T("w", Tensor.FromArray([1f, 2f, 3f, 4f], 2, 2))]);
         using var f = SafetensorsFile.Open(path);
         var view = f.GetTensor("w");
         Assert.False(MemoryMarshal.TryGetArray<float>(view.Storage, out _));   // not a managed copy
@@ -85,9 +85,9 @@ public class SafetensorsTests : IDisposable
         Assert.Equal(0, f.LoadTensor("scalar").Rank);
         Assert.Equal("ünïcode ✓ \"quoted\"", f.Metadata["note"]);
         // Our BF16 writer rounds exactly as the Python fixture did, and F16 as numpy does.
-        var ours = SafetensorsFile.FromBytes(SafetensorsWriter.Serialize([T("bf16", f32), T("f16", f32)], dtype: SafetensorsDType.BF16));
+        var ours = SafetensorsFile.FromBytes(TensorFiles.Serialize([T("bf16", f32), T("f16", f32)], dtype: SafetensorsDType.BF16));
         Assert.Equal(f.RawBytes("bf16").ToArray(), ours.RawBytes("bf16").ToArray());
-        var half = SafetensorsFile.FromBytes(SafetensorsWriter.Serialize([T("f16", f32)], dtype: SafetensorsDType.F16));
+        var half = SafetensorsFile.FromBytes(TensorFiles.Serialize([T("f16", f32)], dtype: SafetensorsDType.F16));
         Assert.Equal(f.RawBytes("f16").ToArray(), half.RawBytes("f16").ToArray());
     }
 
@@ -169,7 +169,7 @@ public class SafetensorsTests : IDisposable
     [Fact]
     public void TensorNotFoundNamesTheKey()
     {
-        var f = SafetensorsFile.FromBytes(SafetensorsWriter.Serialize([T("w", Tensor.Zeros(1))]), "x.safetensors");
+        var f = SafetensorsFile.FromBytes(TensorFiles.Serialize([T("w", Tensor.Zeros(1))]), "x.safetensors");
         var ex = Assert.Throws<SafetensorsException>(() => f.LoadTensor("nope"));
         Assert.Equal(SafetensorsRule.TensorNotFound, ex.Rule);
         Assert.Equal("nope", ex.Key);
@@ -191,7 +191,7 @@ public class SafetensorsTests : IDisposable
     public void AFailedWriteLeavesTheOldFileAndNoTempFile()
     {
         var path = Path.Combine(_dir, "keep.safetensors");
-        SafetensorsWriter.Save(path, [T("w", Tensor.Ones(3))]);
+        TensorFiles.Save(path, [T("w", Tensor.Ones(3))]);
         var before = System.IO.File.ReadAllBytes(path);
         Assert.Throws<InvalidOperationException>(() => AtomicFile.Write(path, s =>
         {
@@ -200,7 +200,7 @@ public class SafetensorsTests : IDisposable
         }));
         Assert.Equal(before, System.IO.File.ReadAllBytes(path));
         Assert.Single(Directory.GetFiles(_dir));
-        Assert.Throws<ArgumentException>(() => SafetensorsWriter.Save(path, [T("a", Tensor.Ones(1)), T("a", Tensor.Ones(1))]));
+        Assert.Throws<ArgumentException>(() => TensorFiles.Save(path, [T("a", Tensor.Ones(1)), T("a", Tensor.Ones(1))]));
         Assert.Equal(before, System.IO.File.ReadAllBytes(path));
     }
 }

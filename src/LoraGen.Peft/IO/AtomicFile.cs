@@ -5,12 +5,7 @@ namespace LoraGen.IO;
 /// a temporary file in the same folder, is flushed to disk, and is then renamed over the destination (and, on
 /// Unix, the folder is flushed so the rename itself is durable).
 /// </summary>
-#if LORAGEN_PEFT_ATOMICFILE
-public
-#else
-internal
-#endif
-static class AtomicFile
+public static class AtomicFile
 {
     /// <summary>Writes <paramref name="path"/> atomically with <paramref name="write"/>; on failure the old file is untouched.</summary>
     public static void Write(string path, Action<Stream> write)

@@ -30,12 +30,7 @@ namespace LoraGen.Peft;
 /// One writer at a time per directory (a second concurrent save may delete the first one's temporaries); readers
 /// may open while a save runs. On Windows, dispose <see cref="AdapterFiles"/> before saving over them.
 /// </summary>
-#if LORAGEN_PEFT_SAFETENSORS
-public
-#else
-internal
-#endif
-static class AdapterDirectory
+public static class AdapterDirectory
 {
     /// <summary>The weights' <c>__metadata__</c> key holding the SHA-256 (lowercase hex) of the config bytes saved with them.</summary>
     public const string ConfigHashKey = "loragen.config_sha256";
@@ -106,10 +101,11 @@ static class AdapterDirectory
     /// Opens the adapter in <paramref name="directory"/> without writing anything. Throws
     /// <see cref="NoAdapterException"/> when there is none, <see cref="AdapterDirectoryException"/> when a file is
     /// missing or the config does not belong to the weights, <see cref="AdapterConfigException"/> or
-    /// <see cref="SafetensorsException"/> when a file is invalid. With <paramref name="acceptEditedConfig"/>, a config
-    /// changed after the save (by hand or by another tool) is used as it is instead of failing the hash check.
+    /// <see cref="SafetensorsException"/> when a file is invalid. A config changed after the save (by hand, as PEFT
+    /// users do with <c>base_model_name_or_path</c>, or by another tool) is used as it is when no interrupted save
+    /// explains the mismatch; with <paramref name="acceptEditedConfig"/> false such a config fails the hash check.
     /// </summary>
-    public static AdapterFiles Open(string directory, bool acceptEditedConfig = false)
+    public static AdapterFiles Open(string directory, bool acceptEditedConfig = true)
     {
         ArgumentNullException.ThrowIfNull(directory);
         var dir = Path.GetFullPath(directory);
@@ -125,6 +121,9 @@ static class AdapterDirectory
                     Thread.Sleep(attempt * 5);
                     continue;
                 }
+                // A config that is itself wrong (another peft_type, a bad field) is the more useful error: PEFT reads the
+                // config first too.
+                AdapterConfig.Load(configPath);
                 string bin = File.Exists(Path.Combine(dir, PeftKeys.PickleWeightsFile)) ? $" ({PeftKeys.PickleWeightsFile}, PyTorch's pickle format, is not read: convert it to safetensors)" : "";
                 throw new AdapterDirectoryException(dir, $"has {AdapterKeys.ConfigFile} but no {AdapterKeys.WeightsFile}{bin}.");
             }

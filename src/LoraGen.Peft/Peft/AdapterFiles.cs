@@ -6,12 +6,7 @@ namespace LoraGen.Peft;
 /// An adapter opened by <see cref="AdapterDirectory.Open"/>: its config and its weights, guaranteed to come from
 /// the same save. Dispose it to unmap the weights (and before saving over it on Windows).
 /// </summary>
-#if LORAGEN_PEFT_SAFETENSORS
-public
-#else
-internal
-#endif
-sealed class AdapterFiles : IDisposable
+public sealed class AdapterFiles : IDisposable
 {
     internal AdapterFiles(string directory, AdapterConfig config, SafetensorsFile weights, string configPath, bool fromInterruptedSave)
     {

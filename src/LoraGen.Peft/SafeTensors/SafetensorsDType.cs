@@ -4,12 +4,7 @@ namespace LoraGen.SafeTensors;
 /// Element types of the safetensors format, in the reference implementation's alignment order
 /// (the writer sorts tensors by descending position in this order, then by name).
 /// </summary>
-#if LORAGEN_PEFT_SAFETENSORS
-public
-#else
-internal
-#endif
-enum SafetensorsDType
+public enum SafetensorsDType
 {
     /// <summary>Boolean, 1 byte.</summary>
     BOOL,

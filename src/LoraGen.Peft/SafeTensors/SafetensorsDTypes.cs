@@ -3,12 +3,7 @@ using System.Runtime.InteropServices;
 namespace LoraGen.SafeTensors;
 
 /// <summary>Sizes and float conversions of <see cref="SafetensorsDType"/>.</summary>
-#if LORAGEN_PEFT_SAFETENSORS
-public
-#else
-internal
-#endif
-static class SafetensorsDTypes
+public static class SafetensorsDTypes
 {
     /// <summary>Bytes per element.</summary>
     public static int Size(this SafetensorsDType dtype) => dtype switch

@@ -5,12 +5,7 @@ namespace LoraGen.SafeTensors;
 /// (converted to <see cref="DType"/> — F32, F16 or BF16 — while writing) or raw little-endian bytes already in
 /// <see cref="DType"/>. The data is read when the file is written, not when the entry is made.
 /// </summary>
-#if LORAGEN_PEFT_SAFETENSORS
-public
-#else
-internal
-#endif
-sealed record SafetensorsEntry
+public sealed record SafetensorsEntry
 {
     private SafetensorsEntry(string name, SafetensorsDType dtype, long[] shape, ReadOnlyMemory<float> floats, ReadOnlyMemory<byte> bytes, bool isRaw)
     {

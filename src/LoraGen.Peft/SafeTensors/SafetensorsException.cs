@@ -4,12 +4,7 @@ namespace LoraGen.SafeTensors;
 /// A safetensors file broke a rule of the format. Carries the rule, the file (when known) and the tensor key
 /// (when the rule concerns one tensor), all of which appear in the message.
 /// </summary>
-#if LORAGEN_PEFT_SAFETENSORS
-public
-#else
-internal
-#endif
-sealed class SafetensorsException : Exception
+public sealed class SafetensorsException : Exception
 {
     /// <summary>Creates the exception.</summary>
     public SafetensorsException(SafetensorsRule rule, string? path, string? key, string detail)

@@ -11,12 +11,7 @@ namespace LoraGen.SafeTensors;
 /// types converted), or, for F32 data that is 4-byte aligned in a mapped file, as a zero-copy
 /// <see cref="Memory{T}"/> view that a tensor type can wrap.
 /// </summary>
-#if LORAGEN_PEFT_SAFETENSORS
-public
-#else
-internal
-#endif
-sealed unsafe class SafetensorsFile : IDisposable
+public sealed unsafe class SafetensorsFile : IDisposable
 {
     /// <summary>The largest header the reference implementation accepts.</summary>
     public const long MaxHeaderSize = 100_000_000;
@@ -154,6 +149,28 @@ sealed unsafe class SafetensorsFile : IDisposable
         ObjectDisposedException.ThrowIf(_base == null && _bytes is null, this);
         if (_bytes is not null) return new ReadOnlySpan<byte>(_bytes, checked((int)offset), checked((int)count));
         return new ReadOnlySpan<byte>(_base + offset, checked((int)Math.Min(count, int.MaxValue)));
+    }
+
+    /// <summary>
+    /// Lines the file's tensors up with <paramref name="expected"/> keys and shapes: which are present with that
+    /// shape, missing, of another shape, and which file keys nobody expected. Reads no tensor data.
+    /// </summary>
+    public KeyMatch Match(IEnumerable<(string Key, long[] Shape)> expected)
+    {
+        var matched = new List<string>();
+        var missing = new List<string>();
+        var mismatched = new List<string>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (key, shape) in expected)
+        {
+            if (!seen.Add(key)) continue;
+            if (!_byName.TryGetValue(key, out var info)) { missing.Add(key); continue; }
+            if (!info.Shape.AsSpan().SequenceEqual(shape))
+                mismatched.Add($"{key}: file [{string.Join(", ", info.Shape)}], expected [{string.Join(", ", shape)}]");
+            else matched.Add(key);
+        }
+        var unexpected = Tensors.Select(t => t.Name).Where(n => !seen.Contains(n)).ToList();
+        return new KeyMatch(Path ?? "(memory)", matched, missing, unexpected, mismatched);
     }
 
     /// <summary>Unmaps the file. Zero-copy views from <see cref="GetFloatMemory"/> must not be used afterwards.</summary>

@@ -1,12 +1,7 @@
 namespace LoraGen.SafeTensors;
 
 /// <summary>The validation rule a safetensors file broke (names follow the reference implementation's errors).</summary>
-#if LORAGEN_PEFT_SAFETENSORS
-public
-#else
-internal
-#endif
-enum SafetensorsRule
+public enum SafetensorsRule
 {
     /// <summary>The file is shorter than the 8-byte header length.</summary>
     HeaderTooSmall,

@@ -6,12 +6,7 @@ namespace LoraGen.SafeTensors;
 /// <param name="Shape">The dimensions.</param>
 /// <param name="Begin">Start of the data, relative to the data buffer.</param>
 /// <param name="End">End (exclusive) of the data, relative to the data buffer.</param>
-#if LORAGEN_PEFT_SAFETENSORS
-public
-#else
-internal
-#endif
-sealed record SafetensorsTensorInfo(string Name, SafetensorsDType DType, long[] Shape, long Begin, long End)
+public sealed record SafetensorsTensorInfo(string Name, SafetensorsDType DType, long[] Shape, long Begin, long End)
 {
     /// <summary>The shape as int dimensions, as tensor libraries index them; throws when a dimension exceeds int.MaxValue.</summary>
     public int[] IntShape => Shape.Select(d => d > int.MaxValue ? throw new OverflowException($"Tensor '{Name}' has a dimension above int.MaxValue.") : (int)d).ToArray();

@@ -9,12 +9,7 @@ namespace LoraGen.SafeTensors;
 /// first, padded with spaces to a multiple of 8, data contiguous. <see cref="Save"/> writes atomically
 /// (temporary file, flushed to disk, renamed over the destination).
 /// </summary>
-#if LORAGEN_PEFT_SAFETENSORS
-public
-#else
-internal
-#endif
-static class SafetensorsWriter
+public static class SafetensorsWriter
 {
     /// <summary>Serializes <paramref name="tensors"/> (and <paramref name="metadata"/>, if any) to a safetensors image.</summary>
     public static byte[] Serialize(IEnumerable<SafetensorsEntry> tensors, IReadOnlyDictionary<string, string>? metadata = null)

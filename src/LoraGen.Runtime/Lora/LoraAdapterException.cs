@@ -8,8 +8,8 @@ public sealed class LoraAdapterException : Exception
 {
     /// <summary>Creates the exception.</summary>
     public LoraAdapterException(string directory, string detail, IReadOnlyList<string>? missing = null,
-        IReadOnlyList<string>? unexpected = null, IReadOnlyList<string>? mismatched = null)
-        : base(Format(directory, detail, missing ?? [], unexpected ?? [], mismatched ?? []))
+        IReadOnlyList<string>? unexpected = null, IReadOnlyList<string>? mismatched = null, Exception? inner = null)
+        : base(Format(directory, detail, missing ?? [], unexpected ?? [], mismatched ?? []), inner)
     {
         Directory = directory;
         Missing = missing ?? [];

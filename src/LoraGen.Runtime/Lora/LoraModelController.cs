@@ -1,12 +1,7 @@
 using System.Globalization;
-using System.Text;
-using System.Text.Encodings.Web;
-using System.Text.Json;
 using LoraGen.Contract;
-using LoraGen.IO;
 using LoraGen.Nn;
 using LoraGen.Peft;
-using LoraGen.SafeTensors;
 using LoraGen.Tensors;
 
 namespace LoraGen.Lora;
@@ -183,80 +178,18 @@ public sealed class LoraModelController
         }
     }
 
-    // ------------------------------------------------------------------ PEFT directory layout
+    // ------------------------------------------------------------------ PEFT adapter directories
 
     /// <summary>
     /// Writes adapter <paramref name="name"/> (default: the active one) to <paramref name="directory"/> in PEFT's
-    /// layout: adapter_model.safetensors and adapter_config.json, each written atomically.
+    /// layout — adapter_model.safetensors and adapter_config.json — as one unit: a process killed while saving leaves
+    /// the complete old or the complete new adapter (see <see cref="AdapterDirectory"/>).
     /// </summary>
     public void Save(string directory, string? name = null)
     {
         name ??= _active ?? throw new InvalidOperationException("No adapter to save: call Attach or Load first.");
         if (!_names.Contains(name)) throw new KeyNotFoundException($"No adapter named '{name}'.");
-        var tensors = new List<KeyValuePair<string, Tensor>>();
-        var layers = new List<(string Path, LoraAdapter Adapter)>();
-        var bias = Options.Bias;
-        foreach (var (path, layer, spec) in AllLayers())
-        {
-            if (spec is not null && spec.Bias > bias) bias = spec.Bias;
-            if (layer.Lora is not { } slot || !slot.Adapters.TryGetValue(name, out var ad)) continue;
-            tensors.Add(KeyValuePair.Create(AdapterKeys.A(path, slot.Kind), ad.A));
-            tensors.Add(KeyValuePair.Create(AdapterKeys.B(path, slot.Kind), ad.B));
-            layers.Add((path, ad));
-        }
-        if (layers.Count == 0) throw new InvalidOperationException($"Adapter '{name}' has no layers.");
-        Directory.CreateDirectory(directory);
-        SafetensorsWriter.Save(Path.Combine(directory, AdapterKeys.WeightsFile), tensors, new Dictionary<string, string> { ["format"] = "pt" });
-        AtomicFile.WriteAllText(Path.Combine(directory, AdapterKeys.ConfigFile), ConfigJson(layers, bias));
-    }
-
-    private string ConfigJson(List<(string Path, LoraAdapter Adapter)> layers, LoraBias bias)
-    {
-        var first = layers[0].Adapter.Config;
-        // PEFT has one use_rslora flag: take the majority, and express the other layers' scaling through an
-        // equivalent alpha (α/√r = (α·√r)/r), so every layer keeps its exact scaling.
-        bool rsLora = layers.Count(l => l.Adapter.Config.UseRsLora) * 2 > layers.Count;
-        double EffectiveAlpha(LoraConfig c) => c.UseRsLora == rsLora ? c.Alpha
-            : c.UseRsLora ? c.Alpha * Math.Sqrt(c.Rank) : c.Alpha / Math.Sqrt(c.Rank);
-        int r = layers.GroupBy(l => l.Adapter.Config.Rank).OrderByDescending(g => g.Count()).First().Key;
-        double alpha = layers.GroupBy(l => EffectiveAlpha(l.Adapter.Config)).OrderByDescending(g => g.Count()).First().Key;
-        var rankPattern = layers.Where(l => l.Adapter.Config.Rank != r).ToDictionary(l => l.Path, l => l.Adapter.Config.Rank);
-        var alphaPattern = layers.Where(l => EffectiveAlpha(l.Adapter.Config) != alpha).ToDictionary(l => l.Path, l => EffectiveAlpha(l.Adapter.Config));
-        var targetModules = layers.Select(l => l.Path[(l.Path.LastIndexOf('.') + 1)..]).Distinct().Order(StringComparer.Ordinal).ToList();
-
-        using var stream = new MemoryStream();
-        using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
-        {
-            // Keys sorted, as PEFT writes them (json.dumps(..., sort_keys=True)).
-            w.WriteStartObject();
-            w.WriteStartObject("alpha_pattern");
-            foreach (var (k, v) in alphaPattern.OrderBy(p => p.Key, StringComparer.Ordinal)) w.WriteNumber(k, v);
-            w.WriteEndObject();
-            if (Options.BaseModelName is null) w.WriteNull("base_model_name_or_path"); else w.WriteString("base_model_name_or_path", Options.BaseModelName);
-            w.WriteString("bias", EnumNames.PeftBias[(int)bias]);
-            w.WriteBoolean("fan_in_fan_out", false);
-            w.WriteBoolean("inference_mode", true);
-            if (first.Init == LoraInit.Gaussian) w.WriteString("init_lora_weights", "gaussian"); else w.WriteBoolean("init_lora_weights", true);
-            w.WriteNull("layers_pattern");
-            w.WriteNull("layers_to_transform");
-            w.WriteNumber("lora_alpha", alpha);
-            w.WriteNumber("lora_dropout", first.Dropout);
-            w.WriteNull("modules_to_save");
-            w.WriteString("peft_type", "LORA");
-            w.WriteNumber("r", r);
-            w.WriteStartObject("rank_pattern");
-            foreach (var (k, v) in rankPattern.OrderBy(p => p.Key, StringComparer.Ordinal)) w.WriteNumber(k, v);
-            w.WriteEndObject();
-            w.WriteNull("revision");
-            w.WriteStartArray("target_modules");
-            foreach (var t in targetModules) w.WriteStringValue(t);
-            w.WriteEndArray();
-            w.WriteNull("task_type");
-            w.WriteBoolean("use_dora", false);
-            w.WriteBoolean("use_rslora", rsLora);
-            w.WriteEndObject();
-        }
-        return Encoding.UTF8.GetString(stream.ToArray()) + "\n";
+        LoraAdapterFiles.Save(directory, name, AllLayers(), Options);
     }
 
     /// <summary>
@@ -269,100 +202,9 @@ public sealed class LoraModelController
     public void Load(string directory, string name = "default")
     {
         if (_names.Contains(name)) throw new InvalidOperationException($"An adapter named '{name}' is already attached; Delete it first or load under another name.");
-        var cfg = ReadConfig(directory);
-        var weightsPath = Path.Combine(directory, AdapterKeys.WeightsFile);
-        if (!File.Exists(weightsPath)) throw new LoraAdapterException(directory, $"{AdapterKeys.WeightsFile} not found.");
-        using var file = SafetensorsFile.Open(weightsPath);
-
-        var consumed = new HashSet<string>(StringComparer.Ordinal);
-        var missing = new List<string>();
-        var mismatched = new List<string>();
-        var plan = new List<(string Path, IAdaptableLayer Layer, LoraConfig Config, Tensor A, Tensor B)>();
-        foreach (var (path, layer, _) in AllLayers())
-        {
-            var kind = layer.Kind;
-            string ka = AdapterKeys.A(path, kind), kb = AdapterKeys.B(path, kind);
-            bool hasA = file.Contains(ka), hasB = file.Contains(kb);
-            if (!hasA && !hasB)
-            {
-                if (cfg.TargetModules.Any(t => ModulePath.Matches(path, t))) { missing.Add(ka); missing.Add(kb); }
-                continue;
-            }
-            if (!hasA) missing.Add(ka);
-            if (!hasB) missing.Add(kb);
-            if (!hasA || !hasB) continue;
-            consumed.Add(ka);
-            consumed.Add(kb);
-            int rank = cfg.RankFor(path);
-            int inDim = kind == LayerKind.Linear ? layer.Weight.Dim(1) : layer.Weight.Dim(0);
-            int outDim = kind == LayerKind.Linear ? layer.Weight.Dim(0) : layer.Weight.Dim(1);
-            var ia = file.Info(ka);
-            var ib = file.Info(kb);
-            if (!ia.Shape.SequenceEqual([rank, inDim])) mismatched.Add($"{ka}: file [{string.Join(", ", ia.Shape)}], expected [{rank}, {inDim}]");
-            if (!ib.Shape.SequenceEqual([outDim, rank])) mismatched.Add($"{kb}: file [{string.Join(", ", ib.Shape)}], expected [{outDim}, {rank}]");
-            if (mismatched.Count > 0) continue;
-            var config = new LoraConfig(rank, cfg.AlphaFor(path), cfg.Dropout, cfg.Init, cfg.UseRsLora);
-            plan.Add((path, layer, config, file.LoadTensor(ka), file.LoadTensor(kb)));
-        }
-        var unexpected = file.Tensors.Select(t => t.Name).Where(n => !consumed.Contains(n)).ToList();
-        if (missing.Count > 0 || unexpected.Count > 0 || mismatched.Count > 0)
-            throw new LoraAdapterException(directory, "the adapter does not fit this model", missing, unexpected, mismatched);
-        if (plan.Count == 0) throw new LoraAdapterException(directory, "the adapter holds no LoRA tensors.");
-
+        var loaded = LoraAdapterFiles.Read(directory, AllLayers());
         _model.Freeze();
-        foreach (var (path, layer, config, a, b) in plan) layer.EnableLora(path).Add(name, config, a, b);
+        foreach (var l in loaded) l.Layer.EnableLora(l.Path).Add(name, l.Config, l.A, l.B);
         Register(name);
-    }
-
-    private sealed record AdapterConfig(int R, double Alpha, double Dropout, LoraInit Init, bool UseRsLora,
-        IReadOnlyList<string> TargetModules, Dictionary<string, int> RankPattern, Dictionary<string, double> AlphaPattern)
-    {
-        public int RankFor(string path) => RankPattern.FirstOrDefault(p => ModulePath.Matches(path, p.Key)) is { Key: not null } m ? m.Value : R;
-        public double AlphaFor(string path) => AlphaPattern.FirstOrDefault(p => ModulePath.Matches(path, p.Key)) is { Key: not null } m ? m.Value : Alpha;
-    }
-
-    private static AdapterConfig ReadConfig(string directory)
-    {
-        var path = Path.Combine(directory, AdapterKeys.ConfigFile);
-        if (!File.Exists(path)) throw new LoraAdapterException(directory, $"{AdapterKeys.ConfigFile} not found.");
-        try
-        {
-            using var doc = JsonDocument.Parse(File.ReadAllBytes(path));
-            var root = doc.RootElement;
-            string Field(string key) => $"{AdapterKeys.ConfigFile} field '{key}'";
-            var peftType = root.TryGetProperty("peft_type", out var pt) && pt.ValueKind == JsonValueKind.String ? pt.GetString() : null;
-            if (peftType != "LORA") throw new LoraAdapterException(directory, $"{Field("peft_type")} is '{peftType ?? "(absent)"}'; only LORA adapters load here.");
-            if (root.TryGetProperty("use_dora", out var dora) && dora.ValueKind == JsonValueKind.True)
-                throw new LoraAdapterException(directory, $"{Field("use_dora")} is true; DoRA adapters are not supported.");
-            if (root.TryGetProperty("fan_in_fan_out", out var fifo) && fifo.ValueKind == JsonValueKind.True)
-                throw new LoraAdapterException(directory, $"{Field("fan_in_fan_out")} is true; transposed (Conv1D) layouts are not supported.");
-            if (!root.TryGetProperty("r", out var rEl) || !rEl.TryGetInt32(out int r) || r < 1)
-                throw new LoraAdapterException(directory, $"{Field("r")} must be a positive integer.");
-            double alpha = root.TryGetProperty("lora_alpha", out var aEl) && aEl.ValueKind == JsonValueKind.Number ? aEl.GetDouble() : r;
-            double dropout = root.TryGetProperty("lora_dropout", out var dEl) && dEl.ValueKind == JsonValueKind.Number ? dEl.GetDouble() : 0;
-            bool rs = root.TryGetProperty("use_rslora", out var rsEl) && rsEl.ValueKind == JsonValueKind.True;
-            var init = root.TryGetProperty("init_lora_weights", out var iEl) && iEl.ValueKind == JsonValueKind.String && iEl.GetString() == "gaussian" ? LoraInit.Gaussian : LoraInit.Kaiming;
-            var targets = new List<string>();
-            if (root.TryGetProperty("target_modules", out var tm))
-            {
-                if (tm.ValueKind == JsonValueKind.Array) targets.AddRange(tm.EnumerateArray().Where(e => e.ValueKind == JsonValueKind.String).Select(e => e.GetString()!));
-                else if (tm.ValueKind == JsonValueKind.String) targets.Add(tm.GetString()!);
-            }
-            var rp = new Dictionary<string, int>();
-            if (root.TryGetProperty("rank_pattern", out var rpEl) && rpEl.ValueKind == JsonValueKind.Object)
-                foreach (var p in rpEl.EnumerateObject()) rp[p.Name] = p.Value.GetInt32();
-            var ap = new Dictionary<string, double>();
-            if (root.TryGetProperty("alpha_pattern", out var apEl) && apEl.ValueKind == JsonValueKind.Object)
-                foreach (var p in apEl.EnumerateObject()) ap[p.Name] = p.Value.GetDouble();
-            return new AdapterConfig(r, alpha, dropout, init, rs, targets, rp, ap);
-        }
-        catch (JsonException e)
-        {
-            throw new LoraAdapterException(directory, $"{AdapterKeys.ConfigFile} is not valid JSON: {e.Message}");
-        }
-        catch (Exception e) when (e is FormatException or InvalidOperationException)
-        {
-            throw new LoraAdapterException(directory, $"{AdapterKeys.ConfigFile} has a value of the wrong type: {e.Message}");
-        }
     }
 }

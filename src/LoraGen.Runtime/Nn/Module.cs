@@ -1,4 +1,5 @@
 using LoraGen.Ops;
+using LoraGen.Contract;
 using LoraGen.SafeTensors;
 using LoraGen.Tensors;
 
@@ -115,7 +116,7 @@ public abstract class Module
     /// Writes the base parameters (adapters excluded; merge first to keep them) to a safetensors file, atomically.
     /// </summary>
     public void SaveWeights(string path, IReadOnlyDictionary<string, string>? metadata = null) =>
-        SafetensorsWriter.Save(path, StateDict(), metadata ?? new Dictionary<string, string> { ["format"] = "pt" });
+        TensorFiles.Save(path, StateDict(), metadata ?? new Dictionary<string, string> { [ConfigFields.FormatMetadataKey] = ConfigFields.FormatMetadataValue });
 
     /// <summary>
     /// Loads base parameters from a safetensors file (F32, F16 or BF16). With <paramref name="strict"/>, any
@@ -131,27 +132,11 @@ public abstract class Module
     /// <summary>Loads base parameters from an open safetensors file, reading keys as <paramref name="keyPrefix"/> + path.</summary>
     public LoadReport LoadWeights(SafetensorsFile file, bool strict, string keyPrefix)
     {
-        var state = StateDict();
-        var expected = new HashSet<string>(state.Select(kv => keyPrefix + kv.Key), StringComparer.Ordinal);
-        var missing = new List<string>();
-        var mismatched = new List<string>();
-        var toLoad = new List<(Tensor, string)>();
-        foreach (var (name, p) in state)
-        {
-            var key = keyPrefix + name;
-            if (!file.Contains(key)) { missing.Add(key); continue; }
-            var info = file.Info(key);
-            if (!info.Shape.Select(d => (int)d).SequenceEqual(p.Shape.ToArray()))
-            {
-                mismatched.Add($"{key}: file {Tensor.Format(info.IntShape)}, model {p.ShapeString}");
-                continue;
-            }
-            toLoad.Add((p, key));
-        }
-        var unexpected = file.Tensors.Select(t => t.Name).Where(n => !expected.Contains(n)).ToList();
-        var report = new LoadReport(file.Path ?? "(memory)", missing, unexpected, mismatched, toLoad.Count);
+        var state = StateDict().ToDictionary(kv => keyPrefix + kv.Key, kv => kv.Value, StringComparer.Ordinal);
+        var match = file.Match(state.Select(kv => (kv.Key, kv.Value.Shape.ToArray().Select(d => (long)d).ToArray())));
+        var report = new LoadReport(match.Path, match.Missing, match.Unexpected, match.Mismatched, match.Matched.Count);
         if (strict && !report.IsExact) throw new StateDictException(report);
-        foreach (var (p, key) in toLoad) file.ReadInto(key, p.Data);
+        foreach (var key in match.Matched) file.ReadInto(key, state[key].Data);
         return report;
     }
 }

@@ -1,0 +1,124 @@
+using LoraGen.Contract;
+using LoraGen.Nn;
+using LoraGen.Peft;
+using LoraGen.SafeTensors;
+using LoraGen.Tensors;
+
+namespace LoraGen.Lora;
+
+/// <summary>
+/// Maps a model's LoRA adapters to and from PEFT adapter directories. Keys, config fields, the directory's atomic
+/// save and its recovery are the PEFT unit's (<see cref="AdapterKeys"/>, <see cref="AdapterConfig"/>,
+/// <see cref="AdapterDirectory"/>); this type only pairs them with layers and tensors.
+/// </summary>
+internal static class LoraAdapterFiles
+{
+    /// <summary>Writes adapter <paramref name="name"/> of <paramref name="layers"/> to <paramref name="directory"/> as one unit.</summary>
+    public static void Save(string directory, string name, IReadOnlyList<(string Path, IAdaptableLayer Layer, LoraFieldSpec? Spec)> layers,
+        LoraModelOptions options)
+    {
+        var tensors = new List<SafetensorsEntry>();
+        var adapted = new List<(string Path, LoraAdapter Adapter)>();
+        var bias = options.Bias;
+        foreach (var (path, layer, spec) in layers)
+        {
+            if (spec is not null && spec.Bias > bias) bias = spec.Bias;
+            if (layer.Lora is not { } slot || !slot.Adapters.TryGetValue(name, out var ad)) continue;
+            tensors.Add(ad.A.ToEntry(AdapterKeys.A(path, slot.Kind)));
+            tensors.Add(ad.B.ToEntry(AdapterKeys.B(path, slot.Kind)));
+            adapted.Add((path, ad));
+        }
+        if (adapted.Count == 0) throw new InvalidOperationException($"Adapter '{name}' has no layers.");
+        AdapterDirectory.Save(directory, ConfigOf(adapted, bias, options.BaseModelName), tensors);
+    }
+
+    /// <summary>
+    /// The PEFT config that reproduces every layer's settings: the most common rank and α as <c>r</c> and
+    /// <c>lora_alpha</c>, the others as <c>rank_pattern</c>/<c>alpha_pattern</c> by full path. PEFT has one
+    /// <c>use_rslora</c> flag: the majority wins, and the other layers' scaling is kept exact through an equivalent α
+    /// (α/√r = (α·√r)/r).
+    /// </summary>
+    internal static AdapterConfig ConfigOf(IReadOnlyList<(string Path, LoraAdapter Adapter)> layers, LoraBias bias, string? baseModel)
+    {
+        var first = layers[0].Adapter.Config;
+        bool rsLora = layers.Count(l => l.Adapter.Config.UseRsLora) * 2 > layers.Count;
+        double EffectiveAlpha(LoraConfig c) => c.UseRsLora == rsLora ? c.Alpha
+            : c.UseRsLora ? c.Alpha * Math.Sqrt(c.Rank) : c.Alpha / Math.Sqrt(c.Rank);
+        int r = layers.GroupBy(l => l.Adapter.Config.Rank).OrderByDescending(g => g.Count()).First().Key;
+        double alpha = layers.GroupBy(l => EffectiveAlpha(l.Adapter.Config)).OrderByDescending(g => g.Count()).First().Key;
+        return new AdapterConfig
+        {
+            R = r,
+            LoraAlpha = alpha,
+            LoraDropout = first.Dropout,
+            TargetModules = OneOrMany<string>.Many(layers.Select(l => ModulePath.LastSegment(l.Path)).Distinct().Order(StringComparer.Ordinal)),
+            Bias = bias,
+            UseRsLora = rsLora,
+            InitLoraWeights = first.Init == LoraInit.Gaussian ? InitLoraWeights.Gaussian : InitLoraWeights.Default,
+            RankPattern = layers.Where(l => l.Adapter.Config.Rank != r)
+                .OrderBy(l => l.Path, StringComparer.Ordinal).ToDictionary(l => l.Path, l => l.Adapter.Config.Rank),
+            AlphaPattern = layers.Where(l => EffectiveAlpha(l.Adapter.Config) != alpha)
+                .OrderBy(l => l.Path, StringComparer.Ordinal).ToDictionary(l => l.Path, l => EffectiveAlpha(l.Adapter.Config)),
+            BaseModelNameOrPath = baseModel,
+            InferenceMode = true,
+        };
+    }
+
+    /// <summary>One layer's adapter as read from a file, checked and ready to attach.</summary>
+    internal sealed record LoadedLayer(string Path, IAdaptableLayer Layer, LoraConfig Config, Tensor A, Tensor B);
+
+    /// <summary>
+    /// Reads a PEFT adapter directory (ours or PEFT's) for <paramref name="layers"/>: every layer the config targets, or
+    /// whose keys the file holds, must have both matrices with shapes [r, in] and [out, r] for its rank; nothing else
+    /// may be in the file. Every problem is reported by key in one <see cref="LoraAdapterException"/>; nothing changes.
+    /// </summary>
+    public static List<LoadedLayer> Read(string directory, IReadOnlyList<(string Path, IAdaptableLayer Layer, LoraFieldSpec? Spec)> layers)
+    {
+        using var files = Open(directory);
+        var cfg = files.Config;
+        if (cfg.UseDora)
+            throw new LoraAdapterException(directory, $"{AdapterKeys.ConfigFile}: DoRA adapters ({ConfigFields.UseDora}) are not supported yet.");
+        if (cfg.FanInFanOut)
+            throw new LoraAdapterException(directory, $"{AdapterKeys.ConfigFile}: transposed ({ConfigFields.FanInFanOut}, Conv1D) layouts are not supported yet.");
+        var file = files.Weights;
+        var expected = new List<(string Key, long[] Shape)>();
+        var wanted = new List<(string Path, IAdaptableLayer Layer, int Rank)>();
+        foreach (var (path, layer, _) in layers)
+        {
+            var kind = layer.Kind;
+            string ka = AdapterKeys.A(path, kind), kb = AdapterKeys.B(path, kind);
+            if (!file.Contains(ka) && !file.Contains(kb) && !cfg.IsTargeted(path, kind)) continue;
+            int rank = cfg.RankFor(path);
+            long inDim = kind == LayerKind.Linear ? layer.Weight.Dim(1) : layer.Weight.Dim(0);
+            long outDim = kind == LayerKind.Linear ? layer.Weight.Dim(0) : layer.Weight.Dim(1);
+            expected.Add((ka, [rank, inDim]));
+            expected.Add((kb, [outDim, rank]));
+            wanted.Add((path, layer, rank));
+        }
+        var match = file.Match(expected);
+        if (!match.IsExact)
+            throw new LoraAdapterException(directory, "the adapter does not fit this model", match.Missing, match.Unexpected, match.Mismatched);
+        if (wanted.Count == 0) throw new LoraAdapterException(directory, "the adapter holds no LoRA tensors.");
+        var init = cfg.InitLoraWeights == InitLoraWeights.Gaussian ? LoraInit.Gaussian : LoraInit.Kaiming;
+        return wanted.Select(w => new LoadedLayer(w.Path, w.Layer,
+                new LoraConfig(w.Rank, cfg.AlphaFor(w.Path), cfg.LoraDropout, init, cfg.UseRsLora),
+                file.LoadTensor(AdapterKeys.A(w.Path, w.Layer.Kind)), file.LoadTensor(AdapterKeys.B(w.Path, w.Layer.Kind))))
+            .ToList();
+    }
+
+    private static AdapterFiles Open(string directory)
+    {
+        try
+        {
+            return AdapterDirectory.Open(directory);
+        }
+        catch (NoAdapterException e)
+        {
+            throw new LoraAdapterException(directory, e.Message);
+        }
+        catch (Exception e) when (e is AdapterConfigException or AdapterDirectoryException or SafetensorsException)
+        {
+            throw new LoraAdapterException(directory, e.Message, inner: e);
+        }
+    }
+}
