@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using LoraGen.SafeTensors;
 
 namespace LoraGen.Peft;
 
@@ -125,28 +126,7 @@ internal static class PythonJson
     }
 
     /// <summary>A string as json.dumps writes it with ensure_ascii: only printable ASCII stays as it is.</summary>
-    public static void WriteString(StringBuilder sb, string s)
-    {
-        sb.Append('"');
-        foreach (var c in s)
-        {
-            switch (c)
-            {
-                case '"': sb.Append("\\\""); break;
-                case '\\': sb.Append("\\\\"); break;
-                case '\n': sb.Append("\\n"); break;
-                case '\r': sb.Append("\\r"); break;
-                case '\t': sb.Append("\\t"); break;
-                case '\b': sb.Append("\\b"); break;
-                case '\f': sb.Append("\\f"); break;
-                default:
-                    if (c < 0x20 || c > 0x7E) sb.Append("\\u").Append(((int)c).ToString("x4", CultureInfo.InvariantCulture));
-                    else sb.Append(c);
-                    break;
-            }
-        }
-        sb.Append('"');
-    }
+    public static void WriteString(StringBuilder sb, string s) => JsonStrings.Append(sb, s, escapeNonAscii: true);
 
     /// <summary>Python's <c>repr(float)</c>: the shortest round-trip digits, "0.05", "16.0", "1e-05", "1e+16".</summary>
     public static string Float(double d)
