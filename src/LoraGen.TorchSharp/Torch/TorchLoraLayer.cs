@@ -17,6 +17,9 @@ namespace LoraGen.Torch;
 /// </summary>
 public sealed class TorchLoraLayer : nn.Module
 {
+    /// <summary>The layers that carry LoRA now, so that a second attach to the same layer is refused.</summary>
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<nn.Module, TorchLoraLayer> Hooked = new();
+
     private readonly nn.Module _owner;
     private readonly nn.Module<Tensor, Tensor> _target;
     private readonly long? _paddingIdx;
@@ -26,12 +29,19 @@ public sealed class TorchLoraLayer : nn.Module
     private readonly List<(string Name, bool RequiresGrad)> _frozen = [];
     private nn.HookableModule<Func<nn.Module<Tensor, Tensor>, Tensor, Tensor>, Func<nn.Module<Tensor, Tensor>, Tensor, Tensor, Tensor>>.HookRemover? _hook;
 
-    private TorchLoraLayer(nn.Module owner, string name, LayerKind kind, nn.Module<Tensor, Tensor> target, long? paddingIdx)
+    private TorchLoraLayer(nn.Module owner, LayerKind kind, nn.Module<Tensor, Tensor> target, long? paddingIdx, string? name)
         : base(nameof(TorchLoraLayer))
     {
         ArgumentNullException.ThrowIfNull(owner);
-        ArgumentException.ThrowIfNullOrEmpty(name);
-        if (name.Contains('.')) throw new ArgumentException($"a LoRA layer's name cannot contain '.', got '{name}'.", nameof(name));
+        ArgumentNullException.ThrowIfNull(target);
+        // The target's path under the owner, by identity: it must be registered (RegisterComponents or register_module).
+        var targetPath = owner.named_modules().FirstOrDefault(m => ReferenceEquals(m.module, target)).name
+            ?? throw new ArgumentException($"the {kind} is not a registered submodule of {owner.GetName()}: register it first (RegisterComponents() in the owner's constructor, or register_module).", nameof(target));
+        if (Hooked.TryGetValue(target, out var existing))
+            throw new InvalidOperationException($"{owner.GetName()}.{targetPath} already has LoRA (layer '{existing.Name}'): add adapters to that layer instead.");
+        name ??= targetPath.Replace('.', '_') + NameSuffix;
+        if (name.Length == 0 || name.Contains('.')) throw new ArgumentException($"a LoRA layer's name must be non-empty and without '.', got '{name}'.", nameof(name));
+        TargetPath = targetPath;
         _owner = owner;
         _target = target;
         _paddingIdx = paddingIdx;
@@ -50,35 +60,37 @@ public sealed class TorchLoraLayer : nn.Module
             p.requires_grad = false;
         }
         _hook = target.register_forward_hook(Hook);
+        Hooked.Add(target, this);
     }
 
+    /// <summary>The suffix of a layer's default name: <c>q_proj</c> gets <c>q_proj_lora</c> (<c>heads.0</c> gets <c>heads_0_lora</c>).</summary>
+    public const string NameSuffix = "_lora";
+
     /// <summary>
-    /// Attaches LoRA to <paramref name="target"/>, a Linear held by <paramref name="owner"/>: registers the new layer
-    /// on the owner as <paramref name="name"/> (no '.'), hooks the Linear and freezes its weight and bias. Add
-    /// adapters with <see cref="Add(string, TorchLoraConfig, Generator?)"/>.
+    /// Attaches LoRA to <paramref name="target"/>, a Linear registered under <paramref name="owner"/> (found by
+    /// identity in its module tree): registers the new layer on the owner as <paramref name="name"/> (default: the
+    /// target's path with '.' → '_', plus <see cref="NameSuffix"/>), hooks the Linear and freezes its weight and bias.
+    /// Add adapters with <see cref="Add(string, TorchLoraConfig, Generator?)"/>.
     /// </summary>
-    public static TorchLoraLayer Attach(nn.Module owner, string name, Linear target)
-    {
-        ArgumentNullException.ThrowIfNull(target);
-        return new TorchLoraLayer(owner, name, LayerKind.Linear, target, null);
-    }
+    public static TorchLoraLayer Attach(nn.Module owner, Linear target, string? name = null) =>
+        new(owner, LayerKind.Linear, target, null, name);
 
     /// <summary>
-    /// Attaches LoRA to <paramref name="target"/>, an Embedding held by <paramref name="owner"/> (see
-    /// <see cref="Attach(nn.Module, string, Linear)"/>). Give the embedding's <paramref name="paddingIdx"/> if it has
+    /// Attaches LoRA to <paramref name="target"/>, an Embedding registered under <paramref name="owner"/> (see
+    /// <see cref="Attach(nn.Module, Linear, string?)"/>). Give the embedding's <paramref name="paddingIdx"/> if it has
     /// one (TorchSharp does not expose it): as in PEFT, that row of the adapter then gets no gradient.
     /// </summary>
-    public static TorchLoraLayer Attach(nn.Module owner, string name, Embedding target, long? paddingIdx = null)
-    {
-        ArgumentNullException.ThrowIfNull(target);
-        return new TorchLoraLayer(owner, name, LayerKind.Embedding, target, paddingIdx);
-    }
+    public static TorchLoraLayer Attach(nn.Module owner, Embedding target, long? paddingIdx = null, string? name = null) =>
+        new(owner, LayerKind.Embedding, target, paddingIdx, name);
 
     /// <summary>The name this layer is registered under on its owner.</summary>
     public string Name { get; }
 
     /// <summary>Linear or Embedding.</summary>
     public LayerKind Kind { get; }
+
+    /// <summary>The adapted layer's path under the owner (<c>q_proj</c>, <c>heads.0</c>): with the owner's own path, the module path PEFT keys use.</summary>
+    public string TargetPath { get; }
 
     /// <summary>The adapted layer (held, not registered).</summary>
     public nn.Module<Tensor, Tensor> Target => _target;
@@ -162,8 +174,10 @@ public sealed class TorchLoraLayer : nn.Module
         if (!b.shape.SequenceEqual([OutFeatures, r]))
             throw new ArgumentException($"{Name}: adapter '{adapterName}' B must be [{whatOut}, r] = [{OutFeatures}, {r}], got [{string.Join(", ", b.shape)}].", nameof(b));
         var (device, dtype) = AdapterPlacement();
-        using (torch.no_grad())
-            return Register(adapterName, config, a.to(dtype, device, copy: true).detach(), b.to(dtype, device, copy: true).detach());
+        using var _ = torch.no_grad();
+        using var ca = a.to(dtype, device, copy: true);
+        using var cb = b.to(dtype, device, copy: true);
+        return Register(adapterName, config, ca.detach(), cb.detach());
     }
 
     /// <summary>Removes an adapter (unmerging everything first if it is merged) and disposes its parameters.</summary>
@@ -261,6 +275,7 @@ public sealed class TorchLoraLayer : nn.Module
         else Unmerge();
         _hook!.remove();
         _hook = null;
+        Hooked.Remove(_target);
         var byName = _target.named_parameters().ToDictionary(p => p.name, p => p.parameter, StringComparer.Ordinal);
         foreach (var (pname, requiresGrad) in _frozen)
             if (byName.TryGetValue(pname, out var p)) p.requires_grad = requiresGrad;

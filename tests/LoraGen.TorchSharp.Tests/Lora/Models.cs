@@ -62,3 +62,24 @@ internal sealed class Embedder : nn.Module<Tensor, Tensor>
         return head.call(e);
     }
 }
+
+/// <summary>Blocks in a ModuleList and heads in another: nested module paths (<c>blocks.0.q_proj</c>, <c>heads.1</c>).</summary>
+internal sealed class Stack : nn.Module<Tensor, Tensor>
+{
+    public readonly ModuleList<TwoLayer> blocks;
+    public readonly ModuleList<Linear> heads;
+
+    public Stack() : base(nameof(Stack))
+    {
+        blocks = nn.ModuleList(new TwoLayer(12, 10, 12), new TwoLayer(12, 10, 12));
+        heads = nn.ModuleList(nn.Linear(12, 3), nn.Linear(12, 3));
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        var h = x;
+        foreach (var block in blocks) h = block.call(h);
+        return heads[1].call(h);
+    }
+}

@@ -17,8 +17,8 @@ public sealed class TorchLoraLayerTests
     private static (TwoLayer Net, TorchLoraLayer Q, TorchLoraLayer V) Adapted(int rank = 4, double alpha = 8, double dropout = 0)
     {
         var net = new TwoLayer();
-        var q = TorchLoraLayer.Attach(net, "q_proj_lora", net.q_proj);
-        var v = TorchLoraLayer.Attach(net, "v_proj_lora", net.v_proj);
+        var q = TorchLoraLayer.Attach(net, net.q_proj);
+        var v = TorchLoraLayer.Attach(net, net.v_proj);
         q.Add(Default, new TorchLoraConfig(rank, alpha, dropout));
         v.Add(Default, new TorchLoraConfig(rank, alpha, dropout));
         return (net, q, v);
@@ -52,7 +52,7 @@ public sealed class TorchLoraLayerTests
         var net = new TwoLayer();
         var x = randn(4, 12);
         var before = Referee.Floats(net.call(x));
-        var q = TorchLoraLayer.Attach(net, "q_proj_lora", net.q_proj);
+        var q = TorchLoraLayer.Attach(net, net.q_proj);
         var ad = q.Add(Default, new TorchLoraConfig(4, 8));
         Assert.Equal(before, Referee.Floats(net.call(x)));
         Assert.All(Referee.Floats(ad.MatrixB), b => Assert.Equal(0f, b));
@@ -76,7 +76,7 @@ public sealed class TorchLoraLayerTests
         // forward() runs no hooks: the base layer alone (why the LORA01xx analyzer will flag adapted .forward calls).
         Referee.AssertClose(Expected(net.q_proj, q, x), net.q_proj.forward(x), 1e-6, "q_proj.forward");
         var one = new OneLinear();
-        var rs = TorchLoraLayer.Attach(one, "fc_lora", one.fc);
+        var rs = TorchLoraLayer.Attach(one, one.fc);
         Assert.Equal(6 / Math.Sqrt(9), rs.Add(Default, new TorchLoraConfig(9, 6, UseRsLora: true)).Scaling, 12);
     }
 
@@ -170,7 +170,7 @@ public sealed class TorchLoraLayerTests
         using var scope = NewDisposeScope();
         var net = new OneLinear();
         net.to(float16);
-        var fc = TorchLoraLayer.Attach(net, "fc_lora", net.fc);
+        var fc = TorchLoraLayer.Attach(net, net.fc);
         var ad = fc.Add(Default, new TorchLoraConfig(4, 8));
         Assert.Equal(ScalarType.Float32, ad.MatrixA.dtype);
         Assert.Equal(ScalarType.Float32, ad.MatrixB.dtype);
@@ -202,7 +202,7 @@ public sealed class TorchLoraLayerTests
     {
         using var scope = NewDisposeScope();
         var net = new TwoLayer();
-        var q = TorchLoraLayer.Attach(net, "q_proj_lora", net.q_proj);
+        var q = TorchLoraLayer.Attach(net, net.q_proj);
         q.Add("prose", new TorchLoraConfig(4, 8));
         q.Add("verse", new TorchLoraConfig(2, 4, Init: LoraInit.Gaussian));
         Assert.Equal(["prose"], q.ActiveAdapters);   // the first adapter becomes active
@@ -255,7 +255,7 @@ public sealed class TorchLoraLayerTests
         Assert.Equal(withLora, Referee.Floats(net.call(x)));
 
         var layers = TorchLoraModules.Layers(net).ToList();
-        Assert.Equal(["q_proj_lora", "v_proj_lora"], layers.Select(l => l.Path));
+        Assert.Equal(new[] { "q_proj", "v_proj" }, layers.Select(l => l.ModulePath));
         using (new TorchLoraDisableScope(layers.Select(l => l.Layer)))
         {
             var frozen = new TwoLayer();
@@ -293,7 +293,7 @@ public sealed class TorchLoraLayerTests
         var net = new Embedder();
         var ids = tensor(new long[] { 3, 0, 7, 7, 29, 0, 1, 12 }, [2, 4]);
         var before = Referee.Floats(net.call(ids));
-        var wte = TorchLoraLayer.Attach(net, "wte_lora", net.wte, paddingIdx: Embedder.PaddingIdx);
+        var wte = TorchLoraLayer.Attach(net, net.wte, paddingIdx: Embedder.PaddingIdx);
         var ad = wte.Add(Default, new TorchLoraConfig(4, 8, Dropout: 0.5));   // PEFT puts no dropout on embeddings
         Assert.Equal([4L, 30L], ad.MatrixA.shape);   // A [r, num_embeddings] = 0
         Assert.Equal([8L, 4L], ad.MatrixB.shape);    // B [dim, r] ~ N(0, 1)
@@ -364,19 +364,53 @@ public sealed class TorchLoraLayerTests
     }
 
     [Fact]
+    public void LayersKnowTheirModulePathsAndNameTheirTensorsWithPeftKeys()
+    {
+        using var scope = NewDisposeScope();
+        var net = new Stack();
+        var layers = new List<TorchLoraLayer>();
+        foreach (var (_, block) in net.blocks.named_children())
+        {
+            var b = (TwoLayer)block;
+            layers.Add(TorchLoraLayer.Attach(b, b.q_proj));
+            layers.Add(TorchLoraLayer.Attach(b, b.v_proj));
+        }
+        var heads = TorchLoraLayer.Attach(net, (Linear)net.heads[1]);
+        layers.Add(heads);
+        foreach (var l in layers) l.Add(Default, new TorchLoraConfig(2, 4));
+
+        Assert.Equal("heads.1", heads.TargetPath);
+        Assert.Equal("heads_1_lora", heads.Name);
+        Assert.Equal("q_proj_lora", layers[0].Name);
+        var paths = TorchLoraModules.Layers(net).Select(l => l.ModulePath).Order(StringComparer.Ordinal).ToArray();
+        Assert.Equal(new[] { "blocks.0.q_proj", "blocks.0.v_proj", "blocks.1.q_proj", "blocks.1.v_proj", "heads.1" }, paths);
+
+        var tensors = TorchLoraModules.AdapterTensors(net, Default).ToDictionary(t => t.Key, t => t.Value);
+        Assert.Equal(10, tensors.Count);
+        Assert.Same(layers[0].Adapters[Default].MatrixA, tensors[AdapterKeys.A("blocks.0.q_proj", LayerKind.Linear)]);
+        Assert.Same(heads.Adapters[Default].MatrixB, tensors[AdapterKeys.B("heads.1", LayerKind.Linear)]);
+        Assert.Empty(TorchLoraModules.AdapterTensors(net, "other"));
+
+        // A layer that is not in the owner's tree (never registered) is refused with the reason.
+        var loose = nn.Linear(3, 3);
+        Assert.Contains("RegisterComponents", Assert.Throws<ArgumentException>(() => TorchLoraLayer.Attach(net, loose)).Message);
+    }
+
+    [Fact]
     public void SettingsAndShapesAreChecked()
     {
         using var scope = NewDisposeScope();
         var net = new TwoLayer();
-        var q = TorchLoraLayer.Attach(net, "q_proj_lora", net.q_proj);
+        var q = TorchLoraLayer.Attach(net, net.q_proj);
         Assert.Contains("rank", Assert.Throws<ArgumentException>(() => q.Add(Default, new TorchLoraConfig(0, 8))).Message);
         Assert.Contains("alpha", Assert.Throws<ArgumentException>(() => q.Add(Default, new TorchLoraConfig(4, -1))).Message);
         Assert.Contains("dropout", Assert.Throws<ArgumentException>(() => q.Add(Default, new TorchLoraConfig(4, 8, 1.0))).Message);
         Assert.Throws<ArgumentException>(() => q.Add("a.b", new TorchLoraConfig(4, 8)));
-        Assert.Throws<ArgumentException>(() => TorchLoraLayer.Attach(net, "v.lora", net.v_proj));
+        Assert.Throws<ArgumentException>(() => TorchLoraLayer.Attach(net, net.v_proj, name: "v.lora"));
         q.Add(Default, new TorchLoraConfig(4, 8));
         Assert.Throws<InvalidOperationException>(() => q.Add(Default, new TorchLoraConfig(4, 8)));
-        Assert.Throws<InvalidOperationException>(() => TorchLoraLayer.Attach(net, "q_proj_lora", net.q_proj));
+        Assert.Throws<InvalidOperationException>(() => TorchLoraLayer.Attach(net, net.q_proj));
+        Assert.Contains("already", Assert.Throws<InvalidOperationException>(() => TorchLoraLayer.Attach(net, net.q_proj, name: "other")).Message);
 
         var a = randn(2, 12);
         var b = randn(10, 2);
@@ -389,7 +423,7 @@ public sealed class TorchLoraLayerTests
 
         // Gaussian init: A ~ N(0, 1/r).
         var wide = new OneLinear(4000, 3);
-        var g = TorchLoraLayer.Attach(wide, "fc_lora", wide.fc).Add(Default, new TorchLoraConfig(8, 8, Init: LoraInit.Gaussian), new Generator(7));
+        var g = TorchLoraLayer.Attach(wide, wide.fc).Add(Default, new TorchLoraConfig(8, 8, Init: LoraInit.Gaussian), new Generator(7));
         var values = Referee.Floats(g.MatrixA);
         double std = Math.Sqrt(values.Average(v => (double)v * v));
         Assert.InRange(std, 0.125 * 0.95, 0.125 * 1.05);
