@@ -72,7 +72,7 @@ internal static class DiffCommand
         var table = new Table().AddColumns("key", "max abs", "max rel", "cosine", "note");
         string F(double x) => double.IsNaN(x) ? "-" : x.ToString("G4", CultureInfo.InvariantCulture);
         foreach (var d in diffs.Where(d => all || d.MaxAbs != 0 || d.Note.Length > 0))
-            table.AddRow(Markup.Escape(d.Key), F(d.MaxAbs), F(d.MaxRel), F(d.Cosine), Markup.Escape(d.Note));
+            table.AddPlainRow(d.Key, F(d.MaxAbs), F(d.MaxRel), F(d.Cosine), d.Note);
         if (table.Rows.Count > 0) ctx.Console.Write(table);
         foreach (var k in onlyA) ctx.Console.MarkupLine($"[red]only in {Markup.Escape(pathA)}:[/] {Markup.Escape(k)}");
         foreach (var k in onlyB) ctx.Console.MarkupLine($"[red]only in {Markup.Escape(pathB)}:[/] {Markup.Escape(k)}");

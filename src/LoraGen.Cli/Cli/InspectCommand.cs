@@ -98,13 +98,13 @@ internal static class InspectCommand
         {
             var ct = new Table().AddColumns("config field", "value").Title(Markup.Escape(adapter.ConfigPath!));
             foreach (var p in configFields.RootElement.EnumerateObject())
-                ct.AddRow(Markup.Escape(p.Name), Markup.Escape(Compact(p.Value)));
+                ct.AddPlainRow(p.Name, Compact(p.Value));
             ctx.Console.Write(ct);
         }
         else ctx.Console.MarkupLine("[yellow]no adapter config next to the weights: r, alpha and scaling unknown[/]");
         var lt = new Table().AddColumns("module", "kind", "r", "alpha", "scaling", "A", "B", "dtype");
         foreach (var r in rows)
-            lt.AddRow(Markup.Escape(r.Layer.Path), r.Layer.Kind.ToString(), r.R.ToString(CultureInfo.InvariantCulture),
+            lt.AddPlainRow(r.Layer.Path, r.Layer.Kind.ToString(), r.R.ToString(CultureInfo.InvariantCulture),
                 r.Alpha?.ToString("G6", CultureInfo.InvariantCulture) ?? "?", r.Scaling?.ToString("G6", CultureInfo.InvariantCulture) ?? "?",
                 LayerShapes.Shape(r.A), LayerShapes.Shape(r.B), r.A.DType == r.B.DType ? r.A.DType.ToString() : $"{r.A.DType}/{r.B.DType}");
         ctx.Console.Write(lt);
@@ -134,7 +134,7 @@ internal static class InspectCommand
             return ExitCodes.Ok;
         }
         var table = new Table().AddColumns("tensor", "dtype", "shape", "bytes").Title(Markup.Escape(path));
-        foreach (var t in file.Tensors) table.AddRow(Markup.Escape(t.Name), t.DType.ToString(), LayerShapes.Shape(t), t.ByteLength.ToString("N0", CultureInfo.InvariantCulture));
+        foreach (var t in file.Tensors) table.AddPlainRow(t.Name, t.DType.ToString(), LayerShapes.Shape(t), t.ByteLength.ToString("N0", CultureInfo.InvariantCulture));
         ctx.Console.Write(table);
         foreach (var kv in file.Metadata) ctx.Console.MarkupLine($"[grey]metadata[/] {Markup.Escape(kv.Key)} = {Markup.Escape(kv.Value)}");
         ctx.Console.MarkupLine(string.Create(CultureInfo.InvariantCulture, $"{file.Tensors.Count} tensors, {file.Tensors.Sum(t => t.ElementCount):N0} params"));
@@ -183,7 +183,7 @@ internal static class InspectCommand
         }
         var table = new Table().AddColumns("target name", "layers", "shapes", "dtype").Title(Markup.Escape(path));
         foreach (var g in groups)
-            table.AddRow(Markup.Escape(g.Name), g.Count.ToString(CultureInfo.InvariantCulture), Markup.Escape(string.Join(" ", g.Shapes)), string.Join(" ", g.DTypes));
+            table.AddPlainRow(g.Name, g.Count.ToString(CultureInfo.InvariantCulture), string.Join(" ", g.Shapes), string.Join(" ", g.DTypes));
         ctx.Console.Write(table);
         ctx.Console.MarkupLine(string.Create(CultureInfo.InvariantCulture,
             $"{weights.Shards.Count} file(s), {weights.Tensors.Count()} tensors, {parameters:N0} params; 2-D weights above are what target modules can name"));

@@ -30,7 +30,7 @@ internal static class ValidateCommand
         using var weights = WeightSet.Open(basePath);
         var findings = Check(adapter, weights, out string? note);
         var table = new Table().AddColumns("problem", "key", "detail");
-        foreach (var f in findings) table.AddRow(Markup.Escape(f.Kind), Markup.Escape(f.Key), Markup.Escape(f.Detail));
+        foreach (var f in findings) table.AddPlainRow(f.Kind, f.Key, f.Detail);
         if (findings.Count > 0) ctx.Console.Write(table);
         if (note is not null) ctx.Console.MarkupLine($"[grey]{Markup.Escape(note)}[/]");
         int missing = findings.Count(f => f.Kind == "missing"), unexpected = findings.Count(f => f.Kind == "unexpected"), mismatched = findings.Count(f => f.Kind == "mismatched");
