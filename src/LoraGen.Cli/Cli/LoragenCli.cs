@@ -40,6 +40,7 @@ public static class LoragenCli
             ConvertCommand.Create(ctx),
             DiffCommand.Create(ctx),
             PlotCommand.Create(ctx),
+            SynthCommand.Create(ctx),
         };
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
