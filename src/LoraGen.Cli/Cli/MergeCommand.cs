@@ -36,7 +36,7 @@ internal static class MergeCommand
         using var adapter = AdapterInput.Open(adapterPath);
         var config = adapter.RequireConfig();
         if (config.UseDora)
-            throw new CliException(ExitCodes.NotSupported, $"{adapter.ConfigPath}: DoRA adapters (use_dora) cannot be merged yet.");
+            throw new CliException(ExitCodes.NotSupported, $"{adapter.ConfigPath}: DoRA adapters ({Contract.ConfigFields.UseDora}) cannot be merged yet.");
         if (adapter.Layout.Unpaired.Count > 0)
             throw CliException.Input($"{adapter.WeightsPath}: key '{adapter.Layout.Unpaired[0]}' has no A/B partner.");
         using var weights = WeightSet.Open(basePath);
