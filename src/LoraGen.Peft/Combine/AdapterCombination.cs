@@ -1,0 +1,128 @@
+using LoraGen.Peft;
+
+namespace LoraGen.Combine;
+
+/// <summary>
+/// PEFT's <c>add_weighted_adapter</c>, backend-neutral: one layer's factors (<see cref="Combine"/>) and the new
+/// adapter's config (<see cref="CombineConfigs"/>). Both backends and the <c>loragen combine</c> verb call this one
+/// implementation.
+/// </summary>
+/// <remarks>
+/// As in PEFT, an adapter that lacks a layer is left out of that layer's sum (its slot in <c>cat</c> stays zero),
+/// the new config is the first adapter's with <c>r</c> and <c>lora_alpha</c> both set to the new rank (scaling 1)
+/// and the target modules united, and adapters with <c>modules_to_save</c> are refused.
+/// </remarks>
+public static class AdapterCombination
+{
+    /// <summary>The rank of the combined adapter: r for <see cref="CombinationMethod.Linear"/> (all ranks equal), Σ r for <see cref="CombinationMethod.Cat"/>.</summary>
+    public static int CombinedRank(CombinationMethod method, IReadOnlyList<int> ranks)
+    {
+        ArgumentNullException.ThrowIfNull(ranks);
+        if (ranks.Count == 0) throw new ArgumentException("At least one adapter is needed.", nameof(ranks));
+        return method switch
+        {
+            CombinationMethod.Linear => ranks.Distinct().Count() == 1
+                ? ranks[0]
+                : throw new ArgumentException($"linear needs every adapter to have the same r; got {string.Join(", ", ranks)} (use cat).", nameof(ranks)),
+            CombinationMethod.Cat => ranks.Sum(),
+            _ => throw NotYet(method),
+        };
+    }
+
+    /// <summary>
+    /// Combines one layer: <paramref name="layers"/>[i] is adapter i's factors at this layer or null where adapter i
+    /// lacks it; <paramref name="weights"/>[i] its weight. Returns factors of rank <paramref name="combinedRank"/>
+    /// (from <see cref="CombinedRank"/>) with scaling 1.
+    /// </summary>
+    public static LoraFactors Combine(CombinationMethod method, IReadOnlyList<LoraFactors?> layers, IReadOnlyList<double> weights, int combinedRank)
+    {
+        ArgumentNullException.ThrowIfNull(layers);
+        ArgumentNullException.ThrowIfNull(weights);
+        if (layers.Count != weights.Count)
+            throw new ArgumentException($"{layers.Count} adapters but {weights.Count} weights.", nameof(weights));
+        var present = Enumerable.Range(0, layers.Count).Where(i => layers[i] is not null).ToList();
+        if (present.Count == 0) throw new ArgumentException("No adapter has this layer.", nameof(layers));
+        var first = layers[present[0]]!;
+        int inF = first.InFeatures, outF = first.OutFeatures;
+        foreach (int i in present)
+        {
+            var l = layers[i]!;
+            if (l.InFeatures != inF || l.OutFeatures != outF)
+                throw new ArgumentException($"adapter {i} has A [{l.Rank}, {l.InFeatures}] and B [{l.OutFeatures}, {l.Rank}]; adapter {present[0]} has [{first.Rank}, {inF}] and [{outF}, {first.Rank}].", nameof(layers));
+        }
+        var a = new float[(long)combinedRank * inF];
+        var b = new float[(long)outF * combinedRank];
+        switch (method)
+        {
+            case CombinationMethod.Linear:
+                foreach (int i in present)
+                {
+                    var l = layers[i]!;
+                    if (l.Rank != combinedRank)
+                        throw new ArgumentException($"linear needs rank {combinedRank} at every layer; adapter {i} has {l.Rank} (use cat).", nameof(layers));
+                    double ws = weights[i] * l.Scaling;
+                    if (ws < 0 || double.IsNaN(ws))
+                        throw new ArgumentException($"linear takes √(weight·scaling) and adapter {i} has weight·scaling = {ws}; use cat for negative weights.", nameof(weights));
+                    float c = (float)Math.Sqrt(ws);
+                    Axpy(c, l.A, a);
+                    Axpy(c, l.B, b);
+                }
+                break;
+            case CombinationMethod.Cat:
+                int offset = 0;
+                foreach (int i in present)
+                {
+                    var l = layers[i]!;
+                    if (offset + l.Rank > combinedRank)
+                        throw new ArgumentException($"cat: the ranks exceed the combined rank {combinedRank}.", nameof(combinedRank));
+                    Array.Copy(l.A, 0, a, (long)offset * inF, (long)l.Rank * inF);
+                    float c = (float)(weights[i] * l.Scaling);
+                    for (int o = 0; o < outF; o++)
+                        for (int k = 0; k < l.Rank; k++)
+                            b[(long)o * combinedRank + offset + k] = c * l.B[(long)o * l.Rank + k];
+                    offset += l.Rank;
+                }
+                break;
+            default:
+                throw NotYet(method);
+        }
+        return new LoraFactors(a, b, combinedRank, inF, outF, 1.0);
+    }
+
+    /// <summary>
+    /// The combined adapter's config: the first config with <c>r</c> = <c>lora_alpha</c> = <paramref name="combinedRank"/>
+    /// and the target modules united (lists: the union, sorted; regexes: <c>(a)|(b)</c>). Throws
+    /// <see cref="ArgumentException"/> where PEFT refuses: modules to save, mixed list/regex targets, and (not yet
+    /// supported here) per-module rank or alpha patterns.
+    /// </summary>
+    public static AdapterConfig CombineConfigs(IReadOnlyList<AdapterConfig> configs, int combinedRank)
+    {
+        ArgumentNullException.ThrowIfNull(configs);
+        if (configs.Count == 0) throw new ArgumentException("At least one adapter is needed.", nameof(configs));
+        for (int i = 0; i < configs.Count; i++)
+        {
+            if (configs[i].ModulesToSave is { Count: > 0 })
+                throw new ArgumentException($"adapter {i} has modules to save; PEFT cannot combine those.", nameof(configs));
+            if (configs[i].RankPattern.Count > 0 || configs[i].AlphaPattern.Count > 0)
+                throw new ArgumentException($"adapter {i} has a rank or alpha pattern; combining those is not supported yet.", nameof(configs));
+        }
+        var targets = configs.Select(c => c.TargetModules).ToList();
+        OneOrMany<string>? united;
+        if (targets.All(t => t is null)) united = null;
+        else if (targets.All(t => t is { IsSingle: false }))
+            united = OneOrMany<string>.Many(targets.SelectMany(t => t!.Items).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal));
+        else if (targets.All(t => t is { IsSingle: true }))
+            united = targets.Count == 1 ? targets[0] : OneOrMany<string>.One(string.Join("|", targets.Select(t => "(" + t!.Single + ")")));
+        else
+            throw new ArgumentException("the adapters' target modules mix lists and regular expressions; PEFT needs one kind.", nameof(configs));
+        return configs[0] with { R = combinedRank, LoraAlpha = combinedRank, TargetModules = united };
+    }
+
+    private static void Axpy(float c, float[] x, float[] y)
+    {
+        for (long i = 0; i < x.LongLength; i++) y[i] += c * x[i];
+    }
+
+    private static NotSupportedException NotYet(CombinationMethod method) =>
+        new($"combination method '{method.ToString().ToLowerInvariant()}' is not implemented yet (linear and cat are).");
+}

@@ -1,0 +1,20 @@
+namespace LoraGen.Combine;
+
+/// <summary>How <see cref="AdapterCombination"/> folds several LoRA adapters into one (PEFT's <c>combination_type</c>).</summary>
+public enum CombinationMethod
+{
+    /// <summary>
+    /// PEFT's <c>linear</c>: every adapter must have the same rank r; A = Σ √(wᵢ·sᵢ)·Aᵢ and B = Σ √(wᵢ·sᵢ)·Bᵢ,
+    /// where sᵢ is adapter i's scaling at that layer. The result has rank r and scaling 1.
+    /// </summary>
+    Linear,
+
+    /// <summary>
+    /// PEFT's <c>cat</c>: A stacks the Aᵢ along the rank (rows), B the wᵢ·sᵢ·Bᵢ along the rank (columns), so
+    /// B·A = Σ wᵢ·sᵢ·Bᵢ·Aᵢ exactly. The result has rank Σ rᵢ and scaling 1.
+    /// </summary>
+    Cat,
+
+    /// <summary>PEFT's <c>svd</c> (not implemented yet: <see cref="AdapterCombination"/> throws <see cref="NotSupportedException"/>).</summary>
+    Svd,
+}
