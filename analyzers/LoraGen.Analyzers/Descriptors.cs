@@ -95,5 +95,13 @@ namespace LoraGen.Analyzers
         public static readonly DiagnosticDescriptor RootNotModule = Rule("LORA0020",
             "[LoraModel] root is not a partial Module", "'{0}' {1}: the Lora facade cannot be generated",
             Usage, DiagnosticSeverity.Error, "The root of a LoRA model must be a partial class deriving from " + RuntimeNames.Module + ".");
+
+        public static readonly DiagnosticDescriptor ModuleWithChildrenNotPartial = Rule("LORA0021",
+            "Module holding layers must be partial", "'{0}' holds the child module '{1}' but is not partial: its layers would be missing from Parameters(), StateDict(), SaveWeights/LoadWeights and LoRA targets",
+            Usage, DiagnosticSeverity.Error, "The generator lists a module's children in a generated Children(); without 'partial' it cannot, and every layer below silently drops out of checkpoints and training.");
+
+        public static readonly DiagnosticDescriptor MissingLoraModel = Rule("LORA0022",
+            "Lora facade without [LoraModel]", "'{0}' has no Lora facade: mark the root class '{0}' with [LoraModel] (and make it partial) to get model.Lora",
+            Usage, DiagnosticSeverity.Error, "The Lora property (Attach, Summary, Save, Load, Merge) is generated only for a class marked [LoraModel].");
     }
 }

@@ -134,7 +134,7 @@ namespace LoraGen.Analyzers
             int limit = Math.Min(a, b);
             string name = $"{field.ContainingType.Name}.{field.Name}";
             string layer = kind == AdaptableKind.Linear ? $"Linear({a}, {b})" : $"Embedding({a}, {b})";
-            var props = ImmutableDictionary<string, string?>.Empty.Add(DiagnosticProperties.MaxRank, MaxUsefulRank(a, b).ToString(CultureInfo.InvariantCulture));
+            var props = ImmutableDictionary<string, string?>.Empty.Add(DiagnosticProperties.MaxRank, SettingsChecks.LargestPowerOfTwoAtMost(MaxUsefulRank(a, b)).ToString(CultureInfo.InvariantCulture));
             var location = SettingsChecks.ArgumentLocation(attribute, RuntimeNames.RankProperty);
             if (location == Location.None) location = field.Locations.FirstOrDefault() ?? Location.None;
             long adapter = (long)spec.Rank * (a + b), weights = (long)a * b;

@@ -4,6 +4,7 @@ using System.Linq;
 using LoraGen.Contract;
 using LoraGen.SourceModel;
 using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Diagnostics;
 
@@ -21,7 +22,8 @@ namespace LoraGen.Analyzers
         public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(
             Descriptors.TargetMatchesNothing, Descriptors.ConflictingSettings, Descriptors.KeyCollision, Descriptors.BadPattern,
             Descriptors.ContainingTypeNotPartial, Descriptors.RootNotModule, Descriptors.NotAModule,
-            Descriptors.RankTooSmall, Descriptors.AlphaNotPositive, Descriptors.DropoutOutOfRange, Descriptors.RankNotPowerOfTwo, Descriptors.ExtremeAlphaRatio);
+            Descriptors.RankTooSmall, Descriptors.AlphaNotPositive, Descriptors.DropoutOutOfRange, Descriptors.RankNotPowerOfTwo, Descriptors.ExtremeAlphaRatio,
+            Descriptors.ModuleWithChildrenNotPartial, Descriptors.MissingLoraModel);
 
         /// <inheritdoc />
         public override void Initialize(AnalysisContext context)
@@ -33,6 +35,8 @@ namespace LoraGen.Analyzers
                 var symbols = ModuleSymbols.From(start.Compilation);
                 var root = start.Compilation.GetTypeByMetadataName(RuntimeNames.LoraModelAttribute);
                 start.RegisterSymbolAction(c => Analyze(c, symbols, root), SymbolKind.NamedType);
+                if (symbols is not null && root is not null)
+                    start.RegisterSyntaxNodeAction(c => AnalyzeFacadeAccess(c, symbols, root), SyntaxKind.SimpleMemberAccessExpression);
             });
         }
 
@@ -58,6 +62,15 @@ namespace LoraGen.Analyzers
             if (ModuleGraph.IsPartial(type, ct) && ModuleGraph.FirstNonPartialContainer(type, ct) is { } outer)
                 context.ReportDiagnostic(Diagnostic.Create(Descriptors.ContainingTypeNotPartial, type.Locations.FirstOrDefault(), type.Name, outer.Name));
 
+            // LORA0021: a module that holds child modules but is not partial gets no Children(): its layers vanish.
+            // ([Lora] fields are LORA0009 and a [LoraModel] root LORA0020 already; a hand-written Children() is the user's own listing.)
+            if (type.TypeKind == TypeKind.Class && attribute is null && !ModuleGraph.IsPartial(type, ct)
+                && !type.GetMembers(RuntimeNames.ChildrenMember).OfType<IMethodSymbol>().Any(m => m.Parameters.Length == 0 && !m.IsImplicitlyDeclared)
+                && ModuleGraph.ChildFields(type, symbols).FirstOrDefault() is { Field: { } child }
+                && !ModuleGraph.ChildFields(type, symbols).Any(f => f.Field.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == RuntimeNames.LoraAttribute)))
+                context.ReportDiagnostic(Diagnostic.Create(Descriptors.ModuleWithChildrenNotPartial, type.Locations.FirstOrDefault() ?? Location.None,
+                    ImmutableDictionary<string, string?>.Empty.Add(DiagnosticProperties.Type, type.Name), type.Name, child.Name));
+
             // Two children with the same path segment.
             var seen = new Dictionary<string, IFieldSymbol>();
             foreach (var (field, _, _) in ModuleGraph.ChildFields(type, symbols))
@@ -75,14 +88,17 @@ namespace LoraGen.Analyzers
         {
             var spec = LoraModelSpec.Read(attribute);
             var fields = ModuleGraph.AdaptableFields(type, symbols, context.CancellationToken);
-            var candidates = string.Join(", ", fields.Select(f => TargetMatching.LastSegment(f.PathTemplate)).Distinct().Take(12));
+            var names = fields.Select(f => TargetMatching.LastSegment(f.PathTemplate)).Distinct().ToList();
+            var candidates = string.Join(", ", names.Take(12));
+            var fixes = ImmutableDictionary<string, string?>.Empty.Add(DiagnosticProperties.Candidates,
+                string.Join(DiagnosticProperties.CandidateSeparator.ToString(), names.Where(n => !spec.Targets.Contains(n)).Take(12)));
             if (candidates.Length == 0) candidates = "(no Linear or Embedding in the tree)";
             var syntax = attribute.ApplicationSyntaxReference?.GetSyntax(context.CancellationToken) as AttributeSyntax;
 
             foreach (var target in spec.Targets)
             {
                 if (!fields.Any(f => TargetMatching.Matches(f.PathTemplate, target)))
-                    context.ReportDiagnostic(Diagnostic.Create(Descriptors.TargetMatchesNothing, LiteralLocation(syntax, RuntimeNames.TargetsProperty, target), target, type.Name, candidates));
+                    context.ReportDiagnostic(Diagnostic.Create(Descriptors.TargetMatchesNothing, LiteralLocation(syntax, RuntimeNames.TargetsProperty, target), fixes, target, type.Name, candidates));
             }
             foreach (var (property, integer) in new[] { (RuntimeNames.RankPatternProperty, true), (RuntimeNames.AlphaPatternProperty, false) })
             {
@@ -108,6 +124,18 @@ namespace LoraGen.Analyzers
                         f.Lora.ApplicationSyntaxReference?.GetSyntax(context.CancellationToken).GetLocation() ?? Location.None,
                         additionalLocations: f.Field.Locations, messageArgs: new object[] { f.PathTemplate, target }));
             }
+        }
+
+        /// <summary>LORA0022: <c>model.Lora</c> on a Module that has no such member because its class lacks <c>[LoraModel]</c>.</summary>
+        private static void AnalyzeFacadeAccess(SyntaxNodeAnalysisContext context, ModuleSymbols symbols, INamedTypeSymbol rootAttribute)
+        {
+            var access = (MemberAccessExpressionSyntax)context.Node;
+            if (access.Name.Identifier.ValueText != RuntimeNames.FacadeProperty) return;
+            if (context.SemanticModel.GetSymbolInfo(access, context.CancellationToken).Symbol is not null) return;
+            if (context.SemanticModel.GetTypeInfo(access.Expression, context.CancellationToken).Type is not INamedTypeSymbol type || !symbols.IsModule(type)) return;
+            for (var t = type; t is not null; t = t.BaseType)
+                if (t.GetAttributes().Any(a => SymbolEqualityComparer.Default.Equals(a.AttributeClass, rootAttribute))) return;
+            context.ReportDiagnostic(Diagnostic.Create(Descriptors.MissingLoraModel, access.Name.GetLocation(), type.Name));
         }
 
         /// <summary>A RankPattern value: a whole number that <see cref="ConfigRules.Rank"/> accepts.</summary>

@@ -26,15 +26,18 @@ namespace LoraGen.Analyzers
             var spec = LoraSpec.Read(attribute);
             bool rankOk = ConfigRules.Rank(spec.Rank) is null;
             var rankLocation = ArgumentLocation(attribute, RuntimeNames.RankProperty);
+            bool alphaSet = LoraSpec.HasNamedArgument(attribute, RuntimeNames.AlphaProperty);
             if (!rankOk)
-                report(Diagnostic.Create(Descriptors.RankTooSmall, rankLocation, spec.Rank, name));
+                report(Diagnostic.Create(Descriptors.RankTooSmall, rankLocation,
+                    ImmutableDictionary<string, string?>.Empty.Add(DiagnosticProperties.Replacement, ReplacementRank(alphaSet, spec.Alpha).ToString(CultureInfo.InvariantCulture)),
+                    spec.Rank, name));
             else if ((spec.Rank & (spec.Rank - 1)) != 0 || spec.Rank > LargestCommonRank)
                 report(Diagnostic.Create(Descriptors.RankNotPowerOfTwo, rankLocation, spec.Rank, name,
                     spec.Rank > LargestCommonRank ? "is above " + LargestCommonRank.ToString(CultureInfo.InvariantCulture) : "is not a power of two"));
 
             // An unset Alpha is the default (the rank); only an explicit one can be wrong.
             bool alphaOk = ConfigRules.Alpha(spec.Alpha) is null;
-            if (LoraSpec.HasNamedArgument(attribute, RuntimeNames.AlphaProperty) && !alphaOk)
+            if (alphaSet && !alphaOk)
             {
                 // The fix offers the default alpha for this rank, which is only valid when the rank is.
                 var properties = rankOk
@@ -50,7 +53,32 @@ namespace LoraGen.Analyzers
             }
 
             if (ConfigRules.Dropout(spec.Dropout) is not null)
-                report(Diagnostic.Create(Descriptors.DropoutOutOfRange, ArgumentLocation(attribute, RuntimeNames.DropoutProperty), Format(spec.Dropout), name));
+                report(Diagnostic.Create(Descriptors.DropoutOutOfRange, ArgumentLocation(attribute, RuntimeNames.DropoutProperty),
+                    ImmutableDictionary<string, string?>.Empty.Add(DiagnosticProperties.Replacement, spec.Dropout < 0 || double.IsNaN(spec.Dropout) ? "0" : "0.1"),
+                    Format(spec.Dropout), name));
+        }
+
+        /// <summary>
+        /// The rank the LORA0001 fix offers: PEFT's default 8, or — when an explicit valid α would make 8 an extreme
+        /// ratio (LORA0016) — the smallest power of two that brings α/r within range, so the fix leaves no other diagnostic.
+        /// </summary>
+        internal static int ReplacementRank(bool alphaSet, double alpha)
+        {
+            int r = AttributeDefaults.Rank;
+            if (!alphaSet || ConfigRules.Alpha(alpha) is not null) return r;
+            double ratio = alpha / r;
+            if (ratio <= ExtremeRatio && ratio >= 1 / ExtremeRatio) return r;
+            int p = 1;
+            while (p < LargestCommonRank && alpha / p > ExtremeRatio) p *= 2;
+            return p;
+        }
+
+        /// <summary>The largest power of two ≤ <paramref name="n"/> (n ≥ 1).</summary>
+        internal static int LargestPowerOfTwoAtMost(int n)
+        {
+            int p = 1;
+            while (p <= n / 2) p *= 2;
+            return p;
         }
 
         /// <summary>The location of a named argument of the attribute (e.g. Rank), or of the whole attribute.</summary>

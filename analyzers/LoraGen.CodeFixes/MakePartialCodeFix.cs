@@ -12,12 +12,12 @@ using Microsoft.CodeAnalysis.CSharp.Syntax;
 
 namespace LoraGen.CodeFixes
 {
-    /// <summary>LORA0009 / LORA0020: add <c>partial</c> to every declaration of the type.</summary>
+    /// <summary>LORA0009 / LORA0020 / LORA0021: add <c>partial</c> to every declaration of the type.</summary>
     [ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(MakePartialCodeFix)), Shared]
     public sealed class MakePartialCodeFix : CodeFixProvider
     {
         /// <inheritdoc />
-        public override ImmutableArray<string> FixableDiagnosticIds { get; } = ImmutableArray.Create("LORA0009", "LORA0020");
+        public override ImmutableArray<string> FixableDiagnosticIds { get; } = ImmutableArray.Create("LORA0009", "LORA0020", "LORA0021");
 
         /// <inheritdoc />
         public override FixAllProvider GetFixAllProvider() => WellKnownFixAllProviders.BatchFixer;

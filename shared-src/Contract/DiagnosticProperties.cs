@@ -7,10 +7,25 @@ namespace LoraGen.Contract
     internal static class DiagnosticProperties
     {
         /// <summary>
-        /// LORA0004 / LORA0005: the largest rank below min(in, out) whose adapter is still smaller than the layer,
-        /// as an integer literal. The clamp-rank fix writes it into <c>Rank = …</c>.
+        /// LORA0004 / LORA0005: the largest power-of-two rank below min(in, out) whose adapter is still smaller than the
+        /// layer, as an integer literal. The clamp-rank fix writes it into <c>Rank = …</c>.
         /// </summary>
         public const string MaxRank = "MaxRank";
+
+        /// <summary>
+        /// LORA0001 / LORA0003: a valid value for the flagged argument (a power-of-two rank, a dropout in [0, 1)), as a
+        /// literal that no other rule flags. The replace-value fix writes it in place of the bad one.
+        /// </summary>
+        public const string Replacement = "Replacement";
+
+        /// <summary>
+        /// LORA0011: the layer names the target could have meant, separated by <see cref="CandidateSeparator"/>. The
+        /// pick-target fix offers one action per name.
+        /// </summary>
+        public const string Candidates = "Candidates";
+
+        /// <summary>Separates the names in <see cref="Candidates"/> (never part of a C# identifier or a PEFT module name).</summary>
+        public const char CandidateSeparator = '|';
 
         /// <summary>
         /// LORA0002: the alpha a missing <c>Alpha</c> would get (the rank, for scaling 1), as a numeric literal. The

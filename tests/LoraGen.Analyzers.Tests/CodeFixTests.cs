@@ -79,11 +79,11 @@ public class CodeFixTests
     // ClampRankCodeFix: LORA0004, LORA0005
 
     [Fact]
-    public Task ClampRankToTheLargestRankThatSaves() => CodeFixAsync<LoraAttributeAnalyzer, ClampRankCodeFix>("""
+    public Task ClampRankToTheLargestPowerOfTwoThatSaves() => CodeFixAsync<LoraAttributeAnalyzer, ClampRankCodeFix>("""
         public sealed partial class A : Module { [Lora(Rank = {|LORA0004:64|}, Alpha = 64)] readonly Linear p = new(48, 32); }
         """, """
-        public sealed partial class A : Module { [Lora(Rank = {|LORA0015:19|}, Alpha = 64)] readonly Linear p = new(48, 32); }
-        """); // r·(48 + 32) < 48·32 holds up to r = 19, which is no power of two (LORA0015 stays, as information).
+        public sealed partial class A : Module { [Lora(Rank = 16, Alpha = 64)] readonly Linear p = new(48, 32); }
+        """); // r·(48 + 32) < 48·32 holds up to r = 19; the fix offers 16, a power of two, so LORA0015 does not follow.
 
     [Fact]
     public Task ClampRankFixAllOverBothRules() => CodeFixAsync<LoraAttributeAnalyzer, ClampRankCodeFix>("""
@@ -97,9 +97,9 @@ public class CodeFixTests
         """, """
         public sealed partial class A : Module
         {
-            [Lora(Rank = {|LORA0015:5|}, Alpha = 8)] readonly Linear p = new(16, 8);
-            [Lora(Rank = {|LORA0015:31|}, Alpha = 128)] readonly Linear q = new(64, 64);
-            [Lora(Rank = {|LORA0015:3|}, Alpha = 4)] readonly Embedding e;
+            [Lora(Rank = 4, Alpha = 8)] readonly Linear p = new(16, 8);
+            [Lora(Rank = 16, Alpha = 128)] readonly Linear q = new(64, 64);
+            [Lora(Rank = 2, Alpha = 4)] readonly Embedding e;
             public A() { e = new Embedding(8, 8); }
         }
         """, iterations: 3);

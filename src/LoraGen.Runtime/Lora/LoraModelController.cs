@@ -17,7 +17,11 @@ public sealed class LoraModelController
 {
     private readonly Module _model;
     private readonly List<string> _names = [];
+    private readonly Dictionary<string, bool> _trainable = new(StringComparer.Ordinal);
     private string? _active;
+
+    /// <summary>The adapter directory name PEFT gives the default adapter (saved into the directory itself).</summary>
+    public const string DefaultAdapterName = "default";
 
     /// <summary>Creates the facade for <paramref name="model"/>.</summary>
     public LoraModelController(Module model, LoraModelOptions options)
@@ -37,18 +41,81 @@ public sealed class LoraModelController
 
     /// <summary>
     /// The layers the model adapts: every <c>[Lora]</c> field, plus every Linear/Embedding whose path matches
-    /// <see cref="LoraModelOptions.Targets"/> (with rank/alpha patterns applied). Paths are dotted, with indices.
+    /// <see cref="LoraModelOptions.Targets"/> (with rank/alpha patterns applied), before any adapter exists. Once
+    /// one is active, the layers that hold it, each with that adapter's settings — the rank and α in effect (a loaded
+    /// file's, an override's), not the attribute's. Paths are dotted, with indices.
     /// </summary>
     public IReadOnlyList<LoraTarget> Targets()
     {
         var targets = new List<LoraTarget>();
         foreach (var (path, layer, spec) in AllLayers())
         {
+            var bias = spec?.Bias ?? Options.Bias;
+            if (_active is not null)
+            {
+                if (layer.Lora is { } slot && slot.Adapters.TryGetValue(_active, out var ad)) targets.Add(new LoraTarget(path, layer, ad.Config, bias));
+            }
+            else if (spec is not null) targets.Add(new LoraTarget(path, layer, spec.Config, spec.Bias));
+            else if (Options.Targets.Any(t => ModulePath.Matches(path, t))) targets.Add(new LoraTarget(path, layer, ByName(path), Options.Bias));
+        }
+        return targets;
+    }
+
+    /// <summary>The targets the attributes select (ignoring adapters already attached or loaded).</summary>
+    private List<LoraTarget> DeclaredTargets(IReadOnlyList<(string Path, IAdaptableLayer Layer, LoraFieldSpec? Spec)> layers)
+    {
+        var targets = new List<LoraTarget>();
+        foreach (var (path, layer, spec) in layers)
+        {
             if (spec is not null) targets.Add(new LoraTarget(path, layer, spec.Config, spec.Bias));
             else if (Options.Targets.Any(t => ModulePath.Matches(path, t))) targets.Add(new LoraTarget(path, layer, ByName(path), Options.Bias));
         }
         return targets;
     }
+
+    /// <summary>
+    /// The targets of a new adapter: the declared ones, or those <paramref name="config"/> names, each with the override
+    /// applied. A listed name that reaches no layer is an error naming it.
+    /// </summary>
+    private List<LoraTarget> TargetsFor(LoraOverride? config)
+    {
+        var layers = AllLayers();
+        config?.Validate();
+        List<LoraTarget> targets;
+        if (config?.TargetModules is { } names)
+        {
+            var missing = names.Where(n => !layers.Any(l => ModulePath.Matches(l.Path, n))).ToList();
+            if (missing.Count > 0)
+                throw new ArgumentException($"LoRA override: {nameof(LoraOverride.TargetModules)} names {Quote(missing)}, which match no Linear/Embedding layer of {_model.GetType().Name} (its layers: {Quote(layers.Select(l => l.Path))}).");
+            var declared = DeclaredTargets(layers);
+            targets = layers.Where(l => names.Any(n => ModulePath.Matches(l.Path, n)))
+                .Select(l => declared.Find(d => d.Path == l.Path) ?? new LoraTarget(l.Path, l.Layer, ByName(l.Path), Options.Bias))
+                .ToList();
+        }
+        else
+        {
+            targets = DeclaredTargets(layers);
+            var unreachable = Options.Targets.Where(n => !layers.Any(l => ModulePath.Matches(l.Path, n))).ToList();
+            if (unreachable.Count > 0)
+                throw new InvalidOperationException(
+                    $"{_model.GetType().Name}: [LoraModel(Targets = ...)] lists {Quote(unreachable)}, which the compiler found but no Linear/Embedding reachable through the generated module tree has that name at run time. " +
+                    "A layer is unreachable when a Module subclass on its path is not `partial` (the generator cannot list its children: make it partial, see LORA0021) or when the field is null or not assigned in the constructor." +
+                    (layers.Count == 0 ? "" : $" Reachable layers: {Quote(layers.Select(l => l.Path))}."));
+        }
+        if (config?.RankPattern is { } rp) CheckPatternNames(rp.Keys, nameof(LoraOverride.RankPattern), targets);
+        if (config?.AlphaPattern is { } ap) CheckPatternNames(ap.Keys, nameof(LoraOverride.AlphaPattern), targets);
+        if (config is null) return targets;
+        return targets.Select(t => t with { Config = config.Apply(t.Path, t.Config), Bias = config.Bias ?? t.Bias }).ToList();
+    }
+
+    private void CheckPatternNames(IEnumerable<string> names, string field, List<LoraTarget> targets)
+    {
+        var missing = names.Where(n => !targets.Any(t => ModulePath.Matches(t.Path, n))).ToList();
+        if (missing.Count > 0)
+            throw new ArgumentException($"LoRA override: {field} names {Quote(missing)}, which match no adapted layer of {_model.GetType().Name} (adapted: {Quote(targets.Select(t => t.Path))}).");
+    }
+
+    private static string Quote(IEnumerable<string> names) => string.Join(", ", names.Select(n => $"'{n}'"));
 
     /// <summary>The [LoraModel] defaults for a layer selected by name, with rank/alpha patterns applied.</summary>
     private LoraConfig ByName(string path)
@@ -64,20 +131,32 @@ public sealed class LoraModelController
 
     /// <summary>
     /// Freezes the base model and adds adapter <paramref name="name"/> to every target: B = 0 (A = 0 for
-    /// embeddings), so outputs are unchanged until training. The first adapter becomes active.
+    /// embeddings), so outputs are unchanged until training. The first adapter becomes active. <paramref name="config"/>
+    /// overrides the compile-time rank, α, dropout, targets and patterns for this adapter (PEFT's <c>LoraConfig</c>);
+    /// a bad value or a target the model lacks throws <see cref="ArgumentException"/> naming it, before anything changes.
     /// </summary>
-    public LoraModelController Attach(string name = "default", ulong seed = 0)
+    public LoraModelController Attach(string name = "default", ulong seed = 0, LoraOverride? config = null)
     {
+        CheckName(name);
         if (_names.Contains(name)) throw new InvalidOperationException($"An adapter named '{name}' is already attached.");
-        var targets = Targets();
+        var targets = TargetsFor(config);
         if (targets.Count == 0)
-            throw new InvalidOperationException($"{_model.GetType().Name} has no LoRA target: mark Linear/Embedding fields with [Lora] or list them in [LoraModel(Targets = ...)].");
+            throw new InvalidOperationException($"{_model.GetType().Name} has no LoRA target: mark Linear/Embedding fields with [Lora] or list them in [LoraModel(Targets = ...)]. " +
+                "Every Module subclass that holds layers must be `partial` (LORA0021), or its layers are invisible.");
+        foreach (var t in targets) t.Config.Validate($"{t.Path}");
         _model.Freeze();
         var rng = new Rng(seed ^ 0x4C6F5241UL);
         foreach (var t in targets) t.Layer.EnableLora(t.Path).Add(name, t.Config, rng);
         ApplyBias(targets);
-        Register(name);
+        Register(name, trainable: true);
         return this;
+    }
+
+    private static void CheckName(string name)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        if (name is "." or ".." || name.IndexOfAny(['/', '\\']) >= 0 || name.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0)
+            throw new ArgumentException($"Adapter name '{name}' cannot name a directory (PEFT saves a non-default adapter to DIR/NAME).", nameof(name));
     }
 
     private void ApplyBias(IReadOnlyList<LoraTarget> targets)
@@ -93,26 +172,52 @@ public sealed class LoraModelController
         }
     }
 
-    private void Register(string name)
+    private void Register(string name, bool trainable)
     {
         _names.Add(name);
+        _trainable[name] = trainable;
         _active ??= name;
     }
 
+    /// <summary>Whether adapter <paramref name="name"/> trains: attached adapters do; loaded ones only with <c>isTrainable: true</c>.</summary>
+    public bool IsTrainable(string name) =>
+        _trainable.TryGetValue(name, out var t) ? t : throw new KeyNotFoundException($"No adapter named '{name}'.");
+
     private IEnumerable<LoraLayer> Slots() => AllLayers().Select(l => l.Layer.Lora).OfType<LoraLayer>();
 
-    /// <summary>The trainable parameters of the active adapter (A and B of every adapted layer), for the optimizer.</summary>
+    /// <summary>
+    /// What trains, for the optimizer: A and B of the active adapter (when it is trainable — a loaded adapter is frozen
+    /// unless loaded with <c>isTrainable: true</c>) and the base parameters the bias setting unfroze. <see cref="Summary"/>
+    /// counts exactly these.
+    /// </summary>
     public IEnumerable<Tensor> Parameters()
     {
-        if (_active is null) yield break;
-        foreach (var slot in Slots())
-            if (slot.Adapters.TryGetValue(_active, out var ad)) { yield return ad.A; yield return ad.B; }
+        if (IsMerged)
+            throw new InvalidOperationException(MergedTrainingMessage);
+        return TrainableNow();
     }
 
-    /// <summary>PEFT's line: <c>trainable params: 32,768 || all params: 3,274,336 || trainable%: 1.0007</c>.</summary>
+    /// <summary>The message for training a merged model: what happened and what to do.</summary>
+    public const string MergedTrainingMessage =
+        "The model is merged: the adapters are folded into the base weights, so training would not reach A and B. Call model.Lora.Unmerge() first (or train before Merge).";
+
+    private List<Tensor> TrainableNow()
+    {
+        var result = _model.Parameters(includeAdapters: false).Where(p => p.RequiresGrad).ToList();
+        if (_active is null || !_trainable.GetValueOrDefault(_active)) return result;
+        foreach (var slot in Slots())
+            if (slot.Adapters.TryGetValue(_active, out var ad)) { result.Add(ad.A); result.Add(ad.B); }
+        return result;
+    }
+
+    /// <summary>
+    /// PEFT's line: <c>trainable params: 32,768 || all params: 3,274,336 || trainable%: 1.0007</c>. As PEFT counts,
+    /// "trainable" is the active adapter (if trainable) plus unfrozen base parameters — what <see cref="Parameters"/>
+    /// returns — and "all" is every parameter, every adapter included.
+    /// </summary>
     public string Summary()
     {
-        long trainable = _model.ParameterCount(trainableOnly: true), all = _model.ParameterCount();
+        long trainable = TrainableNow().Sum(p => (long)p.Size), all = _model.ParameterCount();
         double pct = all == 0 ? 0 : 100.0 * trainable / all;
         return string.Create(CultureInfo.InvariantCulture, $"trainable params: {trainable:N0} || all params: {all:N0} || trainable%: {pct:F4}");
     }
@@ -130,6 +235,7 @@ public sealed class LoraModelController
     public void Delete(string name)
     {
         if (!_names.Remove(name)) throw new KeyNotFoundException($"No adapter named '{name}'.");
+        _trainable.Remove(name);
         foreach (var slot in Slots()) if (slot.Adapters.ContainsKey(name)) slot.Remove(name);
         if (_active == name)
         {
@@ -159,6 +265,7 @@ public sealed class LoraModelController
         Merge(safe);
         foreach (var (_, layer, _) in AllLayers()) layer.RemoveLora();
         _names.Clear();
+        _trainable.Clear();
         _active = null;
     }
 
@@ -181,30 +288,71 @@ public sealed class LoraModelController
     // ------------------------------------------------------------------ PEFT adapter directories
 
     /// <summary>
-    /// Writes adapter <paramref name="name"/> (default: the active one) to <paramref name="directory"/> in PEFT's
-    /// layout — adapter_model.safetensors and adapter_config.json — as one unit: a process killed while saving leaves
-    /// the complete old or the complete new adapter (see <see cref="AdapterDirectory"/>).
+    /// Writes adapter <paramref name="name"/> (default: the active one) in PEFT's layout — adapter_model.safetensors
+    /// and adapter_config.json — as PEFT's <c>save_pretrained</c> does: the adapter named "default" into
+    /// <paramref name="directory"/> itself, any other into <c>directory/name</c>, so a directory of several adapters
+    /// round-trips both ways. The files are written as one unit: a process killed while saving leaves the complete old
+    /// or the complete new adapter (see <see cref="AdapterDirectory"/>).
     /// </summary>
     public void Save(string directory, string? name = null)
     {
         name ??= _active ?? throw new InvalidOperationException("No adapter to save: call Attach or Load first.");
+        CheckName(name);
         if (!_names.Contains(name)) throw new KeyNotFoundException($"No adapter named '{name}'.");
-        LoraAdapterFiles.Save(directory, name, AllLayers(), Options);
+        LoraAdapterFiles.Save(DirectoryFor(directory, name), name, AllLayers(), Options);
+    }
+
+    /// <summary>Where PEFT keeps adapter <paramref name="name"/> of a saved model: the directory itself for "default", else a subdirectory.</summary>
+    public static string DirectoryFor(string directory, string name)
+    {
+        CheckName(name);
+        return name == DefaultAdapterName ? directory : Path.Combine(directory, name);
     }
 
     /// <summary>
-    /// Loads a PEFT LoRA adapter directory (ours or one PEFT saved) as adapter <paramref name="name"/>. Each layer
-    /// gets the adapter's own rank and alpha (r, lora_alpha, rank_pattern, alpha_pattern, use_rslora), whatever the
-    /// attributes say. Missing, unexpected and mis-shaped keys are reported by name in a
+    /// Loads a PEFT LoRA adapter directory (ours or one PEFT saved) as adapter <paramref name="name"/>. For a
+    /// non-default <paramref name="name"/>, <c>directory/name</c> is loaded when it holds an adapter (where
+    /// <see cref="Save"/> and PEFT store a non-default adapter), else <paramref name="directory"/> itself. Each layer gets the adapter's own rank and alpha (r,
+    /// lora_alpha — 8 when absent, as PEFT — rank_pattern, alpha_pattern, use_rslora), whatever the attributes say.
+    /// As PEFT's <c>from_pretrained</c>, the adapter is frozen for inference unless <paramref name="isTrainable"/>.
+    /// <paramref name="config"/> overrides α, dropout, rsLoRA and alpha patterns; its rank must match the file's shapes
+    /// and its targets must exist. Missing, unexpected and mis-shaped keys are reported by name in a
     /// <see cref="LoraAdapterException"/> before anything changes. The base model is frozen; the adapter becomes
     /// active if none is.
     /// </summary>
-    public void Load(string directory, string name = "default")
+    public void Load(string directory, string name = DefaultAdapterName, bool isTrainable = false, LoraOverride? config = null)
     {
+        CheckName(name);
         if (_names.Contains(name)) throw new InvalidOperationException($"An adapter named '{name}' is already attached; Delete it first or load under another name.");
-        var loaded = LoraAdapterFiles.Read(directory, AllLayers());
+        var layers = AllLayers();
+        if (config is not null)
+        {
+            config.Validate();
+            var missing = (config.TargetModules ?? []).Where(n => !layers.Any(l => ModulePath.Matches(l.Path, n))).ToList();
+            if (missing.Count > 0)
+                throw new ArgumentException($"LoRA override: {nameof(LoraOverride.TargetModules)} names {Quote(missing)}, which match no Linear/Embedding layer of {_model.GetType().Name}.");
+        }
+        var sub = Path.Combine(directory, name);
+        if (name != DefaultAdapterName && AdapterDirectory.Exists(sub)) directory = sub;
+        var loaded = LoraAdapterFiles.Read(directory, layers);
+        var configs = loaded.Select(l => config is null ? l.Config : ApplyToLoaded(config, l.Path, l.Config)).ToList();
+        for (int i = 0; i < loaded.Count; i++) configs[i].Validate(loaded[i].Path);
         _model.Freeze();
-        foreach (var l in loaded) l.Layer.EnableLora(l.Path).Add(name, l.Config, l.A, l.B);
-        Register(name);
+        for (int i = 0; i < loaded.Count; i++)
+        {
+            var l = loaded[i];
+            var ad = l.Layer.EnableLora(l.Path).Add(name, configs[i], l.A, l.B);
+            ad.A.RequiresGrad = isTrainable;
+            ad.B.RequiresGrad = isTrainable;
+        }
+        Register(name, isTrainable);
+    }
+
+    private static LoraConfig ApplyToLoaded(LoraOverride config, string path, LoraConfig fromFile)
+    {
+        var applied = config.Apply(path, fromFile);
+        if (applied.Rank != fromFile.Rank)
+            throw new ArgumentException($"LoRA override: {path} has rank {fromFile.Rank} in the adapter file; an override cannot change a loaded adapter's rank (got {applied.Rank}).");
+        return applied;
     }
 }

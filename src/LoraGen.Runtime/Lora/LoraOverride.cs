@@ -1,0 +1,99 @@
+using LoraGen.Contract;
+using LoraGen.Peft;
+
+namespace LoraGen.Lora;
+
+/// <summary>
+/// A run-time override of the compile-time LoRA settings, for <see cref="LoraModelController.Attach"/> and
+/// <see cref="LoraModelController.Load"/>: PEFT's <c>LoraConfig</c> fields under the C# names that
+/// <see cref="AdapterConfig"/> uses. Every property left null keeps what the attributes (or the adapter file) say, so
+/// a rank/alpha sweep needs no recompile: <c>model.Lora.Attach(config: new() { R = 16, LoraAlpha = 32 })</c>.
+/// Values are checked with the same rules as <c>adapter_config.json</c> and the analyzers.
+/// </summary>
+public sealed record LoraOverride
+{
+    /// <summary>PEFT <c>r</c>: the rank of every adapted layer (≥ 1).</summary>
+    public int? R { get; init; }
+
+    /// <summary>PEFT <c>lora_alpha</c>: α of every adapted layer (positive, finite).</summary>
+    public double? LoraAlpha { get; init; }
+
+    /// <summary>PEFT <c>lora_dropout</c>: dropout on the adapter input, in [0, 1).</summary>
+    public double? LoraDropout { get; init; }
+
+    /// <summary>
+    /// PEFT <c>target_modules</c>: the module names to adapt, replacing the attribute-selected set (a name matches a
+    /// path equal to it or ending in <c>.name</c>). A name that matches no Linear/Embedding layer is an error naming it.
+    /// </summary>
+    public IReadOnlyList<string>? TargetModules { get; init; }
+
+    /// <summary>PEFT <c>use_rslora</c>: scale by α/√r instead of α/r.</summary>
+    public bool? UseRsLora { get; init; }
+
+    /// <summary>PEFT <c>rank_pattern</c>: rank by module name, applied after <see cref="R"/>.</summary>
+    public IReadOnlyDictionary<string, int>? RankPattern { get; init; }
+
+    /// <summary>PEFT <c>alpha_pattern</c>: α by module name, applied after <see cref="LoraAlpha"/>.</summary>
+    public IReadOnlyDictionary<string, double>? AlphaPattern { get; init; }
+
+    /// <summary>PEFT <c>bias</c>: which biases train (Attach only).</summary>
+    public LoraBias? Bias { get; init; }
+
+    /// <summary>
+    /// The override a PEFT config spells out (e.g. one parsed with <see cref="AdapterConfig.Parse(string, string?)"/>):
+    /// every LoRA field of <paramref name="config"/>, already checked by the PEFT unit's rules.
+    /// </summary>
+    public static LoraOverride From(AdapterConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        if (config.TargetModules is { IsSingle: true } regex)
+            throw new ArgumentException($"LoRA override: a single-string {ConfigFields.TargetModules} ({regex}) is a regular expression in PEFT; list the module names instead.");
+        return new LoraOverride
+        {
+            R = config.R,
+            LoraAlpha = config.LoraAlpha,
+            LoraDropout = config.LoraDropout,
+            TargetModules = config.TargetModules?.Items,
+            UseRsLora = config.UseRsLora,
+            RankPattern = config.RankPattern.Count == 0 ? null : config.RankPattern,
+            AlphaPattern = config.AlphaPattern.Count == 0 ? null : config.AlphaPattern,
+            Bias = config.Bias,
+        };
+    }
+
+    /// <summary>
+    /// Throws <see cref="ArgumentException"/> naming the first bad field (C# and PEFT name) and the rule it breaks.
+    /// </summary>
+    public void Validate()
+    {
+        Check(R is { } r ? ConfigRules.Rank(r) : null, nameof(R), ConfigFields.R, R);
+        Check(LoraAlpha is { } a ? ConfigRules.Alpha(a) : null, nameof(LoraAlpha), ConfigFields.LoraAlpha, LoraAlpha);
+        Check(LoraDropout is { } d ? ConfigRules.Dropout(d) : null, nameof(LoraDropout), ConfigFields.LoraDropout, LoraDropout);
+        foreach (var (name, rank) in RankPattern ?? new Dictionary<string, int>())
+            Check(ConfigRules.Rank(rank), $"{nameof(RankPattern)}[\"{name}\"]", ConfigFields.RankPattern, rank);
+        foreach (var (name, alpha) in AlphaPattern ?? new Dictionary<string, double>())
+            Check(ConfigRules.Alpha(alpha), $"{nameof(AlphaPattern)}[\"{name}\"]", ConfigFields.AlphaPattern, alpha);
+        if (TargetModules is { Count: 0 })
+            throw new ArgumentException($"LoRA override: {nameof(TargetModules)} ({ConfigFields.TargetModules}) is empty; leave it null to keep the attributes' targets.");
+    }
+
+    private static void Check(string? problem, string field, string peftField, object? value)
+    {
+        if (problem is not null)
+            throw new ArgumentException($"LoRA override: {field} ({peftField}) = {value}: {problem}.");
+    }
+
+    /// <summary><paramref name="config"/> for the layer at <paramref name="path"/>, with this override applied.</summary>
+    public LoraConfig Apply(string path, LoraConfig config)
+    {
+        if (R is { } r) config = config with { Rank = r };
+        if (LoraAlpha is { } a) config = config with { Alpha = a };
+        if (LoraDropout is { } d) config = config with { Dropout = d };
+        if (UseRsLora is { } rs) config = config with { UseRsLora = rs };
+        foreach (var (name, rank) in RankPattern ?? new Dictionary<string, int>())
+            if (ModulePath.Matches(path, name)) { config = config with { Rank = rank }; break; }
+        foreach (var (name, alpha) in AlphaPattern ?? new Dictionary<string, double>())
+            if (ModulePath.Matches(path, name)) { config = config with { Alpha = alpha }; break; }
+        return config;
+    }
+}
