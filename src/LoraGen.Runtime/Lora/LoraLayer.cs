@@ -90,6 +90,24 @@ public sealed class LoraLayer : ILayerAdapter
         return Register(name, config, a, b, new Rng(StableHash(name)));
     }
 
+    /// <summary>
+    /// Why adapter <paramref name="name"/> with <paramref name="config"/> cannot be added to <paramref name="layer"/>
+    /// (at <paramref name="path"/>), or null when it can: the check a whole-model attach or load runs on every layer
+    /// before it changes any, so that it either adapts them all or none.
+    /// </summary>
+    internal static string? ProblemAdding(IAdaptableLayer layer, string path, string name, LoraConfig config)
+    {
+        try { config.Validate($"{path} adapter '{name}'"); }
+        catch (ArgumentException e) { return e.Message; }
+        return layer.Adapter switch
+        {
+            null => null,
+            LoraLayer slot when slot._adapters.ContainsKey(name) => $"{path}: an adapter named '{name}' already exists on this layer.",
+            LoraLayer => null,
+            var other => $"{path}: the layer already holds a {other.GetType().Name} adapter.",
+        };
+    }
+
     private void CheckNew(string name, LoraConfig config)
     {
         config.Validate($"{LayerName} adapter '{name}'");

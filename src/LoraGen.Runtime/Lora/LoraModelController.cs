@@ -72,6 +72,8 @@ public sealed class LoraModelController
         var targets = Targets();
         if (targets.Count == 0)
             throw new InvalidOperationException($"{_model.GetType().Name} has no LoRA target: mark Linear/Embedding fields with [Lora] or list them in [LoraModel(Targets = ...)].");
+        var problems = targets.Select(t => LoraLayer.ProblemAdding(t.Layer, t.Path, name, t.Config)).OfType<string>().ToList();
+        if (problems.Count > 0) throw new InvalidOperationException(string.Join(" ", problems) + " Nothing was changed.");   // all or nothing
         _model.Freeze();
         var rng = new Rng(seed ^ 0x4C6F5241UL);
         foreach (var t in targets) t.Layer.EnableLora(t.Path).Add(name, t.Config, rng);
@@ -197,12 +199,12 @@ public sealed class LoraModelController
     /// gets the adapter's own rank and alpha (r, lora_alpha, rank_pattern, alpha_pattern, use_rslora), whatever the
     /// attributes say. Missing, unexpected and mis-shaped keys are reported by name in a
     /// <see cref="LoraAdapterException"/> before anything changes. The base model is frozen; the adapter becomes
-    /// active if none is.
+    /// active if none is. A or B holding NaN or ±Inf is refused unless <paramref name="allowNonFinite"/> is true.
     /// </summary>
-    public void Load(string directory, string name = "default")
+    public void Load(string directory, string name = "default", bool allowNonFinite = false)
     {
         if (_names.Contains(name)) throw new InvalidOperationException($"An adapter named '{name}' is already attached; Delete it first or load under another name.");
-        var loaded = LoraAdapterFiles.Read(directory, AllLayers());
+        var loaded = LoraAdapterFiles.Read(directory, AllLayers(), name, allowNonFinite);   // checks everything; nothing changed yet
         _model.Freeze();
         foreach (var l in loaded) l.Layer.EnableLora(l.Path).Add(name, l.Config, l.A, l.B);
         Register(name);
