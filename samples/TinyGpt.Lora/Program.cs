@@ -70,6 +70,7 @@ var (after, logitsUnmerged) = Training.Generate(model, prompt, 120, 0.7f, seed: 
 model.Lora.Merge();
 var (afterMerged, logitsMerged) = Training.Generate(model, prompt, 120, 0.7f, seed: 42);
 string mergedPath = Path.Combine(outDir, "merged.safetensors");
+model.Lora.MergeAndUnload();   // a merged model is saved as a plain one (SaveWeights refuses while adapters are merged)
 model.SaveWeights(mergedPath);
 
 var viaAdapter = new Gpt(config, new Rng(7));

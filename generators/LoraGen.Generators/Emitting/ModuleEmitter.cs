@@ -43,9 +43,9 @@ namespace LoraGen.Generators.Emitting
                 #nullable enable
                 """);
             w.WriteLine();
-            if (type.Namespace.Length > 0) w.OpenBlock($"namespace {type.Namespace}");
-            foreach (var c in type.Containing) w.OpenBlock($"partial {c.Keyword} {c.Name}");
-            w.OpenBlock($"partial {type.Self.Keyword} {type.Self.Name}");
+            if (type.Namespace.Length > 0) w.OpenBlock($"namespace {string.Join(".", type.Namespace.Split('.').Select(Escape))}");
+            foreach (var c in type.Containing) w.OpenBlock($"partial {c.Keyword} {EscapeDecl(c.Name)}");
+            w.OpenBlock($"partial {type.Self.Keyword} {EscapeDecl(type.Self.Name)}");
 
             var members = new List<Action>();
             if (type.EmitChildren) members.Add(() => WriteChildren(w, type));
@@ -205,10 +205,45 @@ namespace LoraGen.Generators.Emitting
         /// <summary>A name as it must be written in code: <c>@</c>-prefixed when it is a keyword (models hold the plain name).</summary>
         private static string Escape(string name) => SyntaxFacts.GetKeywordKind(name) != SyntaxKind.None ? "@" + name : name;
 
+        /// <summary>A declared type name (<c>Name</c> or <c>Name&lt;T, U&gt;</c>) with each identifier escaped (<c>@class</c>).</summary>
+        private static string EscapeDecl(string name)
+        {
+            int lt = name.IndexOf('<');
+            if (lt < 0) return Escape(name);
+            var parameters = name.Substring(lt + 1, name.Length - lt - 2).Split(',').Select(p => Escape(p.Trim()));
+            return Escape(name.Substring(0, lt)) + "<" + string.Join(", ", parameters) + ">";
+        }
+
+        /// <summary>A C# string literal: every character a user string can hold (quotes, newlines, controls) escaped.</summary>
         private static string Literal(string s) => SymbolDisplay.FormatLiteral(s, quote: true);
 
-        /// <summary>Text for an XML doc comment (paths can hold any character a <c>[ModuleName]</c> gives them).</summary>
-        private static string Xml(string s) => s.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
+        /// <summary>
+        /// Text for a one-line XML doc comment (paths can hold any character a <c>[ModuleName]</c> gives them): markup
+        /// characters as entities, and line breaks and other control or separator characters as character references,
+        /// so a name can neither break the XML nor end the comment and start code.
+        /// </summary>
+        private static string Xml(string s)
+        {
+            var sb = new StringBuilder(s.Length);
+            foreach (var ch in s)
+            {
+                switch (ch)
+                {
+                    case '&': sb.Append("&amp;"); break;
+                    case '<': sb.Append("&lt;"); break;
+                    case '>': sb.Append("&gt;"); break;
+                    case '"': sb.Append("&quot;"); break;
+                    case '\n' or '\r' or '\u0085' or '\u2028' or '\u2029':   // line breaks C# knows: as XML character references
+                        sb.Append("&#x").Append(((int)ch).ToString("X", CultureInfo.InvariantCulture)).Append(';');
+                        break;
+                    case '\t': sb.Append(ch); break;
+                    default:
+                        sb.Append(char.IsControl(ch) ? '\uFFFD' : ch);   // XML 1.0 has no other control characters, not even as references
+                        break;
+                }
+            }
+            return sb.ToString();
+        }
 
         private static string Bool(bool b) => b ? "true" : "false";
 

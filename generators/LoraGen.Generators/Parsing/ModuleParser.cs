@@ -103,7 +103,7 @@ namespace LoraGen.Generators.Parsing
             var chain = new List<INamedTypeSymbol>();
             for (var c = t; c is not null; c = c.ContainingType) chain.Insert(0, c);
             sb.Append(string.Join(".", chain.Select(c => c.TypeParameters.Length > 0 ? c.Name + "_" + c.TypeParameters.Length : c.Name)));
-            return sb.Append(".Lora.g.cs").ToString();
+            return sb.Append(".Lora.g.cs").Replace("@", "").ToString();   // keyword names display as @class: not a file-name character
         }
     }
 }

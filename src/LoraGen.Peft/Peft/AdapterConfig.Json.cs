@@ -87,8 +87,23 @@ public sealed partial record AdapterConfig
 
     // ------------------------------------------------------------------ reading
 
-    /// <summary>Reads and checks <paramref name="path"/> (an <c>adapter_config.json</c>).</summary>
-    public static AdapterConfig Load(string path) => Parse(File.ReadAllBytes(path), path);
+    /// <summary>
+    /// The largest <c>adapter_config.json</c> read (16 MiB; PEFT writes about 1 KB, a <c>rank_pattern</c> over
+    /// thousands of layers a few hundred KB).
+    /// </summary>
+    public const long MaxFileSize = 16 << 20;
+
+    /// <summary>
+    /// Reads and checks <paramref name="path"/> (an <c>adapter_config.json</c>, possibly through symbolic links). Only
+    /// a regular file of at most <see cref="MaxFileSize"/> bytes is read: an empty file, a pipe or a device (which
+    /// report no size) and a larger file throw <see cref="AdapterConfigException"/> without being read.
+    /// </summary>
+    public static AdapterConfig Load(string path) => Parse(ReadFile(path), path);
+
+    /// <summary>The bytes of a config file, under the rules of <see cref="Load"/>.</summary>
+    internal static byte[] ReadFile(string path) => LoraGen.IO.RegularFile.ReadAllBytes(path, MaxFileSize,
+        size => new AdapterConfigException(path, null, $"is {size} bytes; a config is at most {MaxFileSize} bytes."),
+        () => new AdapterConfigException(path, null, "is empty or not a regular file (a pipe or a device)."));
 
     /// <summary>Parses and checks a config from UTF-8 JSON; <paramref name="source"/> (a file name) appears in errors.</summary>
     public static AdapterConfig Parse(ReadOnlySpan<byte> utf8Json, string? source = null)

@@ -148,7 +148,7 @@ public static class AdapterDirectory
     /// <summary>The config that belongs to <paramref name="weights"/>, or null to look again (throws on the last attempt).</summary>
     private static AdapterFiles? Pair(string dir, SafetensorsFile weights, string configPath, bool last, bool acceptEditedConfig)
     {
-        byte[]? configBytes = TryRead(configPath);
+        byte[]? configBytes = TryRead(configPath, strict: true);
         if (!weights.Metadata.TryGetValue(ConfigHashKey, out var expected))
         {
             // Written by PEFT or another tool: nothing to check.
@@ -217,9 +217,15 @@ public static class AdapterDirectory
         fs.Flush(flushToDisk: true);
     }
 
-    private static byte[]? TryRead(string path)
+    /// <summary>
+    /// A config file's bytes, or null when it is missing. A file that is not a regular config file (empty, a pipe, a
+    /// device, too large) is null too — a temporary a kill left empty simply matches nothing — unless
+    /// <paramref name="strict"/>, which throws its <see cref="AdapterConfigException"/>.
+    /// </summary>
+    private static byte[]? TryRead(string path, bool strict = false)
     {
-        try { return File.ReadAllBytes(path); }
+        try { return AdapterConfig.ReadFile(path); }
+        catch (AdapterConfigException) when (!strict) { return null; }
         catch (FileNotFoundException) { return null; }
         catch (DirectoryNotFoundException) { return null; }
     }

@@ -24,6 +24,18 @@ public static class SafetensorsDTypes
     /// <summary>"[2, 3]": a shape as the messages print it.</summary>
     internal static string FormatShape(IReadOnlyList<long> shape) => "[" + string.Join(", ", shape) + "]";
 
+    /// <summary>Whether elements of <paramref name="dtype"/> convert to float32 (every dtype of the format does; integers above 2²⁴ round).</summary>
+    public static bool CanReadAsFloat(this SafetensorsDType dtype) => Enum.IsDefined(dtype);
+
+    /// <summary>FP8 E4M3 (the "fn" variant: no infinities, S.1111.111 is NaN) to float32.</summary>
+    private static float F8E4M3ToFloat(byte b)
+    {
+        int sign = b >> 7, exp = (b >> 3) & 0xF, man = b & 7;
+        if (exp == 0xF && man == 7) return float.NaN;
+        float v = exp == 0 ? man / 8f * MathF.Pow(2, -6) : (1 + man / 8f) * MathF.Pow(2, exp - 7);
+        return sign == 1 ? -v : v;
+    }
+
     /// <summary>Converts raw little-endian elements of <paramref name="dtype"/> to float32.</summary>
     internal static void ToFloat(SafetensorsDType dtype, ReadOnlySpan<byte> src, Span<float> dst, string key)
     {
@@ -56,8 +68,23 @@ public static class SafetensorsDTypes
             case SafetensorsDType.I8:
                 for (int i = 0; i < dst.Length; i++) dst[i] = (sbyte)src[i];
                 break;
+            case SafetensorsDType.U16:
+                for (int i = 0; i < dst.Length; i++) dst[i] = BitConverter.ToUInt16(src.Slice(2 * i, 2));
+                break;
+            case SafetensorsDType.U32:
+                for (int i = 0; i < dst.Length; i++) dst[i] = BitConverter.ToUInt32(src.Slice(4 * i, 4));
+                break;
+            case SafetensorsDType.U64:
+                for (int i = 0; i < dst.Length; i++) dst[i] = BitConverter.ToUInt64(src.Slice(8 * i, 8));
+                break;
+            case SafetensorsDType.F8_E5M2:   // the top byte of an F16
+                for (int i = 0; i < dst.Length; i++) dst[i] = (float)BitConverter.UInt16BitsToHalf((ushort)(src[i] << 8));
+                break;
+            case SafetensorsDType.F8_E4M3:
+                for (int i = 0; i < dst.Length; i++) dst[i] = F8E4M3ToFloat(src[i]);
+                break;
             default:
-                throw new NotSupportedException($"safetensors: tensor '{key}' has dtype {dtype}, which cannot be read as float32.");
+                throw new SafetensorsException(SafetensorsRule.TensorUnreadable, null, key, $"dtype {dtype} cannot be read as float32.");
         }
     }
 

@@ -51,17 +51,23 @@ public sealed unsafe class SafetensorsFile : IDisposable
         }
     }
 
-    /// <summary>Opens and validates <paramref name="path"/> by memory mapping.</summary>
+    /// <summary>
+    /// Opens and validates <paramref name="path"/> by memory mapping. Symbolic links are followed (sizes are the
+    /// target's, as in the Hugging Face cache); files of any size map whole (views and offsets are 64-bit). A file that
+    /// reports fewer than 8 bytes — empty, or not a regular file (a pipe, a device) — is refused without being opened.
+    /// </summary>
     public static SafetensorsFile Open(string path)
     {
-        var length = new FileInfo(path).Length;
-        if (length < 8) throw new SafetensorsException(SafetensorsRule.HeaderTooSmall, path, null, $"the file has {length} bytes; at least 8 are needed for the header length.");
+        var length = LoraGen.IO.RegularFile.Length(path);
+        if (length < 8) throw new SafetensorsException(SafetensorsRule.HeaderTooSmall, path, null, $"the file has {length} bytes (or is not a regular file); at least 8 are needed for the header length.");
         // Copy-on-write over a read-only handle: zero-copy views may be written to (the pages become private);
         // the file itself is never modified.
-        var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete);
+        var stream = LoraGen.IO.RegularFile.OpenRead(path);
         MemoryMappedFile mmf;
         try
         {
+            length = stream.Length;   // the opened file's own size, should it have changed since
+            if (length < 8) throw new SafetensorsException(SafetensorsRule.HeaderTooSmall, path, null, $"the file has {length} bytes; at least 8 are needed for the header length.");
             mmf = MemoryMappedFile.CreateFromFile(stream, null, 0, MemoryMappedFileAccess.CopyOnWrite, HandleInheritability.None, leaveOpen: false);
         }
         catch
@@ -104,22 +110,53 @@ public sealed unsafe class SafetensorsFile : IDisposable
         _byName.TryGetValue(key, out var info) ? info
         : throw new SafetensorsException(SafetensorsRule.TensorNotFound, Path, key, $"the file has no such tensor ({_byName.Count} tensors).");
 
-    /// <summary>The raw little-endian bytes of <paramref name="key"/>, valid until this file is disposed.</summary>
-    public ReadOnlySpan<byte> RawBytes(string key) => RawBytes(Info(key));
+    /// <summary>
+    /// The raw little-endian bytes of <paramref name="key"/>, valid until this file is disposed. A tensor of more than
+    /// int.MaxValue bytes throws <see cref="SafetensorsRule.TensorUnreadable"/> (use <see cref="RawBytes(string, long, int)"/>).
+    /// </summary>
+    public ReadOnlySpan<byte> RawBytes(string key)
+    {
+        var info = Info(key);
+        if (info.ByteLength > int.MaxValue)
+            throw new SafetensorsException(SafetensorsRule.TensorUnreadable, Path, key, $"{info.ByteLength} bytes do not fit one span (at most {int.MaxValue}); read it in parts.");
+        return Bytes(_dataStart + info.Begin, info.ByteLength);
+    }
 
-    private ReadOnlySpan<byte> RawBytes(SafetensorsTensorInfo info) => Bytes(_dataStart + info.Begin, info.End - info.Begin);
+    /// <summary>
+    /// <paramref name="count"/> raw bytes of <paramref name="key"/> from byte <paramref name="start"/> of its data (for
+    /// tensors larger than a span), valid until this file is disposed.
+    /// </summary>
+    public ReadOnlySpan<byte> RawBytes(string key, long start, int count)
+    {
+        var info = Info(key);
+        ArgumentOutOfRangeException.ThrowIfNegative(start);
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        if (start + count > info.ByteLength)
+            throw new ArgumentOutOfRangeException(nameof(count), $"{Path ?? "safetensors"}: tensor '{key}' has {info.ByteLength} bytes; [{start}, {start + count}) is outside them.");
+        return Bytes(_dataStart + info.Begin + start, count);
+    }
 
     /// <summary>
     /// The tensor's elements as float32. F32 data that is 4-byte aligned in a memory-mapped file is returned as a
     /// zero-copy view that is valid until this file is disposed (writes to it stay private: the file is not
     /// changed); everything else is a converted copy (as <see cref="ReadFloats(string)"/>).
+    /// <para>
+    /// <b>When a zero-copy view is safe.</b> The view reads the file's pages directly, so it is safe only while (1) this
+    /// <see cref="SafetensorsFile"/> is not disposed and (2) no process truncates or rewrites the file in place. A
+    /// file replaced by rename (as <see cref="LoraGen.IO.AtomicFile"/> and <c>AdapterDirectory.Save</c> do) or deleted
+    /// is fine: the mapping keeps the old contents. A file truncated under the mapping makes the next access to a
+    /// page past the new end fault (SIGBUS on Linux, which .NET cannot catch: the process dies). Nothing can stop
+    /// another process from truncating a file on Linux/macOS, so use views only for files you control; the library's
+    /// own loading paths (<c>LoadWeights</c>, adapter <c>Load</c>, <see cref="ReadFloats(string)"/>,
+    /// <see cref="ReadInto(string, Span{float})"/>) copy and never hand out a view.
+    /// </para>
     /// </summary>
     public Memory<float> GetFloatMemory(string key)
     {
         var info = Info(key);
         long offset = _dataStart + info.Begin;
         if (info.DType == SafetensorsDType.F32 && _base != null && ((nint)(_base + offset) & 3) == 0)
-            return new NativeFloatMemory((float*)(_base + offset), checked((int)info.ElementCount)).Memory;
+            return new NativeFloatMemory((float*)(_base + offset), CheckedElementCount(info, int.MaxValue)).Memory;
         return ReadFloats(info);
     }
 
@@ -128,10 +165,16 @@ public sealed unsafe class SafetensorsFile : IDisposable
 
     private float[] ReadFloats(SafetensorsTensorInfo info)
     {
-        var data = new float[checked((int)info.ElementCount)];
+        var data = new float[CheckedElementCount(info, Array.MaxLength)];
         ReadInto(info, data);
         return data;
     }
+
+    /// <summary>The element count, or a typed error naming the tensor when it exceeds <paramref name="limit"/>.</summary>
+    private int CheckedElementCount(SafetensorsTensorInfo info, int limit) =>
+        info.ElementCount <= limit ? (int)info.ElementCount
+        : throw new SafetensorsException(SafetensorsRule.TensorUnreadable, Path, info.Name,
+            $"{info.DType} {SafetensorsDTypes.FormatShape(info.Shape)} has {info.ElementCount} elements; one float32 array or view holds at most {limit}.");
 
     /// <summary>Converts the tensor's elements to float32 into <paramref name="destination"/>, which must have exactly as many elements.</summary>
     public void ReadInto(string key, Span<float> destination) => ReadInto(Info(key), destination);
@@ -141,14 +184,25 @@ public sealed unsafe class SafetensorsFile : IDisposable
         string key = info.Name;
         if (destination.Length != info.ElementCount)
             throw new ArgumentException($"{Path ?? "safetensors"}: tensor '{key}' has {info.ElementCount} elements ({SafetensorsDTypes.FormatShape(info.Shape)}), the destination {destination.Length}.");
-        SafetensorsDTypes.ToFloat(info.DType, RawBytes(info), destination, key);
+        if (!SafetensorsDTypes.CanReadAsFloat(info.DType))
+            throw new SafetensorsException(SafetensorsRule.TensorUnreadable, Path, key, $"dtype {info.DType} cannot be read as float32.");
+        // In chunks, so a tensor of more than 2 GiB converts too (a span holds at most int.MaxValue bytes).
+        const int chunk = 1 << 26;   // elements
+        int size = info.DType.Size();
+        for (long done = 0; done < destination.Length; done += chunk)
+        {
+            int n = (int)Math.Min(chunk, destination.Length - done);
+            SafetensorsDTypes.ToFloat(info.DType, Bytes(_dataStart + info.Begin + done * size, (long)n * size), destination.Slice((int)done, n), key);
+        }
     }
 
     private ReadOnlySpan<byte> Bytes(long offset, long count)
     {
         ObjectDisposedException.ThrowIf(_base == null && _bytes is null, this);
-        if (_bytes is not null) return new ReadOnlySpan<byte>(_bytes, checked((int)offset), checked((int)count));
-        return new ReadOnlySpan<byte>(_base + offset, checked((int)Math.Min(count, int.MaxValue)));
+        if (count > int.MaxValue)
+            throw new SafetensorsException(SafetensorsRule.TensorUnreadable, Path, null, $"{count} bytes at offset {offset} do not fit one span (at most {int.MaxValue}); read the tensor as floats (converted in chunks) instead.");
+        if (_bytes is not null) return new ReadOnlySpan<byte>(_bytes, checked((int)offset), (int)count);
+        return new ReadOnlySpan<byte>(_base + offset, (int)count);
     }
 
     /// <summary>
@@ -277,6 +331,9 @@ public sealed unsafe class SafetensorsFile : IDisposable
     {
         var v = prop.Value;
         if (v.ValueKind != JsonValueKind.Object) throw Bad(path, prop.Name, "each tensor entry must be an object.");
+        var fields = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var f in v.EnumerateObject())   // serde rejects a repeated field; JSON parsers would let the last one win
+            if (!fields.Add(f.Name)) throw Bad(path, prop.Name, $"duplicate field \"{f.Name}\" in the tensor entry.");
         if (!v.TryGetProperty("dtype", out var dt) || dt.ValueKind != JsonValueKind.String || !SafetensorsDTypes.TryParse(dt.GetString()!, out var dtype))
             throw Bad(path, prop.Name, $"missing or unknown dtype{(v.TryGetProperty("dtype", out var d2) ? $" {d2}" : "")}.");
         if (!v.TryGetProperty("shape", out var sh) || sh.ValueKind != JsonValueKind.Array)

@@ -25,4 +25,10 @@ public enum SafetensorsRule
     MetadataIncompleteBuffer,
     /// <summary>The requested tensor is not in the file.</summary>
     TensorNotFound,
+    /// <summary>
+    /// LoraGen's own, not the reference's: a valid tensor that cannot be read as asked — a dtype with no float32
+    /// conversion, more elements than one array or view holds, more bytes than one span, a dimension or rank the
+    /// reading tensor type cannot hold.
+    /// </summary>
+    TensorUnreadable,
 }

@@ -9,7 +9,9 @@ namespace LoraGen.SafeTensors;
 public sealed record SafetensorsTensorInfo(string Name, SafetensorsDType DType, long[] Shape, long Begin, long End)
 {
     /// <summary>The shape as int dimensions, as tensor libraries index them; throws when a dimension exceeds int.MaxValue.</summary>
-    public int[] IntShape => Shape.Select(d => d > int.MaxValue ? throw new OverflowException($"Tensor '{Name}' has a dimension above int.MaxValue.") : (int)d).ToArray();
+    public int[] IntShape => Shape.Select(d => d > int.MaxValue
+        ? throw new SafetensorsException(SafetensorsRule.TensorUnreadable, null, Name, $"shape {SafetensorsDTypes.FormatShape(Shape)} has a dimension above {int.MaxValue}, which a tensor of int dimensions cannot hold.")
+        : (int)d).ToArray();
 
     /// <summary>The number of elements (1 for a scalar).</summary>
     public long ElementCount => Shape.Aggregate(1L, (a, b) => a * b);

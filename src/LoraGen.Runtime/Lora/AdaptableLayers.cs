@@ -50,7 +50,9 @@ public static class AdaptableLayers
         /// <summary>Drops the slot and all its adapters (after merging, this is merge-and-unload).</summary>
         public void RemoveLora()
         {
-            if (layer.Adapter is LoraLayer) layer.Adapter = null;
+            if (layer.Adapter is not LoraLayer slot) return;
+            slot.Weight.StepLock = null;   // a plain layer again: its (possibly merged) weight may be trained
+            layer.Adapter = null;
         }
     }
 }

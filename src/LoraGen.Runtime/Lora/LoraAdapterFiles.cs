@@ -71,8 +71,12 @@ internal static class LoraAdapterFiles
     /// Reads a PEFT adapter directory (ours or PEFT's) for <paramref name="layers"/>: every layer the config targets, or
     /// whose keys the file holds, must have both matrices with shapes [r, in] and [out, r] for its rank; nothing else
     /// may be in the file. Every problem is reported by key in one <see cref="LoraAdapterException"/>; nothing changes.
+    /// Everything that could make attaching fail is checked here, before the caller touches the model: the config's
+    /// rules, <c>target_modules</c> matching at least one layer, each layer's settings and free adapter name
+    /// <paramref name="name"/>, and (unless <paramref name="allowNonFinite"/>) finite values in every A and B.
     /// </summary>
-    public static List<LoadedLayer> Read(string directory, IReadOnlyList<(string Path, IAdaptableLayer Layer, LoraFieldSpec? Spec)> layers)
+    public static List<LoadedLayer> Read(string directory, IReadOnlyList<(string Path, IAdaptableLayer Layer, LoraFieldSpec? Spec)> layers,
+        string name, bool allowNonFinite)
     {
         using var files = Open(directory);
         var cfg = files.Config;
@@ -99,11 +103,34 @@ internal static class LoraAdapterFiles
         if (!match.IsExact)
             throw new LoraAdapterException(directory, "the adapter does not fit this model", match.Missing, match.Unexpected, match.Mismatched);
         if (wanted.Count == 0) throw new LoraAdapterException(directory, "the adapter holds no LoRA tensors.");
+        if (cfg.TargetModules is not null && !layers.Any(l => cfg.IsTargeted(l.Path, l.Layer.Kind)))
+            throw new LoraAdapterException(directory, $"{AdapterKeys.ConfigFile}: \"{ConfigFields.TargetModules}\" matches no layer of this model.");
         var init = cfg.InitLoraWeights == InitLoraWeights.Gaussian ? LoraInit.Gaussian : LoraInit.Kaiming;
-        return wanted.Select(w => new LoadedLayer(w.Path, w.Layer,
-                new LoraConfig(w.Rank, cfg.AlphaFor(w.Path), cfg.LoraDropout, init, cfg.UseRsLora),
-                file.LoadTensor(AdapterKeys.A(w.Path, w.Layer.Kind)), file.LoadTensor(AdapterKeys.B(w.Path, w.Layer.Kind))))
-            .ToList();
+        var loaded = new List<LoadedLayer>(wanted.Count);
+        var problems = new List<string>();
+        foreach (var w in wanted)
+        {
+            var config = new LoraConfig(w.Rank, cfg.AlphaFor(w.Path), cfg.LoraDropout, init, cfg.UseRsLora);
+            if (LoraLayer.ProblemAdding(w.Layer, w.Path, name, config) is { } problem) { problems.Add(problem); continue; }
+            string ka = AdapterKeys.A(w.Path, w.Layer.Kind), kb = AdapterKeys.B(w.Path, w.Layer.Kind);
+            var a = file.LoadTensor(ka);
+            var b = file.LoadTensor(kb);
+            if (!allowNonFinite)
+            {
+                foreach (var (key, t) in new[] { (ka, a), (kb, b) })
+                    if (IndexOfNonFinite(t.Data) is var i and >= 0)
+                        problems.Add($"{key} holds a non-finite value ({t.Data[i].ToString(System.Globalization.CultureInfo.InvariantCulture)} at index {i}); load with allowNonFinite: true to accept it");
+            }
+            loaded.Add(new LoadedLayer(w.Path, w.Layer, config, a, b));
+        }
+        if (problems.Count > 0) throw new LoraAdapterException(directory, string.Join("; ", problems));
+        return loaded;
+    }
+
+    private static int IndexOfNonFinite(ReadOnlySpan<float> xs)
+    {
+        for (int i = 0; i < xs.Length; i++) if (!float.IsFinite(xs[i])) return i;
+        return -1;
     }
 
     private static AdapterFiles Open(string directory)

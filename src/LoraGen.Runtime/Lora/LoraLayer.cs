@@ -90,6 +90,24 @@ public sealed class LoraLayer : ILayerAdapter
         return Register(name, config, a, b, new Rng(StableHash(name)));
     }
 
+    /// <summary>
+    /// Why adapter <paramref name="name"/> with <paramref name="config"/> cannot be added to <paramref name="layer"/>
+    /// (at <paramref name="path"/>), or null when it can: the check a whole-model attach or load runs on every layer
+    /// before it changes any, so that it either adapts them all or none.
+    /// </summary>
+    internal static string? ProblemAdding(IAdaptableLayer layer, string path, string name, LoraConfig config)
+    {
+        try { config.Validate($"{path} adapter '{name}'"); }
+        catch (ArgumentException e) { return e.Message; }
+        return layer.Adapter switch
+        {
+            null => null,
+            LoraLayer slot when slot._adapters.ContainsKey(name) => $"{path}: an adapter named '{name}' already exists on this layer.",
+            LoraLayer => null,
+            var other => $"{path}: the layer already holds a {other.GetType().Name} adapter.",
+        };
+    }
+
     private void CheckNew(string name, LoraConfig config)
     {
         config.Validate($"{LayerName} adapter '{name}'");
@@ -121,6 +139,7 @@ public sealed class LoraLayer : ILayerAdapter
         if (_merged.Contains(name)) Unmerge();
         _adapters.Remove(name);
         _active.Remove(name);
+        UpdateStepLocks();
     }
 
     /// <summary>Makes exactly these adapters active.</summary>
@@ -167,7 +186,30 @@ public sealed class LoraLayer : ILayerAdapter
             }
             else ElementwiseOps.AddInPlace(Weight.Data, delta.Data);
             _merged.Add(name);
+            UpdateStepLocks();
         }
+    }
+
+    /// <summary>
+    /// While merged, W and the merged adapters' A and B may not be stepped by an optimizer: a step would change W or
+    /// ΔW, and Unmerge would then leave W − ΔW' ≠ W.
+    /// </summary>
+    private void UpdateStepLocks()
+    {
+        Weight.StepLock = IsMerged ? $"{LayerName}: adapter(s) {string.Join(", ", _merged)} are merged into this weight; Unmerge() before training." : null;
+        foreach (var ad in _adapters.Values)
+        {
+            string? reason = _merged.Contains(ad.Name) ? $"{LayerName}: adapter '{ad.Name}' is merged; Unmerge() before training it." : null;
+            ad.A.StepLock = reason;
+            ad.B.StepLock = reason;
+        }
+    }
+
+    /// <inheritdoc />
+    public void BaseWeightReplaced()
+    {
+        _merged.Clear();
+        UpdateStepLocks();
     }
 
     /// <summary>Undoes every merge, most recent first: W −= ΔW. W is restored within float rounding.</summary>
@@ -179,6 +221,7 @@ public sealed class LoraLayer : ILayerAdapter
             System.Numerics.Tensors.TensorPrimitives.Subtract(Weight.Data, delta.Data, Weight.Data);
         }
         _merged.Clear();
+        UpdateStepLocks();
     }
 
     private static int IndexOfNonFinite(ReadOnlySpan<float> xs)

@@ -143,7 +143,8 @@ public sealed class LoraModelController
         if (targets.Count == 0)
             throw new InvalidOperationException($"{_model.GetType().Name} has no LoRA target: mark Linear/Embedding fields with [Lora] or list them in [LoraModel(Targets = ...)]. " +
                 "Every Module subclass that holds layers must be `partial` (LORA0021), or its layers are invisible.");
-        foreach (var t in targets) t.Config.Validate($"{t.Path}");
+        var problems = targets.Select(t => LoraLayer.ProblemAdding(t.Layer, t.Path, name, t.Config)).OfType<string>().ToList();
+        if (problems.Count > 0) throw new InvalidOperationException(string.Join(" ", problems) + " Nothing was changed.");   // all or nothing
         _model.Freeze();
         var rng = new Rng(seed ^ 0x4C6F5241UL);
         foreach (var t in targets) t.Layer.EnableLora(t.Path).Add(name, t.Config, rng);
@@ -190,16 +191,10 @@ public sealed class LoraModelController
     /// unless loaded with <c>isTrainable: true</c>) and the base parameters the bias setting unfroze. <see cref="Summary"/>
     /// counts exactly these.
     /// </summary>
-    public IEnumerable<Tensor> Parameters()
-    {
-        if (IsMerged)
-            throw new InvalidOperationException(MergedTrainingMessage);
-        return TrainableNow();
-    }
+    /// <remarks>While adapters are merged, an optimizer step over these parameters is refused with a message saying to
+    /// <see cref="Unmerge"/> first (the merged weights would drift from B·A).</remarks>
+    public IEnumerable<Tensor> Parameters() => TrainableNow();
 
-    /// <summary>The message for training a merged model: what happened and what to do.</summary>
-    public const string MergedTrainingMessage =
-        "The model is merged: the adapters are folded into the base weights, so training would not reach A and B. Call model.Lora.Unmerge() first (or train before Merge).";
 
     private List<Tensor> TrainableNow()
     {
@@ -318,9 +313,9 @@ public sealed class LoraModelController
     /// <paramref name="config"/> overrides α, dropout, rsLoRA and alpha patterns; its rank must match the file's shapes
     /// and its targets must exist. Missing, unexpected and mis-shaped keys are reported by name in a
     /// <see cref="LoraAdapterException"/> before anything changes. The base model is frozen; the adapter becomes
-    /// active if none is.
+    /// active if none is. A or B holding NaN or ±Inf is refused unless <paramref name="allowNonFinite"/> is true.
     /// </summary>
-    public void Load(string directory, string name = DefaultAdapterName, bool isTrainable = false, LoraOverride? config = null)
+    public void Load(string directory, string name = DefaultAdapterName, bool isTrainable = false, LoraOverride? config = null, bool allowNonFinite = false)
     {
         CheckName(name);
         if (_names.Contains(name)) throw new InvalidOperationException($"An adapter named '{name}' is already attached; Delete it first or load under another name.");
@@ -334,7 +329,7 @@ public sealed class LoraModelController
         }
         var sub = Path.Combine(directory, name);
         if (name != DefaultAdapterName && AdapterDirectory.Exists(sub)) directory = sub;
-        var loaded = LoraAdapterFiles.Read(directory, layers);
+        var loaded = LoraAdapterFiles.Read(directory, layers, name, allowNonFinite);   // checks everything; nothing changed yet
         var configs = loaded.Select(l => config is null ? l.Config : ApplyToLoaded(config, l.Path, l.Config)).ToList();
         for (int i = 0; i < loaded.Count; i++) configs[i].Validate(loaded[i].Path);
         _model.Freeze();

@@ -16,4 +16,13 @@ public interface ILayerAdapter
 
     /// <summary>The adapter's parameters, named as inside the layer's state dict (e.g. <c>lora_A.default.weight</c>).</summary>
     IEnumerable<(string Name, Tensor Parameter)> NamedParameters();
+
+    /// <summary>Whether the adapter is folded into the layer's base weight (the base weight then is not the base model's).</summary>
+    bool IsMerged => false;
+
+    /// <summary>
+    /// The layer's base weight was just replaced (loaded from a file): it no longer holds a merged contribution, so
+    /// the adapter forgets any merge (it contributes in the forward pass again).
+    /// </summary>
+    void BaseWeightReplaced() { }
 }

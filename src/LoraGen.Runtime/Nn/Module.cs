@@ -113,15 +113,28 @@ public abstract class Module
         NamedParameters(includeAdapters: false).Select(p => KeyValuePair.Create(p.Name, p.Parameter)).ToList();
 
     /// <summary>
-    /// Writes the base parameters (adapters excluded; merge first to keep them) to a safetensors file, atomically.
+    /// Writes the base parameters (adapters excluded) to a safetensors file, atomically. While an adapter is merged
+    /// the weights are not the base model's, so this throws <see cref="InvalidOperationException"/>: unmerge first to
+    /// save the base, or merge-and-unload (which drops the adapters) to save a merged plain model.
     /// </summary>
-    public void SaveWeights(string path, IReadOnlyDictionary<string, string>? metadata = null) =>
+    public void SaveWeights(string path, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        if (AdaptedLayers().FirstOrDefault(l => l.Layer.Adapter!.IsMerged) is { Layer: not null } merged)
+            throw new InvalidOperationException(
+                $"{(merged.Path.Length == 0 ? "the model" : merged.Path)} has a merged adapter, so its weight is not the base weight: Unmerge() before saving the base weights, or MergeAndUnload() to save a merged model.");
         TensorFiles.Save(path, StateDict(), metadata ?? new Dictionary<string, string> { [ConfigFields.FormatMetadataKey] = ConfigFields.FormatMetadataValue });
+    }
+
+    /// <summary>Every adaptable layer in the tree that holds an adapter, with its path.</summary>
+    private IEnumerable<(string Path, IAdaptableLayer Layer)> AdaptedLayers() =>
+        NamedModules().Where(m => m.Module is IAdaptableLayer { Adapter: not null }).Select(m => (m.Path, (IAdaptableLayer)m.Module));
 
     /// <summary>
     /// Loads base parameters from a safetensors file (F32, F16 or BF16). With <paramref name="strict"/>, any
     /// missing, unexpected or shape-mismatched key throws <see cref="StateDictException"/> before anything is
-    /// changed; otherwise the matching keys are loaded and the report says what was skipped.
+    /// changed; otherwise the matching keys are loaded and the report says what was skipped. A layer whose weight is
+    /// loaded while an adapter is merged into it is unmerged by the load: the new weight is the base weight, and the
+    /// adapter contributes in the forward pass again (a later Unmerge does not subtract ΔW from it).
     /// </summary>
     public LoadReport LoadWeights(string path, bool strict = true)
     {
@@ -137,6 +150,9 @@ public abstract class Module
         var report = new LoadReport(match.Path, match.Missing, match.Unexpected, match.Mismatched, match.Matched.Count);
         if (strict && !report.IsExact) throw new StateDictException(report);
         foreach (var key in match.Matched) file.ReadInto(key, state[key].Data);
+        var loaded = match.Matched.Select(k => state[k]).ToHashSet(ReferenceEqualityComparer.Instance);
+        foreach (var (_, layer) in AdaptedLayers())
+            if (loaded.Contains(layer.Weight)) layer.Adapter!.BaseWeightReplaced();
         return report;
     }
 }

@@ -41,6 +41,7 @@ public sealed class AdamW : Optimizer
     /// <inheritdoc />
     public override void Step()
     {
+        CheckSteppable();
         foreach (var group in Groups)
         {
             foreach (var p in group.Params)

@@ -17,6 +17,17 @@ public abstract class Optimizer
     /// <summary>Updates every parameter that has a gradient.</summary>
     public abstract void Step();
 
+    /// <summary>
+    /// Throws <see cref="InvalidOperationException"/> before anything changes when a parameter may not be stepped now
+    /// (a LoRA adapter and its base weight while merged: stepping them would make Unmerge leave W changed).
+    /// </summary>
+    protected void CheckSteppable()
+    {
+        foreach (var group in Groups)
+            foreach (var p in group.Params)
+                if (p.StepLock is { } reason) throw new InvalidOperationException($"Cannot step: {reason}");
+    }
+
     /// <summary>Clears the gradients of every parameter.</summary>
     public void ZeroGrad()
     {

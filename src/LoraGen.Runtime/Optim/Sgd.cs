@@ -35,6 +35,7 @@ public sealed class Sgd : Optimizer
     /// <inheritdoc />
     public override void Step()
     {
+        CheckSteppable();
         foreach (var group in Groups)
         {
             foreach (var p in group.Params)

@@ -40,6 +40,12 @@ public sealed class Tensor
         Size = (int)size;
     }
 
+    /// <summary>
+    /// Why an optimizer must not step this parameter now (e.g. it is folded into a merged weight), or null. Set by the
+    /// layers that own the parameter; optimizers refuse to step while any of theirs has one.
+    /// </summary>
+    internal string? StepLock { get; set; }
+
     /// <summary>The dimensions of the tensor, outermost first.</summary>
     public ReadOnlySpan<int> Shape => shape;
 
