@@ -13,7 +13,7 @@ namespace LoraGen.Lora;
 /// (<see cref="SetActive"/>, <see cref="Delete"/>) and <see cref="Disable"/>. The generator creates it with the
 /// model's compile-time settings; the layers it adapts come from the generated module tree, not reflection.
 /// </summary>
-public sealed class LoraModelController
+public sealed class LoraModelController : ILoraFacade
 {
     private readonly Module _model;
     private readonly List<string> _names = [];
@@ -79,6 +79,8 @@ public sealed class LoraModelController
         Register(name);
         return this;
     }
+
+    ILoraFacade ILoraFacade.Attach(string name, ulong seed) => Attach(name, seed);
 
     private void ApplyBias(IReadOnlyList<LoraTarget> targets)
     {
