@@ -63,6 +63,21 @@ namespace LoraGen.Generators
                 .Select(static (input, _) => ModuleParser.Combine(input.Left.Left, input.Left.Right, input.Right))
                 .WithTrackingName(TrackingNames.Generation);
 
+            // The TorchSharp backend: partial subclasses of TorchSharp's module, each parsed on its own (fields and root
+            // settings are read from the type itself, so one model per type and nothing to join).
+            var torchModules = context.SyntaxProvider
+                .CreateSyntaxProvider(
+                    static (node, _) => ModuleParser.IsCandidate(node),
+                    static (ctx, ct) => Guard(() => TorchModuleParser.Parse(ctx, ct)))
+                .WithTrackingName(TrackingNames.TorchModuleTypes)
+                .WhereNotNull()
+                .WithTrackingName(TrackingNames.TorchModuleTypesFound);
+            context.RegisterSourceOutput(torchModules, static (spc, model) =>
+            {
+                string? source = Guard(() => TorchSharpEmitter.Emit(model));
+                if (source is not null) spc.AddSource(model.HintName, source);
+            });
+
             context.RegisterSourceOutput(generation, static (spc, model) =>
             {
                 string? source = Guard(() => ModuleEmitter.Emit(model));

@@ -6,6 +6,12 @@ namespace LoraGen.Generators
         /// <summary>Every partial class with a base list, parsed (null when it is not a Module subclass we generate for).</summary>
         public const string ModuleTypes = nameof(ModuleTypes);
 
+        /// <summary>Partial TorchSharp module subclasses, parsed (null for other classes).</summary>
+        public const string TorchModuleTypes = nameof(TorchModuleTypes);
+
+        /// <summary>The TorchSharp module models that get code.</summary>
+        public const string TorchModuleTypesFound = nameof(TorchModuleTypesFound);
+
         /// <summary>The Module subclasses we generate for.</summary>
         public const string ModuleTypesFound = nameof(ModuleTypesFound);
 

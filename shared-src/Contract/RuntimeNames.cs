@@ -40,6 +40,38 @@ namespace LoraGen.Contract
         /// <summary>The optimizer base class (LORA0017 watches <c>Step()</c>).</summary>
         public const string Optimizer = "LoraGen.Optim.Optimizer";
 
+        // ---- the TorchSharp backend (metadata names: nested types with '+', generic arity with '`')
+
+        /// <summary>TorchSharp's non-generic module base, <c>torch.nn.Module</c>: the generator emits for partial subclasses of it.</summary>
+        public const string TorchModule = "TorchSharp.torch+nn+Module";
+
+        /// <summary>TorchSharp's <c>Linear</c>, adaptable by a hook.</summary>
+        public const string TorchLinear = "TorchSharp.Modules.Linear";
+
+        /// <summary>TorchSharp's <c>Embedding</c>, adaptable by a hook.</summary>
+        public const string TorchEmbedding = "TorchSharp.Modules.Embedding";
+
+        /// <summary>TorchSharp's module container (arrays are not registered by <c>RegisterComponents()</c>).</summary>
+        public const string TorchModuleList = "TorchSharp.Modules.ModuleList`1";
+
+        /// <summary>The interface the generator implements on TorchSharp modules with <c>[Lora]</c> fields.</summary>
+        public const string TorchLoraFields = "LoraGen.Torch.ITorchLoraFields";
+
+        /// <summary>The TorchSharp per-field spec.</summary>
+        public const string TorchLoraFieldSpec = "LoraGen.Torch.TorchLoraFieldSpec";
+
+        /// <summary>The TorchSharp adapter settings.</summary>
+        public const string TorchLoraConfig = "LoraGen.Torch.TorchLoraConfig";
+
+        /// <summary>The TorchSharp <c>Lora</c> facade.</summary>
+        public const string TorchLoraModelController = "LoraGen.Torch.TorchLoraModelController";
+
+        /// <summary>The TorchSharp root's options.</summary>
+        public const string TorchLoraModelOptions = "LoraGen.Torch.TorchLoraModelOptions";
+
+        /// <summary>The member of <see cref="TorchLoraFields"/> the generator implements.</summary>
+        public const string TorchLoraFieldsMember = "LoraFields";
+
         /// <summary>The overridable member that yields a module's children: <c>IEnumerable&lt;(string Name, Module Module)&gt; Children()</c>.</summary>
         public const string ChildrenMember = "Children";
 

@@ -25,7 +25,8 @@ public class ContractTests
     [Fact]
     public void EveryRuntimeTypeNameResolvesInTheRuntimeOrTheAbstractions()
     {
-        var typeNames = RuntimeNameConstants().Where(c => c.Value.Contains('.')).ToList();
+        // The TorchSharp backend's names (Torch*) resolve in TorchSharp and LoraGen.TorchSharp: checked in LoraGen.TorchSharp.Tests.
+        var typeNames = RuntimeNameConstants().Where(c => c.Value.Contains('.') && !c.Field.StartsWith("Torch", StringComparison.Ordinal)).ToList();
         Assert.True(typeNames.Count >= 11, $"only {typeNames.Count} type names found");
         var missing = typeNames.Where(c => Runtime.GetType(c.Value) is null && Abstractions.GetType(c.Value) is null)
             .Select(c => $"RuntimeNames.{c.Field} = {c.Value}").ToList();

@@ -83,7 +83,7 @@ namespace LoraGen.Generators.Parsing
             return new GenerationModel(type, new(mine), root);
         }
 
-        private static TypeDecl Decl(INamedTypeSymbol t)
+        internal static TypeDecl Decl(INamedTypeSymbol t)
         {
             string keyword = t.IsRecord ? (t.IsValueType ? "record struct" : "record")
                 : t.TypeKind == TypeKind.Struct ? "struct"
@@ -96,7 +96,7 @@ namespace LoraGen.Generators.Parsing
 
         internal static string TypeKey(INamedTypeSymbol t) => t.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat);
 
-        private static string HintName(INamedTypeSymbol t)
+        internal static string HintName(INamedTypeSymbol t)
         {
             var sb = new StringBuilder();
             if (t.ContainingNamespace is { IsGlobalNamespace: false } ns) sb.Append(ns.ToDisplayString()).Append('.');

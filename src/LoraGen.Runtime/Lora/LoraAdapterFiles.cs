@@ -38,31 +38,9 @@ internal static class LoraAdapterFiles
     /// <c>use_rslora</c> flag: the majority wins, and the other layers' scaling is kept exact through an equivalent α
     /// (α/√r = (α·√r)/r).
     /// </summary>
-    internal static AdapterConfig ConfigOf(IReadOnlyList<(string Path, LoraAdapter Adapter)> layers, LoraBias bias, string? baseModel)
-    {
-        var first = layers[0].Adapter.Config;
-        bool rsLora = layers.Count(l => l.Adapter.Config.UseRsLora) * 2 > layers.Count;
-        double EffectiveAlpha(LoraConfig c) => c.UseRsLora == rsLora ? c.Alpha
-            : c.UseRsLora ? c.Alpha * Math.Sqrt(c.Rank) : c.Alpha / Math.Sqrt(c.Rank);
-        int r = layers.GroupBy(l => l.Adapter.Config.Rank).OrderByDescending(g => g.Count()).First().Key;
-        double alpha = layers.GroupBy(l => EffectiveAlpha(l.Adapter.Config)).OrderByDescending(g => g.Count()).First().Key;
-        return new AdapterConfig
-        {
-            R = r,
-            LoraAlpha = alpha,
-            LoraDropout = first.Dropout,
-            TargetModules = OneOrMany<string>.Many(layers.Select(l => ModulePath.LastSegment(l.Path)).Distinct().Order(StringComparer.Ordinal)),
-            Bias = bias,
-            UseRsLora = rsLora,
-            InitLoraWeights = first.Init == LoraInit.Gaussian ? InitLoraWeights.Gaussian : InitLoraWeights.Default,
-            RankPattern = layers.Where(l => l.Adapter.Config.Rank != r)
-                .OrderBy(l => l.Path, StringComparer.Ordinal).ToDictionary(l => l.Path, l => l.Adapter.Config.Rank),
-            AlphaPattern = layers.Where(l => EffectiveAlpha(l.Adapter.Config) != alpha)
-                .OrderBy(l => l.Path, StringComparer.Ordinal).ToDictionary(l => l.Path, l => EffectiveAlpha(l.Adapter.Config)),
-            BaseModelNameOrPath = baseModel,
-            InferenceMode = true,
-        };
-    }
+    internal static AdapterConfig ConfigOf(IReadOnlyList<(string Path, LoraAdapter Adapter)> layers, LoraBias bias, string? baseModel) =>
+        AdapterConfig.FromLayers(layers.Select(l => new AdapterLayerSettings(l.Path, l.Adapter.Config.Rank, l.Adapter.Config.Alpha,
+            l.Adapter.Config.Dropout, l.Adapter.Config.UseRsLora, l.Adapter.Config.Init)).ToList(), bias, baseModel);
 
     /// <summary>One layer's adapter as read from a file, checked and ready to attach.</summary>
     internal sealed record LoadedLayer(string Path, IAdaptableLayer Layer, LoraConfig Config, Tensor A, Tensor B);

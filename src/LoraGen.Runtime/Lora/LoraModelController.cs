@@ -13,7 +13,7 @@ namespace LoraGen.Lora;
 /// (<see cref="SetActive"/>, <see cref="Delete"/>) and <see cref="Disable"/>. The generator creates it with the
 /// model's compile-time settings; the layers it adapts come from the generated module tree, not reflection.
 /// </summary>
-public sealed class LoraModelController
+public sealed class LoraModelController : ILoraFacade
 {
     private readonly Module _model;
     private readonly List<string> _names = [];
@@ -159,6 +159,10 @@ public sealed class LoraModelController
         if (name is "." or ".." || name.IndexOfAny(['/', '\\']) >= 0 || name.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0)
             throw new ArgumentException($"Adapter name '{name}' cannot name a directory (PEFT saves a non-default adapter to DIR/NAME).", nameof(name));
     }
+
+    ILoraFacade ILoraFacade.Attach(string name, ulong seed) => Attach(name, seed);
+
+    void ILoraFacade.Load(string directory, string name) => Load(directory, name);
 
     private void ApplyBias(IReadOnlyList<LoraTarget> targets)
     {

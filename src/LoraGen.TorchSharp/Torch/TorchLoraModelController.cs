@@ -1,0 +1,323 @@
+using System.Globalization;
+using LoraGen.Contract;
+using LoraGen.Peft;
+using LoraGen.SafeTensors;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace LoraGen.Torch;
+
+/// <summary>
+/// The <c>Lora</c> facade of a TorchSharp <c>[LoraModel]</c> root, with the managed backend's names and semantics
+/// (<see cref="ILoraFacade"/>): <see cref="Attach"/>, <see cref="Summary"/>, <see cref="Merge"/>, <see cref="Unmerge"/>,
+/// <see cref="MergeAndUnload"/>, named adapters, <see cref="Disable"/>, and <see cref="Save"/>/<see cref="Load"/> through
+/// the PEFT unit (the same file bytes as the managed backend for the same weights). Targets are the <c>[Lora]</c>
+/// fields (<see cref="ITorchLoraFields"/>, found by identity in the registered module tree) and every Linear/Embedding
+/// whose path matches <see cref="TorchLoraModelOptions.Targets"/>. LoRA runs in a forward hook, so the model's
+/// <c>call()</c> is unchanged.
+/// </summary>
+public sealed class TorchLoraModelController : ILoraFacade
+{
+    private readonly nn.Module _model;
+    private readonly List<string> _names = [];
+    private string? _active;
+
+    /// <summary>Creates the facade for <paramref name="model"/>.</summary>
+    public TorchLoraModelController(nn.Module model, TorchLoraModelOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(options);
+        _model = model;
+        Options = options;
+    }
+
+    /// <summary>The root's <c>[LoraModel]</c> settings.</summary>
+    public TorchLoraModelOptions Options { get; }
+
+    /// <inheritdoc/>
+    public IReadOnlyList<string> Names => _names;
+
+    /// <inheritdoc/>
+    public string? Active => _active;
+
+    /// <summary>
+    /// The layers the model adapts: every <c>[Lora]</c> field, plus every Linear/Embedding whose path matches
+    /// <see cref="TorchLoraModelOptions.Targets"/> (with rank/alpha patterns applied). Paths are dotted, with indices.
+    /// </summary>
+    public IReadOnlyList<TorchLoraTarget> Targets()
+    {
+        var targets = new List<TorchLoraTarget>();
+        foreach (var l in AllLayers())
+        {
+            if (l.Spec is { } spec) targets.Add(new TorchLoraTarget(l.Path, l.Owner, l.Layer, l.Kind, spec.Config, spec.Bias));
+            else if (Options.Targets.Any(t => ModulePath.Matches(l.Path, t)))
+                targets.Add(new TorchLoraTarget(l.Path, l.Owner, l.Layer, l.Kind, ByName(l.Path), Options.Bias));
+        }
+        return targets;
+    }
+
+    private TorchLoraConfig ByName(string path)
+    {
+        var cfg = Options.Defaults;
+        foreach (var (name, r) in Options.RankPattern) if (ModulePath.Matches(path, name)) { cfg = cfg with { Rank = r }; break; }
+        foreach (var (name, a) in Options.AlphaPattern) if (ModulePath.Matches(path, name)) { cfg = cfg with { Alpha = a }; break; }
+        return cfg;
+    }
+
+    private sealed record Candidate(string Path, nn.Module Owner, nn.Module<Tensor, Tensor> Layer, LayerKind Kind, TorchLoraFieldSpec? Spec);
+
+    /// <summary>Every base Linear/Embedding under the root, with its owner and its <c>[Lora]</c> settings (null when none), in module order.</summary>
+    private List<Candidate> AllLayers()
+    {
+        var byPath = new Dictionary<string, nn.Module>(StringComparer.Ordinal) { [""] = _model };
+        var specs = new Dictionary<nn.Module, TorchLoraFieldSpec>(ReferenceEqualityComparer.Instance);
+        if (_model is ITorchLoraFields rootFields) AddSpecs(rootFields, specs);
+        var loraPrefixes = new List<string>();
+        var found = new List<Candidate>();
+        foreach (var (path, module) in _model.named_modules())
+        {
+            byPath[path] = module;
+            if (module is TorchLoraLayer) { loraPrefixes.Add(path + "."); continue; }
+            if (loraPrefixes.Any(p => path.StartsWith(p, StringComparison.Ordinal))) continue;
+            if (module is ITorchLoraFields fields) AddSpecs(fields, specs);
+            LayerKind? kind = module switch { Linear => LayerKind.Linear, Embedding => LayerKind.Embedding, _ => null };
+            if (kind is null) continue;
+            int dot = path.LastIndexOf('.');
+            var owner = byPath[dot < 0 ? "" : path[..dot]];
+            found.Add(new Candidate(path, owner, (nn.Module<Tensor, Tensor>)module, kind.Value, null));
+        }
+        return found.Select(c => specs.TryGetValue(c.Layer, out var s) ? c with { Spec = s } : c).ToList();
+    }
+
+    private static void AddSpecs(ITorchLoraFields fields, Dictionary<nn.Module, TorchLoraFieldSpec> specs)
+    {
+        foreach (var (layer, spec) in fields.LoraFields())
+            if (layer is not null) specs[layer] = spec;
+    }
+
+    private Dictionary<string, TorchLoraLayer> LoraLayers() =>
+        TorchLoraModules.Layers(_model).ToDictionary(l => l.ModulePath, l => l.Layer, StringComparer.Ordinal);
+
+    private static TorchLoraLayer AttachTo(Candidate c) => c.Kind == LayerKind.Linear
+        ? TorchLoraLayer.Attach(c.Owner, (Linear)c.Layer)
+        : TorchLoraLayer.Attach(c.Owner, (Embedding)c.Layer);
+
+    /// <summary>
+    /// Freezes the base model and adds adapter <paramref name="name"/> to every target: B = 0 (A = 0 for
+    /// embeddings), so outputs are unchanged until training. A is drawn from a generator seeded with
+    /// <paramref name="seed"/>. The first adapter becomes active.
+    /// </summary>
+    public TorchLoraModelController Attach(string name = "default", ulong seed = 0)
+    {
+        if (_names.Contains(name)) throw new InvalidOperationException($"An adapter named '{name}' is already attached.");
+        var targets = Targets();
+        if (targets.Count == 0)
+            throw new InvalidOperationException($"{_model.GetName()} has no LoRA target: mark Linear/Embedding fields with [Lora] or list them in [LoraModel(Targets = ...)].");
+        foreach (var t in targets) t.Config.Validate(t.Path);
+        var existing = LoraLayers();
+        var candidates = AllLayers().ToDictionary(c => c.Path, StringComparer.Ordinal);
+        using var generator = new Generator(seed ^ 0x4C6F5241UL);
+        foreach (var t in targets)
+        {
+            var layer = existing.TryGetValue(t.Path, out var l) ? l : AttachTo(candidates[t.Path]);
+            layer.Add(name, t.Config, generator);
+        }
+        TorchLoraModules.FreezeBase(_model);
+        ApplyBias(targets);
+        Register(name);
+        return this;
+    }
+
+    ILoraFacade ILoraFacade.Attach(string name, ulong seed) => Attach(name, seed);
+
+    private void ApplyBias(IReadOnlyList<TorchLoraTarget> targets)
+    {
+        foreach (var t in targets)
+        {
+            if (t.Bias == LoraBias.All)
+            {
+                foreach (var (n, p) in _model.named_parameters())
+                    if (n == "bias" || n.EndsWith(".bias", StringComparison.Ordinal)) p.requires_grad = true;
+            }
+            else if (t.Bias == LoraBias.LoraOnly && t.Layer is Linear { bias: { } b }) b.requires_grad = true;
+        }
+    }
+
+    private void Register(string name)
+    {
+        _names.Add(name);
+        _active ??= name;
+    }
+
+    /// <summary>The trainable parameters of the active adapter (A and B of every adapted layer), for the optimizer.</summary>
+    public IEnumerable<Parameter> Parameters()
+    {
+        if (_active is null) yield break;
+        foreach (var (_, layer) in TorchLoraModules.Layers(_model))
+            if (layer.Adapters.TryGetValue(_active, out var ad)) { yield return ad.MatrixA; yield return ad.MatrixB; }
+    }
+
+    /// <inheritdoc/>
+    public string Summary()
+    {
+        long trainable = 0, all = 0;
+        foreach (var p in _model.parameters())
+        {
+            all += p.numel();
+            if (p.requires_grad) trainable += p.numel();
+        }
+        double pct = all == 0 ? 0 : 100.0 * trainable / all;
+        return string.Create(CultureInfo.InvariantCulture, $"trainable params: {trainable:N0} || all params: {all:N0} || trainable%: {pct:F4}");
+    }
+
+    /// <inheritdoc/>
+    public void SetActive(string name)
+    {
+        if (!_names.Contains(name)) throw new KeyNotFoundException($"No adapter named '{name}' (have: {string.Join(", ", _names)}).");
+        var layers = LoraLayers().Values.ToList();
+        if (layers.Any(s => s.IsMerged)) throw new InvalidOperationException("Unmerge before switching adapters.");
+        foreach (var layer in layers) if (layer.Adapters.ContainsKey(name)) layer.SetActive(name);
+        _active = name;
+    }
+
+    /// <inheritdoc/>
+    public void Delete(string name)
+    {
+        if (!_names.Remove(name)) throw new KeyNotFoundException($"No adapter named '{name}'.");
+        foreach (var layer in LoraLayers().Values) if (layer.Adapters.ContainsKey(name)) layer.Remove(name);
+        if (_active == name)
+        {
+            _active = _names.FirstOrDefault();
+            if (_active is not null) SetActive(_active);
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Merge(bool safe = false)
+    {
+        foreach (var layer in LoraLayers().Values) layer.Merge(safe);
+    }
+
+    /// <inheritdoc/>
+    public void Unmerge()
+    {
+        foreach (var layer in LoraLayers().Values) layer.Unmerge();
+    }
+
+    /// <inheritdoc/>
+    public bool IsMerged => LoraLayers().Values.Any(s => s.IsMerged);
+
+    /// <inheritdoc/>
+    public void MergeAndUnload(bool safe = false)
+    {
+        Merge(safe);
+        foreach (var layer in LoraLayers().Values) layer.Unload(merge: true);
+        _names.Clear();
+        _active = null;
+    }
+
+    /// <inheritdoc/>
+    public IDisposable Disable() => new TorchLoraDisableScope(LoraLayers().Values);
+
+    // ------------------------------------------------------------------ PEFT adapter directories
+
+    /// <summary>
+    /// Writes adapter <paramref name="name"/> (default: the active one) to <paramref name="directory"/> in PEFT's
+    /// layout as one unit, through <see cref="AdapterDirectory"/>: F32 tensors under PEFT keys and the config built by
+    /// <see cref="AdapterConfig.FromLayers"/>, as the managed backend writes them.
+    /// </summary>
+    public void Save(string directory, string? name = null)
+    {
+        name ??= _active ?? throw new InvalidOperationException("No adapter to save: call Attach or Load first.");
+        if (!_names.Contains(name)) throw new KeyNotFoundException($"No adapter named '{name}'.");
+        var bias = Options.Bias;
+        foreach (var c in AllLayers())
+            if (c.Spec is { } spec && spec.Bias > bias) bias = spec.Bias;
+        var tensors = new List<SafetensorsEntry>();
+        var settings = new List<AdapterLayerSettings>();
+        foreach (var (path, layer) in TorchLoraModules.Layers(_model))
+        {
+            if (!layer.Adapters.TryGetValue(name, out var ad)) continue;
+            tensors.Add(TorchSafetensors.ToEntry(AdapterKeys.A(path, layer.Kind), ad.MatrixA));
+            tensors.Add(TorchSafetensors.ToEntry(AdapterKeys.B(path, layer.Kind), ad.MatrixB));
+            var c = ad.Config;
+            settings.Add(new AdapterLayerSettings(path, c.Rank, c.Alpha, c.Dropout, c.UseRsLora, c.Init));
+        }
+        if (settings.Count == 0) throw new InvalidOperationException($"Adapter '{name}' has no layers.");
+        AdapterDirectory.Save(directory, AdapterConfig.FromLayers(settings, bias, Options.BaseModelName), tensors);
+    }
+
+    /// <summary>
+    /// Loads a PEFT LoRA adapter directory (ours, the managed backend's or PEFT's) as adapter <paramref name="name"/>.
+    /// Each layer gets the adapter's own rank and alpha (r, lora_alpha, rank_pattern, alpha_pattern, use_rslora).
+    /// Missing, unexpected and mis-shaped keys are reported by name in a <see cref="TorchLoraAdapterException"/>
+    /// before anything changes. The base model is frozen; the adapter becomes active if none is.
+    /// </summary>
+    public void Load(string directory, string name = "default")
+    {
+        if (_names.Contains(name)) throw new InvalidOperationException($"An adapter named '{name}' is already attached; Delete it first or load under another name.");
+        using var files = Open(directory);
+        var cfg = files.Config;
+        if (cfg.UseDora)
+            throw new TorchLoraAdapterException(directory, $"{AdapterKeys.ConfigFile}: DoRA adapters ({ConfigFields.UseDora}) are not supported yet.");
+        if (cfg.FanInFanOut)
+            throw new TorchLoraAdapterException(directory, $"{AdapterKeys.ConfigFile}: transposed ({ConfigFields.FanInFanOut}, Conv1D) layouts are not supported yet.");
+        var file = files.Weights;
+        var expected = new List<(string Key, long[] Shape)>();
+        var wanted = new List<(Candidate Layer, int Rank)>();
+        foreach (var c in AllLayers())
+        {
+            string ka = AdapterKeys.A(c.Path, c.Kind), kb = AdapterKeys.B(c.Path, c.Kind);
+            if (!file.Contains(ka) && !file.Contains(kb) && !cfg.IsTargeted(c.Path, c.Kind)) continue;
+            int rank = cfg.RankFor(c.Path);
+            var shape = WeightShape(c.Layer);
+            long inDim = c.Kind == LayerKind.Linear ? shape[1] : shape[0];
+            long outDim = c.Kind == LayerKind.Linear ? shape[0] : shape[1];
+            expected.Add((ka, [rank, inDim]));
+            expected.Add((kb, [outDim, rank]));
+            wanted.Add((c, rank));
+        }
+        var match = file.Match(expected);
+        if (!match.IsExact)
+            throw new TorchLoraAdapterException(directory, "the adapter does not fit this model", match.Missing, match.Unexpected, match.Mismatched);
+        if (wanted.Count == 0) throw new TorchLoraAdapterException(directory, "the adapter holds no LoRA tensors.");
+        var init = cfg.InitLoraWeights == InitLoraWeights.Gaussian ? LoraInit.Gaussian : LoraInit.Kaiming;
+        var configs = wanted.Select(w => new TorchLoraConfig(w.Rank, cfg.AlphaFor(w.Layer.Path), cfg.LoraDropout, init, cfg.UseRsLora)).ToList();
+        for (int i = 0; i < wanted.Count; i++) configs[i].Validate(wanted[i].Layer.Path);
+        var existing = LoraLayers();
+        for (int i = 0; i < wanted.Count; i++)
+        {
+            var c = wanted[i].Layer;
+            using var a = TorchSafetensors.ReadTensor(file, AdapterKeys.A(c.Path, c.Kind));
+            using var b = TorchSafetensors.ReadTensor(file, AdapterKeys.B(c.Path, c.Kind));
+            var layer = existing.TryGetValue(c.Path, out var l) ? l : AttachTo(c);
+            layer.Add(name, configs[i], a, b);
+        }
+        TorchLoraModules.FreezeBase(_model);
+        Register(name);
+    }
+
+    private static long[] WeightShape(nn.Module<Tensor, Tensor> layer) => layer switch
+    {
+        Linear linear => linear.weight!.shape,
+        Embedding embedding => embedding.weight!.shape,
+        _ => throw new InvalidOperationException($"not a Linear or Embedding: {layer.GetName()}"),
+    };
+
+    private static AdapterFiles Open(string directory)
+    {
+        try
+        {
+            return AdapterDirectory.Open(directory);
+        }
+        catch (NoAdapterException e)
+        {
+            throw new TorchLoraAdapterException(directory, e.Message);
+        }
+        catch (Exception e) when (e is AdapterConfigException or AdapterDirectoryException or SafetensorsException)
+        {
+            throw new TorchLoraAdapterException(directory, e.Message, inner: e);
+        }
+    }
+}
