@@ -112,9 +112,26 @@ public sealed class VerbTests : IDisposable
                     Assert.Equal(expect, got, 1e-5);
                 }
         }
-        var (svd, _, err) = Cli.Run("combine", _f.P("x"), _f.P("y"), "--method", "svd", "-o", _f.P("svd"));
-        Assert.Equal(ExitCodes.NotSupported, svd);
-        Assert.Contains("not yet", err);
+        // svd: the best rank-2 approximation of Σ wᵢ·sᵢ·Bᵢ·Aᵢ (rank 4), so no rank-2 product — linear's included — is closer.
+        Assert.Equal(0, Cli.Run("combine", _f.P("x"), _f.P("y"), "--weights", "0.7,0.3", "--method", "svd", "-o", _f.P("svd")).Code);
+        double Error(string dir, int r)
+        {
+            using var f = AdapterDirectory.Open(_f.P(dir));
+            Assert.Equal(r, f.Config.R);
+            var a = f.Weights.ReadFloats(K("lora_A"));
+            var b = f.Weights.ReadFloats(K("lora_B"));
+            double e = 0;
+            for (int o = 0; o < 6; o++)
+                for (int i = 0; i < 5; i++)
+                {
+                    double expect = 0, got = 0;
+                    for (int k = 0; k < 2; k++) expect += w1 * s1 * b1[o * 2 + k] * a1[k * 5 + i] + w2 * s2 * b2[o * 2 + k] * a2[k * 5 + i];
+                    for (int k = 0; k < r; k++) got += b[o * r + k] * a[k * 5 + i];
+                    e += (expect - got) * (expect - got);
+                }
+            return Math.Sqrt(e);
+        }
+        Assert.True(Error("svd", 2) <= Error("lin", 2) + 1e-6, $"svd {Error("svd", 2)} vs linear {Error("lin", 2)}");
     }
 
     [Fact]

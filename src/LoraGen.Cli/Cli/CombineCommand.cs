@@ -10,7 +10,7 @@ namespace LoraGen.Cli;
 /// <summary>
 /// <c>loragen combine A B … --weights 0.7,0.3 --method linear|cat -o OUT</c>: PEFT's <c>add_weighted_adapter</c>
 /// through the one backend-neutral implementation (<see cref="AdapterCombination"/>); the result is an adapter
-/// directory saved as one unit. <c>svd</c> is not implemented yet (exit code 6).
+/// directory saved as one unit.
 /// </summary>
 internal static class CombineCommand
 {
@@ -18,11 +18,11 @@ internal static class CombineCommand
     {
         var adapters = new Argument<string[]>("adapters") { Description = "two or more PEFT adapter directories", Arity = ArgumentArity.OneOrMore };
         var weights = new Option<string?>("--weights", "-w") { Description = "comma-separated weights, one per adapter (default: all 1)" };
-        var method = new Option<string>("--method", "-m") { Description = "linear, cat or svd (svd: not yet)", DefaultValueFactory = _ => "linear" };
+        var method = new Option<string>("--method", "-m") { Description = "linear, cat or svd", DefaultValueFactory = _ => "linear" };
         method.AcceptOnlyFromAmong("linear", "cat", "svd");
         var output = new Option<string>("--output", "-o") { Description = "output adapter directory", Required = true };
         var force = new Option<bool>("--force") { Description = "replace an existing output" };
-        var cmd = new Command("combine", "Combine adapters into one (PEFT's add_weighted_adapter: linear, cat).") { adapters, weights, method, output, force };
+        var cmd = new Command("combine", "Combine adapters into one (PEFT's add_weighted_adapter: linear, cat, svd).") { adapters, weights, method, output, force };
         cmd.SetAction(p => Run(ctx, p.GetValue(adapters)!, p.GetValue(weights), p.GetValue(method)!, p.GetValue(output)!, p.GetValue(force)));
         return cmd;
     }
@@ -33,7 +33,7 @@ internal static class CombineCommand
         {
             "linear" => CombinationMethod.Linear,
             "cat" => CombinationMethod.Cat,
-            "svd" => throw new CliException(ExitCodes.NotSupported, "combine --method svd: not yet implemented (linear and cat are)."),
+            "svd" => CombinationMethod.Svd,
             _ => throw new CliException(ExitCodes.Usage, $"--method: '{methodName}' is not one of linear, cat, svd."),
         };
         var weights = ParseWeights(weightList, paths.Length);

@@ -14,7 +14,11 @@ namespace LoraGen.Combine;
 /// </remarks>
 public static class AdapterCombination
 {
-    /// <summary>The rank of the combined adapter: r for <see cref="CombinationMethod.Linear"/> (all ranks equal), Σ r for <see cref="CombinationMethod.Cat"/>.</summary>
+    /// <summary>
+    /// The rank of the combined adapter: r for <see cref="CombinationMethod.Linear"/> (all ranks equal), Σ r for
+    /// <see cref="CombinationMethod.Cat"/>, max r for <see cref="CombinationMethod.Svd"/> (PEFT's default <c>svd_rank</c>;
+    /// <see cref="Combine"/> takes any other rank too).
+    /// </summary>
     public static int CombinedRank(CombinationMethod method, IReadOnlyList<int> ranks)
     {
         ArgumentNullException.ThrowIfNull(ranks);
@@ -25,6 +29,7 @@ public static class AdapterCombination
                 ? ranks[0]
                 : throw new ArgumentException($"linear needs every adapter to have the same r; got {string.Join(", ", ranks)} (use cat).", nameof(ranks)),
             CombinationMethod.Cat => ranks.Sum(),
+            CombinationMethod.Svd => ranks.Max(),   // PEFT's svd_rank default: the largest rank among the adapters
             _ => throw NotYet(method),
         };
     }
@@ -83,6 +88,8 @@ public static class AdapterCombination
                     offset += l.Rank;
                 }
                 break;
+            case CombinationMethod.Svd:
+                return Svd(layers, weights, present, combinedRank, inF, outF);
             default:
                 throw NotYet(method);
         }
@@ -118,11 +125,34 @@ public static class AdapterCombination
         return configs[0] with { R = combinedRank, LoraAlpha = combinedRank, TargetModules = united };
     }
 
+    /// <summary>
+    /// PEFT's <c>svd</c>: ΔW = Σ wᵢ·sᵢ·Bᵢ·Aᵢ, then its best rank-k approximation U_k·diag(σ_k)·V_kᵀ with lora_B = U_k·diag(σ_k)
+    /// and lora_A = V_kᵀ (PEFT's default: no clamping). ΔW is never formed: the SVD works on the stacked factors.
+    /// </summary>
+    private static LoraFactors Svd(IReadOnlyList<LoraFactors?> layers, IReadOnlyList<double> weights, List<int> present, int k, int inF, int outF)
+    {
+        int total = present.Sum(i => layers[i]!.Rank);
+        var b = new double[(long)outF * total];   // [out, Σ r]: wᵢ·sᵢ·Bᵢ side by side
+        var a = new double[(long)total * inF];    // [Σ r, in]: Aᵢ stacked
+        int offset = 0;
+        foreach (int i in present)
+        {
+            var l = layers[i]!;
+            double c = weights[i] * l.Scaling;
+            for (int o = 0; o < outF; o++)
+                for (int t = 0; t < l.Rank; t++) b[(long)o * total + offset + t] = c * l.B[(long)o * l.Rank + t];
+            for (long x = 0; x < (long)l.Rank * inF; x++) a[(long)offset * inF + x] = l.A[x];
+            offset += l.Rank;
+        }
+        var (newB, newA, _) = LowRankSvd.Truncate(b, a, outF, total, inF, k);
+        return new LoraFactors(newA, newB, k, inF, outF, 1.0);
+    }
+
     private static void Axpy(float c, float[] x, float[] y)
     {
         for (long i = 0; i < x.LongLength; i++) y[i] += c * x[i];
     }
 
     private static NotSupportedException NotYet(CombinationMethod method) =>
-        new($"combination method '{method.ToString().ToLowerInvariant()}' is not implemented yet (linear and cat are).");
+        new($"combination method '{method}' is not one of linear, cat, svd.");
 }

@@ -15,6 +15,9 @@ public enum CombinationMethod
     /// </summary>
     Cat,
 
-    /// <summary>PEFT's <c>svd</c> (not implemented yet: <see cref="AdapterCombination"/> throws <see cref="NotSupportedException"/>).</summary>
+    /// <summary>
+    /// PEFT's <c>svd</c>: the best rank-k approximation of ΔW = Σ wᵢ·sᵢ·Bᵢ·Aᵢ (k = the largest rᵢ by default), with
+    /// B = U_k·diag(σ_k) and A = V_kᵀ; scaling 1. Any weights, any ranks.
+    /// </summary>
     Svd,
 }
