@@ -103,5 +103,9 @@ namespace LoraGen.Analyzers
         public static readonly DiagnosticDescriptor MissingLoraModel = Rule("LORA0022",
             "Lora facade without [LoraModel]", "'{0}' has no Lora facade: mark the root class '{0}' with [LoraModel] (and make it partial) to get model.Lora",
             Usage, DiagnosticSeverity.Error, "The Lora property (Attach, Summary, Save, Load, Merge) is generated only for a class marked [LoraModel].");
+
+        public static readonly DiagnosticDescriptor BadModuleName = Rule("LORA0023",
+            "Module name is not a valid path segment or clashes with a generated member", "{0}",
+            Usage, DiagnosticSeverity.Error, "A [ModuleName] or [Lora(Name = ...)] string becomes one segment of PEFT's dotted module path, so it must be non-empty and hold no '.', whitespace or control character; a module type or member named like a generated member (Children, AdapterSpecFor; Lora, LoraOptions, LoraKeys on a [LoraModel] root) does not compile with the generated code.");
     }
 }

@@ -23,7 +23,7 @@ namespace LoraGen.Analyzers
             Descriptors.TargetMatchesNothing, Descriptors.ConflictingSettings, Descriptors.KeyCollision, Descriptors.BadPattern,
             Descriptors.ContainingTypeNotPartial, Descriptors.RootNotModule, Descriptors.NotAModule,
             Descriptors.RankTooSmall, Descriptors.AlphaNotPositive, Descriptors.DropoutOutOfRange, Descriptors.RankNotPowerOfTwo, Descriptors.ExtremeAlphaRatio,
-            Descriptors.ModuleWithChildrenNotPartial, Descriptors.MissingLoraModel);
+            Descriptors.ModuleWithChildrenNotPartial, Descriptors.MissingLoraModel, Descriptors.BadModuleName);
 
         /// <inheritdoc />
         public override void Initialize(AnalysisContext context)
@@ -38,6 +38,59 @@ namespace LoraGen.Analyzers
                 if (symbols is not null && root is not null)
                     start.RegisterSyntaxNodeAction(c => AnalyzeFacadeAccess(c, symbols, root), SyntaxKind.SimpleMemberAccessExpression);
             });
+        }
+
+        /// <summary>
+        /// LORA0023: a [ModuleName]/[Lora(Name)] string that is not a valid module-path segment, and a module type or
+        /// member named like a member the generator adds to that type.
+        /// </summary>
+        private static void CheckNames(SymbolAnalysisContext context, INamedTypeSymbol type, ModuleSymbols symbols, bool isRoot)
+        {
+            foreach (var (field, _, _) in ModuleGraph.ChildFields(type, symbols))
+                foreach (var a in field.GetAttributes())
+                {
+                    var attributeName = a.AttributeClass?.ToDisplayString();
+                    string? given = null, how = null;
+                    if (attributeName == RuntimeNames.ModuleNameAttribute && a.ConstructorArguments.Length == 1 && a.ConstructorArguments[0].Value is string s)
+                        (given, how) = (s, "[ModuleName]");
+                    else if (attributeName == RuntimeNames.LoraAttribute)
+                        foreach (var arg in a.NamedArguments)
+                            if (arg.Key == RuntimeNames.NameProperty && arg.Value.Value is string n) (given, how) = (n, "[Lora(Name)]");
+                    if (given is null || SegmentProblem(given) is not { } problem) continue;
+                    var where = a.ApplicationSyntaxReference?.GetSyntax(context.CancellationToken).GetLocation() ?? field.Locations.FirstOrDefault() ?? Location.None;
+                    context.ReportDiagnostic(Diagnostic.Create(Descriptors.BadModuleName, where,
+                        $"{how} of '{field.Name}' is not a valid module-path segment: {problem}"));
+                }
+
+            if (!ModuleGraph.IsPartial(type, context.CancellationToken)) return;   // the generator adds nothing to it
+            var reserved = isRoot
+                ? new[] { RuntimeNames.ChildrenMember, RuntimeNames.AdapterSpecForMember, RuntimeNames.FacadeProperty, RuntimeNames.OptionsProperty, RuntimeNames.KeysClass }
+                : new[] { RuntimeNames.ChildrenMember, RuntimeNames.AdapterSpecForMember };
+            if (reserved.Contains(type.Name))
+                context.ReportDiagnostic(Diagnostic.Create(Descriptors.BadModuleName, type.Locations.FirstOrDefault() ?? Location.None,
+                    $"Module type '{type.Name}' has the name of a member the generator adds to it (CS0542); rename the type"));
+            foreach (var member in type.GetMembers())
+            {
+                if (member.IsImplicitlyDeclared || !reserved.Contains(member.Name) || member is IMethodSymbol || IsGenerated(member)) continue;
+                context.ReportDiagnostic(Diagnostic.Create(Descriptors.BadModuleName, member.Locations.FirstOrDefault() ?? Location.None,
+                    $"'{type.Name}.{member.Name}' has the name of a member the generator adds to '{type.Name}'; rename it"));
+            }
+        }
+
+        private static bool IsGenerated(ISymbol member) =>
+            member.DeclaringSyntaxReferences.All(r => r.SyntaxTree.FilePath.EndsWith(".g.cs", System.StringComparison.OrdinalIgnoreCase));
+
+        /// <summary>Why <paramref name="name"/> cannot be one segment of a dotted module path, or null when it can.</summary>
+        internal static string? SegmentProblem(string name)
+        {
+            if (name.Length == 0) return "it is empty";
+            foreach (char c in name)
+            {
+                if (c == '.') return "it contains '.', the path separator";
+                if (char.IsWhiteSpace(c)) return "it contains whitespace";
+                if (char.IsControl(c)) return "it contains a control character";
+            }
+            return null;
         }
 
         private static void Analyze(SymbolAnalysisContext context, ModuleSymbols? symbols, INamedTypeSymbol? rootAttribute)
@@ -70,6 +123,8 @@ namespace LoraGen.Analyzers
                 && !ModuleGraph.ChildFields(type, symbols).Any(f => f.Field.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == RuntimeNames.LoraAttribute)))
                 context.ReportDiagnostic(Diagnostic.Create(Descriptors.ModuleWithChildrenNotPartial, type.Locations.FirstOrDefault() ?? Location.None,
                     ImmutableDictionary<string, string?>.Empty.Add(DiagnosticProperties.Type, type.Name), type.Name, child.Name));
+
+            CheckNames(context, type, symbols, isRoot: attribute is not null);
 
             // Two children with the same path segment.
             var seen = new Dictionary<string, IFieldSymbol>();

@@ -118,9 +118,18 @@ public sealed partial record AdapterConfig
             if (root.ValueKind != JsonValueKind.Object)
                 throw new AdapterConfigException(source, null, $"must hold a JSON object, not {Describe(root)}.");
             // json.load keeps the last of duplicate keys.
-            var props = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
-            foreach (var p in root.EnumerateObject()) props[p.Name] = p.Value;
-            return FromProperties(props, source);
+            try
+            {
+                var props = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
+                foreach (var p in root.EnumerateObject()) props[p.Name] = p.Value;
+                return FromProperties(props, source);
+            }
+            catch (InvalidOperationException e)   // the only source here: reading names and strings of the parsed document
+            {
+                // System.Text.Json validates text lazily: a name or string with invalid UTF-8 or an escaped lone
+                // surrogate ("tar\ud800get") only fails when read, as an InvalidOperationException.
+                throw new AdapterConfigException(source, null, $"holds a name or string that is not valid Unicode text: {e.Message}");
+            }
         }
     }
 

@@ -11,11 +11,24 @@ namespace LoraGen.Lora;
 /// the forward contribution, ΔW, merge/unmerge with state tracking, and a safe merge that refuses NaN/Inf.
 /// Generated code and the <c>Lora</c> facade call this type; it never changes the base weight except by merge.
 /// </summary>
+/// <remarks>
+/// Threads: the adapter set, the active and the merged adapters are one immutable snapshot; a forward pass reads it
+/// once, and every change builds a new snapshot under a per-layer lock and publishes it with one reference write, so
+/// a change on another thread never breaks a pass in flight. <see cref="Merge"/> keeps a copy of the base weight and
+/// <see cref="Unmerge"/> writes that copy back, so W is bit-identical to the base after an unmerge even when A or B
+/// changed meanwhile. See src/LoraGen.Runtime/README.md.
+/// </remarks>
 public sealed class LoraLayer : ILayerAdapter
 {
-    private readonly Dictionary<string, LoraAdapter> _adapters = new(StringComparer.Ordinal);
-    private readonly List<string> _active = [];
-    private readonly List<string> _merged = [];
+    /// <summary>What a forward pass reads, published as a whole. <c>Saved</c> is W before the first merge.</summary>
+    private sealed record State(Dictionary<string, LoraAdapter> Adapters, string[] Active, string[] Merged, float[]? Saved)
+    {
+        public static readonly State Empty = new(new Dictionary<string, LoraAdapter>(StringComparer.Ordinal), [], [], null);
+    }
+
+    private readonly Lock _gate = new();
+    private volatile State _state = State.Empty;
+    private volatile bool _disabled;
 
     /// <summary>Creates the slot for a layer whose base weight is <paramref name="weight"/>.</summary>
     public LoraLayer(LayerKind kind, Tensor weight, string layerName)
@@ -36,19 +49,19 @@ public sealed class LoraLayer : ILayerAdapter
     public string LayerName { get; set; }
 
     /// <summary>The adapters by name.</summary>
-    public IReadOnlyDictionary<string, LoraAdapter> Adapters => _adapters;
+    public IReadOnlyDictionary<string, LoraAdapter> Adapters => _state.Adapters;
 
     /// <summary>The adapters that take part in the forward pass.</summary>
-    public IReadOnlyList<string> ActiveAdapters => _active;
+    public IReadOnlyList<string> ActiveAdapters => _state.Active;
 
     /// <summary>The adapters currently folded into <see cref="Weight"/>, in merge order.</summary>
-    public IReadOnlyList<string> MergedAdapters => _merged;
+    public IReadOnlyList<string> MergedAdapters => _state.Merged;
 
     /// <summary>True when any adapter is merged.</summary>
-    public bool IsMerged => _merged.Count > 0;
+    public bool IsMerged => _state.Merged.Length > 0;
 
     /// <summary>When true the forward pass ignores unmerged adapters (the base model's output, unless merged).</summary>
-    public bool Disabled { get; set; }
+    public bool Disabled { get => _disabled; set => _disabled = value; }
 
     private int InDim => Kind == LayerKind.Linear ? Weight.Dim(1) : Weight.Dim(0);
     private int OutDim => Kind == LayerKind.Linear ? Weight.Dim(0) : Weight.Dim(1);
@@ -102,7 +115,7 @@ public sealed class LoraLayer : ILayerAdapter
         return layer.Adapter switch
         {
             null => null,
-            LoraLayer slot when slot._adapters.ContainsKey(name) => $"{path}: an adapter named '{name}' already exists on this layer.",
+            LoraLayer slot when slot._state.Adapters.ContainsKey(name) => $"{path}: an adapter named '{name}' already exists on this layer.",
             LoraLayer => null,
             var other => $"{path}: the layer already holds a {other.GetType().Name} adapter.",
         };
@@ -111,7 +124,7 @@ public sealed class LoraLayer : ILayerAdapter
     private void CheckNew(string name, LoraConfig config)
     {
         config.Validate($"{LayerName} adapter '{name}'");
-        if (_adapters.ContainsKey(name)) throw new InvalidOperationException($"{LayerName}: an adapter named '{name}' already exists.");
+        if (_state.Adapters.ContainsKey(name)) throw new InvalidOperationException($"{LayerName}: an adapter named '{name}' already exists.");
     }
 
     /// <summary>Makes A and B trainable, stores the adapter, and activates it if none is active.</summary>
@@ -120,8 +133,13 @@ public sealed class LoraLayer : ILayerAdapter
         a.RequiresGrad = true;
         b.RequiresGrad = true;
         var adapter = new LoraAdapter(name, config, a, b, dropoutRng);
-        _adapters.Add(name, adapter);
-        if (_active.Count == 0) _active.Add(name);
+        lock (_gate)
+        {
+            var s = _state;
+            if (s.Adapters.ContainsKey(name)) throw new InvalidOperationException($"{LayerName}: an adapter named '{name}' already exists.");
+            var adapters = new Dictionary<string, LoraAdapter>(s.Adapters, StringComparer.Ordinal) { [name] = adapter };
+            _state = s with { Adapters = adapters, Active = s.Active.Length == 0 ? [name] : s.Active };
+        }
         return adapter;
     }
 
@@ -135,26 +153,34 @@ public sealed class LoraLayer : ILayerAdapter
     /// <summary>Removes an adapter, unmerging everything first if it is merged.</summary>
     public void Remove(string name)
     {
-        if (!_adapters.ContainsKey(name)) throw new KeyNotFoundException($"{LayerName}: no adapter named '{name}'.");
-        if (_merged.Contains(name)) Unmerge();
-        _adapters.Remove(name);
-        _active.Remove(name);
-        UpdateStepLocks();
+        lock (_gate)
+        {
+            if (!_state.Adapters.ContainsKey(name)) throw new KeyNotFoundException($"{LayerName}: no adapter named '{name}'.");
+            if (_state.Merged.Contains(name)) Unmerge();
+            var s = _state;
+            var adapters = new Dictionary<string, LoraAdapter>(s.Adapters, StringComparer.Ordinal);
+            adapters.Remove(name);
+            _state = s with { Adapters = adapters, Active = s.Active.Where(n => n != name).ToArray() };
+            UpdateStepLocks();
+        }
     }
 
     /// <summary>Makes exactly these adapters active.</summary>
     public void SetActive(params string[] names)
     {
-        foreach (var n in names)
-            if (!_adapters.ContainsKey(n)) throw new KeyNotFoundException($"{LayerName}: no adapter named '{n}' (have: {string.Join(", ", _adapters.Keys)}).");
-        _active.Clear();
-        _active.AddRange(names.Distinct());
+        lock (_gate)
+        {
+            var s = _state;
+            foreach (var n in names)
+                if (!s.Adapters.ContainsKey(n)) throw new KeyNotFoundException($"{LayerName}: no adapter named '{n}' (have: {string.Join(", ", s.Adapters.Keys)}).");
+            _state = s with { Active = names.Distinct().ToArray() };
+        }
     }
 
     /// <summary>ΔW for adapter <paramref name="name"/>, in the base weight's layout.</summary>
     public Tensor DeltaWeight(string name)
     {
-        var ad = _adapters.TryGetValue(name, out var x) ? x : throw new KeyNotFoundException($"{LayerName}: no adapter named '{name}'.");
+        var ad = _state.Adapters.TryGetValue(name, out var x) ? x : throw new KeyNotFoundException($"{LayerName}: no adapter named '{name}'.");
         int r = ad.Config.Rank;
         var delta = Tensor.Empty(Weight.shape);
         if (Kind == LayerKind.Linear)   // [out, in] = s · B[out, r] · A[r, in]
@@ -168,13 +194,20 @@ public sealed class LoraLayer : ILayerAdapter
     /// Folds the given adapters (default: the active ones) into the base weight: W += ΔW. Adapters already merged
     /// are skipped, so merging twice is a no-op. With <paramref name="safe"/>, the result is computed on a copy
     /// and checked for NaN/Inf first; a bad result throws <see cref="LoraMergeException"/> and W is unchanged.
+    /// Before the first merge W is copied; <see cref="Unmerge"/> restores that copy.
     /// </summary>
     public void Merge(bool safe = false, IEnumerable<string>? names = null)
     {
-        foreach (var name in (names ?? _active).ToList())
+        lock (_gate) MergeLocked(safe, names);
+    }
+
+    private void MergeLocked(bool safe, IEnumerable<string>? names)
+    {
+        foreach (var name in (names ?? _state.Active).ToList())
         {
-            if (_merged.Contains(name)) continue;
+            if (_state.Merged.Contains(name)) continue;
             var delta = DeltaWeight(name);
+            var saved = _state.Saved ?? Weight.Data.ToArray();
             if (safe)
             {
                 var candidate = Weight.Clone();
@@ -185,7 +218,7 @@ public sealed class LoraLayer : ILayerAdapter
                 candidate.Data.CopyTo(Weight.Data);
             }
             else ElementwiseOps.AddInPlace(Weight.Data, delta.Data);
-            _merged.Add(name);
+            _state = _state with { Merged = [.. _state.Merged, name], Saved = saved };
             UpdateStepLocks();
         }
     }
@@ -196,10 +229,11 @@ public sealed class LoraLayer : ILayerAdapter
     /// </summary>
     private void UpdateStepLocks()
     {
-        Weight.StepLock = IsMerged ? $"{LayerName}: adapter(s) {string.Join(", ", _merged)} are merged into this weight; Unmerge() before training." : null;
-        foreach (var ad in _adapters.Values)
+        var s = _state;
+        Weight.StepLock = s.Merged.Length > 0 ? $"{LayerName}: adapter(s) {string.Join(", ", s.Merged)} are merged into this weight; Unmerge() before training." : null;
+        foreach (var ad in s.Adapters.Values)
         {
-            string? reason = _merged.Contains(ad.Name) ? $"{LayerName}: adapter '{ad.Name}' is merged; Unmerge() before training it." : null;
+            string? reason = s.Merged.Contains(ad.Name) ? $"{LayerName}: adapter '{ad.Name}' is merged; Unmerge() before training it." : null;
             ad.A.StepLock = reason;
             ad.B.StepLock = reason;
         }
@@ -208,20 +242,22 @@ public sealed class LoraLayer : ILayerAdapter
     /// <inheritdoc />
     public void BaseWeightReplaced()
     {
-        _merged.Clear();
-        UpdateStepLocks();
+        lock (_gate)
+        {
+            _state = _state with { Merged = [], Saved = null };
+            UpdateStepLocks();
+        }
     }
 
-    /// <summary>Undoes every merge, most recent first: W −= ΔW. W is restored within float rounding.</summary>
+    /// <summary>Undoes every merge: W is restored bit for bit from the copy <see cref="Merge"/> took.</summary>
     public void Unmerge()
     {
-        for (int i = _merged.Count - 1; i >= 0; i--)
+        lock (_gate)
         {
-            var delta = DeltaWeight(_merged[i]);
-            System.Numerics.Tensors.TensorPrimitives.Subtract(Weight.Data, delta.Data, Weight.Data);
+            if (_state.Saved is { } saved) saved.CopyTo(Weight.Data);
+            _state = _state with { Merged = [], Saved = null };
+            UpdateStepLocks();
         }
-        _merged.Clear();
-        UpdateStepLocks();
     }
 
     private static int IndexOfNonFinite(ReadOnlySpan<float> xs)
@@ -231,11 +267,14 @@ public sealed class LoraLayer : ILayerAdapter
     }
 
     /// <summary>The active, unmerged adapters, unless disabled.</summary>
-    private IEnumerable<LoraAdapter> Contributing()
+    private List<LoraAdapter> Contributing()
     {
-        if (Disabled) yield break;
-        foreach (var name in _active)
-            if (!_merged.Contains(name)) yield return _adapters[name];
+        var s = _state;   // one read: a concurrent change publishes a new snapshot and leaves this one whole
+        var result = new List<LoraAdapter>(s.Active.Length);
+        if (_disabled) return result;
+        foreach (var name in s.Active)
+            if (!s.Merged.Contains(name) && s.Adapters.TryGetValue(name, out var ad)) result.Add(ad);
+        return result;
     }
 
     /// <summary>Linear: y + Σ s · (dropout(x) · Aᵀ) · Bᵀ over the contributing adapters.</summary>
@@ -263,7 +302,7 @@ public sealed class LoraLayer : ILayerAdapter
     /// <summary>A and B of every adapter, named as in a PEFT model's state dict (<c>lora_A.NAME.weight</c>, <c>lora_embedding_A.NAME</c>).</summary>
     public IEnumerable<(string Name, Tensor Parameter)> NamedParameters()
     {
-        foreach (var ad in _adapters.Values)
+        foreach (var ad in _state.Adapters.Values)
         {
             yield return (AdapterKeys.ModuleA(ad.Name, Kind), ad.A);
             yield return (AdapterKeys.ModuleB(ad.Name, Kind), ad.B);

@@ -18,7 +18,8 @@ public sealed class LoraModelController : ILoraFacade
     private readonly Module _model;
     private readonly List<string> _names = [];
     private readonly Dictionary<string, bool> _trainable = new(StringComparer.Ordinal);
-    private string? _active;
+    private volatile string? _active;
+    private readonly Lock _gate = new();   // adapter changes run one at a time; passes never take it
 
     /// <summary>The adapter directory name PEFT gives the default adapter (saved into the directory itself).</summary>
     public const string DefaultAdapterName = "default";
@@ -34,7 +35,10 @@ public sealed class LoraModelController : ILoraFacade
     public LoraModelOptions Options { get; }
 
     /// <summary>The adapter names, in the order they were attached or loaded.</summary>
-    public IReadOnlyList<string> Names => _names;
+    public IReadOnlyList<string> Names
+    {
+        get { lock (_gate) return _names.ToArray(); }
+    }
 
     /// <summary>The active adapter, or null before any is attached.</summary>
     public string? Active => _active;
@@ -137,6 +141,11 @@ public sealed class LoraModelController : ILoraFacade
     /// </summary>
     public LoraModelController Attach(string name = "default", ulong seed = 0, LoraOverride? config = null)
     {
+        lock (_gate) return AttachLocked(name, seed, config);
+    }
+
+    private LoraModelController AttachLocked(string name, ulong seed, LoraOverride? config)
+    {
         CheckName(name);
         if (_names.Contains(name)) throw new InvalidOperationException($"An adapter named '{name}' is already attached.");
         var targets = TargetsFor(config);
@@ -224,6 +233,11 @@ public sealed class LoraModelController : ILoraFacade
     /// <summary>Makes <paramref name="name"/> the adapter used by forward passes and <see cref="Parameters"/>.</summary>
     public void SetActive(string name)
     {
+        lock (_gate) SetActiveLocked(name);
+    }
+
+    private void SetActiveLocked(string name)
+    {
         if (!_names.Contains(name)) throw new KeyNotFoundException($"No adapter named '{name}' (have: {string.Join(", ", _names)}).");
         if (Slots().Any(s => s.IsMerged)) throw new InvalidOperationException("Unmerge before switching adapters.");
         foreach (var slot in Slots()) if (slot.Adapters.ContainsKey(name)) slot.SetActive(name);
@@ -233,26 +247,33 @@ public sealed class LoraModelController : ILoraFacade
     /// <summary>Removes adapter <paramref name="name"/> from every layer.</summary>
     public void Delete(string name)
     {
+        lock (_gate) DeleteLocked(name);
+    }
+
+    private void DeleteLocked(string name)
+    {
         if (!_names.Remove(name)) throw new KeyNotFoundException($"No adapter named '{name}'.");
         _trainable.Remove(name);
         foreach (var slot in Slots()) if (slot.Adapters.ContainsKey(name)) slot.Remove(name);
         if (_active == name)
         {
             _active = _names.FirstOrDefault();
-            if (_active is not null) SetActive(_active);
+            if (_active is not null) SetActiveLocked(_active);
         }
     }
 
     /// <summary>Folds the active adapter into the base weights (W += s·B·A); a second call is a no-op. <paramref name="safe"/> refuses NaN/Inf.</summary>
     public void Merge(bool safe = false)
     {
-        foreach (var slot in Slots()) slot.Merge(safe);
+        lock (_gate)
+            foreach (var slot in Slots()) slot.Merge(safe);
     }
 
     /// <summary>Undoes <see cref="Merge"/>, restoring W within float rounding.</summary>
     public void Unmerge()
     {
-        foreach (var slot in Slots()) slot.Unmerge();
+        lock (_gate)
+            foreach (var slot in Slots()) slot.Unmerge();
     }
 
     /// <summary>Whether any layer has a merged adapter.</summary>
@@ -260,6 +281,11 @@ public sealed class LoraModelController : ILoraFacade
 
     /// <summary>Merges the active adapter, then drops every adapter: the model is a plain base model again, with no extra latency.</summary>
     public void MergeAndUnload(bool safe = false)
+    {
+        lock (_gate) MergeAndUnloadLocked(safe);
+    }
+
+    private void MergeAndUnloadLocked(bool safe)
     {
         Merge(safe);
         foreach (var (_, layer, _) in AllLayers()) layer.RemoveLora();
@@ -320,6 +346,11 @@ public sealed class LoraModelController : ILoraFacade
     /// active if none is. A or B holding NaN or ±Inf is refused unless <paramref name="allowNonFinite"/> is true.
     /// </summary>
     public void Load(string directory, string name = DefaultAdapterName, bool isTrainable = false, LoraOverride? config = null, bool allowNonFinite = false)
+    {
+        lock (_gate) LoadLocked(directory, name, isTrainable, config, allowNonFinite);
+    }
+
+    private void LoadLocked(string directory, string name, bool isTrainable, LoraOverride? config, bool allowNonFinite)
     {
         CheckName(name);
         if (_names.Contains(name)) throw new InvalidOperationException($"An adapter named '{name}' is already attached; Delete it first or load under another name.");
