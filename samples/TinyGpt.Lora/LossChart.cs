@@ -4,9 +4,18 @@ using LoraGen.IO;
 
 namespace TinyGpt.Lora;
 
-/// <summary>Writes the loss curves as a small standalone SVG (no dependencies), atomically.</summary>
+/// <summary>
+/// Writes the loss curves as a small standalone SVG (no dependencies), atomically, and next to it the JSONL training
+/// log (<c>loss.jsonl</c>: step, phase, loss, lr, tokens_per_s per line) that <c>loragen plot</c> draws with
+/// ScottPlot. The SVG stays hand-written: the sample publishes as NativeAOT with no trim warning allowed, and
+/// ScottPlot (SkiaSharp) has not been shown AOT-clean; for a ScottPlot chart run <c>loragen plot loss.jsonl -o loss.png</c>.
+/// </summary>
 public static class LossChart
 {
+    /// <summary>The training log's path for a chart at <paramref name="chartPath"/> (the same name, <c>.jsonl</c>).</summary>
+    public static string LogPath(string chartPath) => Path.ChangeExtension(chartPath, ".jsonl");
+
+    /// <summary>Writes the chart to <paramref name="path"/> and <see cref="Training"/>'s log to <see cref="LogPath"/>.</summary>
     public static void Write(string path, IReadOnlyList<float> pretrain, IReadOnlyList<float> finetune, float baseValB, float loraValB)
     {
         const int W = 760, H = 380, L = 56, R = 20, T = 60, B = 44;
@@ -41,6 +50,7 @@ public static class LossChart
         svg.AppendLine($"<text x=\"14\" y=\"{(T + H - B) / 2}\" transform=\"rotate(-90 14 {(T + H - B) / 2})\" text-anchor=\"middle\">cross-entropy (nats/char)</text>");
         svg.AppendLine("</svg>");
         AtomicFile.WriteAllText(path, svg.ToString());
+        AtomicFile.WriteAllText(LogPath(path), string.Concat(Training.LogLines.Select(l => l + "\n")));
     }
 
     private static string Fmt(float v) => v.ToString("F2", CultureInfo.InvariantCulture);

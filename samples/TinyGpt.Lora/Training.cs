@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
 using LoraGen.Autograd;
 using LoraGen.Ops;
 using LoraGen.Optim;
@@ -11,6 +13,13 @@ namespace TinyGpt.Lora;
 /// <summary>The training loop, evaluation and sampling shared by the sample's phases.</summary>
 public static class Training
 {
+    /// <summary>
+    /// The training log, one JSON object per step across every <see cref="Run"/> (<c>step</c> counts on through the
+    /// phases): <c>{"step", "phase", "loss", "lr", "tokens_per_s"}</c>, the JSONL that <c>loragen plot</c> reads;
+    /// <see cref="LossChart.Write"/> saves it next to the chart.
+    /// </summary>
+    internal static readonly List<string> LogLines = [];
+
     /// <summary>Trains <paramref name="steps"/> steps on <paramref name="data"/>, with a live progress bar; returns the loss of each step.</summary>
     public static List<float> Run(string title, Gpt model, Optimizer optimizer, Dataset data, int steps, int batch, Rng rng, float warmupFraction = 0.1f)
     {
@@ -38,6 +47,8 @@ public static class Training
                     losses.Add(loss.Item());
                     double tokensPerSecond = (step + 1.0) * batch * t / clock.Elapsed.TotalSeconds;
                     task.Description = $"{title} [grey]step[/] {step + 1,4}/{steps} [grey]loss[/] {loss.Item():F3} [grey]tok/s[/] {tokensPerSecond:N0}";
+                    LogLines.Add(string.Create(CultureInfo.InvariantCulture,
+                        $"{{\"step\":{LogLines.Count + 1},\"phase\":\"{JsonEncodedText.Encode(Markup.Remove(title))}\",\"loss\":{loss.Item():R},\"lr\":{optimizer.Groups[0].Lr:R},\"tokens_per_s\":{tokensPerSecond:F1}}}"));
                     task.Increment(1);
                 }
             });

@@ -99,5 +99,17 @@ public sealed class TinyGptSampleTests : IClassFixture<TinyGptSampleTests.QuickR
         Assert.Contains("\"r\": 8", config);
         Assert.Contains("\"lora_alpha\": 16", config);
         Assert.StartsWith("<svg", File.ReadAllText(Path.Combine(_run.OutDir, "loss.svg")));
+        // The JSONL training log `loragen plot` reads: one object per step, steps counting on through the phases.
+        var log = File.ReadAllLines(Path.Combine(_run.OutDir, "loss.jsonl"));
+        Assert.NotEmpty(log);
+        for (int i = 0; i < log.Length; i++)
+        {
+            using var line = System.Text.Json.JsonDocument.Parse(log[i]);
+            var o = line.RootElement;
+            Assert.Equal(i + 1, o.GetProperty("step").GetInt32());
+            Assert.True(float.IsFinite(o.GetProperty("loss").GetSingle()), log[i]);
+            Assert.True(o.GetProperty("lr").GetDouble() > 0, log[i]);
+            Assert.True(o.GetProperty("tokens_per_s").GetDouble() > 0, log[i]);
+        }
     }
 }

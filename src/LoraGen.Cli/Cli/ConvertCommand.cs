@@ -19,7 +19,7 @@ internal static class ConvertCommand
         var output = new Option<string>("--output", "-o") { Description = "output file (for a file) or directory", Required = true };
         var force = new Option<bool>("--force") { Description = "replace an existing output" };
         var cmd = new Command("convert", "Convert the float tensors of a file or directory to another dtype.") { path, dtype, output, force };
-        cmd.SetAction(p => Run(ctx, p.GetValue(path)!, FloatCodec.ParseOption(p.GetValue(dtype)!), p.GetValue(output)!, p.GetValue(force)));
+        cmd.SetAction(p => Run(ctx, p.GetValue(path)!, DTypeOption.Parse(p.GetValue(dtype)!), p.GetValue(output)!, p.GetValue(force)));
         return cmd;
     }
 
@@ -63,37 +63,36 @@ internal static class ConvertCommand
         using var file = SafetensorsFile.Open(src);
         using var input = new TensorStream(file);
         var ordered = file.Tensors.OrderBy(t => t.Begin).ToList();
-        SafetensorsDType Out(SafetensorsTensorInfo t) => FloatCodec.IsFloat(t.DType) ? dtype : t.DType;
-        var header = TensorStream.BuildHeader(ordered.Select(t => (t.Name, Out(t), t.Shape)), file.Metadata);
+        SafetensorsDType Out(SafetensorsTensorInfo t) => t.DType.IsFloat() ? dtype : t.DType;
+        var writer = new SafetensorsStreamWriter(ordered.Select(t => (t.Name, Out(t), t.Shape)), file.Metadata, keepOrder: true);
         long total = file.Length;
         ctx.WithProgress($"converting {Path.GetFileName(src)}", total, total > (256L << 20), progress =>
         {
             using var output = new FileStream(dst, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
-            output.Write(header);
+            writer.Begin(output);
             const int chunkElems = 1 << 20;
             var raw = new byte[chunkElems * 8];
             var f = new float[chunkElems];
-            var outRaw = new byte[chunkElems * 8];
             foreach (var t in ordered)
             {
                 if (Out(t) == t.DType)
                 {
-                    input.CopyTo(t, output, raw, progress);
+                    input.CopyTo(t, writer.WriteBytes, raw, progress);
                     continue;
                 }
-                int inSize = t.DType.Size(), outSize = dtype.Size();
+                int inSize = t.DType.Size();
                 long done = 0, n = t.ElementCount;
                 while (done < n)
                 {
                     int c = (int)Math.Min(chunkElems, n - done);
                     input.Read(t, done * inSize, raw.AsSpan(0, c * inSize));
-                    FloatCodec.ToFloat(t.DType, raw.AsSpan(0, c * inSize), f.AsSpan(0, c));
-                    FloatCodec.FromFloat(dtype, f.AsSpan(0, c), outRaw.AsSpan(0, c * outSize));
-                    output.Write(outRaw, 0, c * outSize);
+                    SafetensorsDTypes.ToFloat(t.DType, raw.AsSpan(0, c * inSize), f.AsSpan(0, c));
+                    writer.WriteFloats(f.AsSpan(0, c));
                     done += c;
                     progress((long)c * inSize);
                 }
             }
+            writer.Complete();
             output.Flush(flushToDisk: true);
         });
         return ordered.Count;

@@ -50,7 +50,7 @@ internal static class DiffCommand
                         diffs.Add(new KeyDiff(key, $"shape {LayerShapes.Shape(ia)} vs {LayerShapes.Shape(ib)}", double.NaN, double.NaN, double.NaN));
                         continue;
                     }
-                    if (!FloatCodec.IsFloat(ia.DType) || !FloatCodec.IsFloat(ib.DType))
+                    if (!ia.DType.IsFloat() || !ib.DType.IsFloat())
                     {
                         bool same = ia.DType == ib.DType && fa.RawBytes(key).SequenceEqual(fb.RawBytes(key));
                         diffs.Add(new KeyDiff(key, same ? "" : $"{ia.DType} data differs", same ? 0 : double.NaN, same ? 0 : double.NaN, same ? 1 : double.NaN));
@@ -98,8 +98,8 @@ internal static class DiffCommand
             int c = (int)Math.Min(chunk, n - done);
             sa.Read(ia, done * ia.DType.Size(), ra.AsSpan(0, c * ia.DType.Size()));
             sb.Read(ib, done * ib.DType.Size(), rb.AsSpan(0, c * ib.DType.Size()));
-            FloatCodec.ToFloat(ia.DType, ra.AsSpan(0, c * ia.DType.Size()), fa.AsSpan(0, c));
-            FloatCodec.ToFloat(ib.DType, rb.AsSpan(0, c * ib.DType.Size()), fb.AsSpan(0, c));
+            SafetensorsDTypes.ToFloat(ia.DType, ra.AsSpan(0, c * ia.DType.Size()), fa.AsSpan(0, c));
+            SafetensorsDTypes.ToFloat(ib.DType, rb.AsSpan(0, c * ib.DType.Size()), fb.AsSpan(0, c));
             for (int i = 0; i < c; i++)
             {
                 double x = fa[i], y = fb[i];

@@ -49,7 +49,7 @@ internal static class MergeCommand
             var problem = LayerShapes.Problem(layer, info.Shape, adapter.Weights.Info(layer.AKey).Shape, adapter.Weights.Info(layer.BKey).Shape,
                 config.FanInFanOut, config.RankFor(layer.Path));
             if (problem is not null) throw CliException.Input($"{adapter.WeightsPath}: {problem}.");
-            if (!FloatCodec.IsFloat(info.DType))
+            if (!info.DType.IsFloat())
                 throw CliException.Input($"{basePath}: key '{layer.BaseKey}' is {info.DType}; only float weights can be merged.");
             plans[layer.BaseKey] = new Plan(layer, config.ScalingFor(layer.Path), LayerShapes.Transposed(layer.Kind, config.FanInFanOut));
         }
@@ -134,7 +134,7 @@ internal static class MergeCommand
             var rawSpan = raw.AsSpan(0, n * cols * size);
             var wSpan = w.AsSpan(0, n * cols);
             input.Read(info, (long)r0 * cols * size, rawSpan);
-            FloatCodec.ToFloat(info.DType, rawSpan, wSpan);
+            SafetensorsDTypes.ToFloat(info.DType, rawSpan, wSpan);
             for (int i = 0; i < n; i++)
             {
                 delta.AsSpan().Clear();
@@ -156,7 +156,7 @@ internal static class MergeCommand
                     }
                 }
             }
-            FloatCodec.FromFloat(info.DType, wSpan, rawSpan);
+            SafetensorsDTypes.FromFloat(info.DType, wSpan, rawSpan);
             output.Write(rawSpan);
             progress(rawSpan.Length);
         }
@@ -168,7 +168,7 @@ internal static class MergeCommand
         if (src.DType == info.DType) { output.Write(adapter.Weights.RawBytes(key)); return; }
         var f = adapter.Weights.ReadFloats(key);
         var bytes = new byte[info.ByteLength];
-        FloatCodec.FromFloat(info.DType, f, bytes);
+        SafetensorsDTypes.FromFloat(info.DType, f, bytes);
         output.Write(bytes);
     }
 

@@ -22,7 +22,7 @@ internal static class SynthCommand
         var dtype = new Option<string>("--dtype") { DefaultValueFactory = _ => "bf16" };
         var cmd = new Command("synth", "Write a synthetic ~1 GB base and an adapter for the merge memory benchmark.") { output, layers, dtype };
         cmd.Hidden = true;
-        cmd.SetAction(p => Run(ctx, p.GetValue(output)!, p.GetValue(layers), FloatCodec.ParseOption(p.GetValue(dtype)!)));
+        cmd.SetAction(p => Run(ctx, p.GetValue(output)!, p.GetValue(layers), DTypeOption.Parse(p.GetValue(dtype)!)));
         return cmd;
     }
 
@@ -39,11 +39,11 @@ internal static class SynthCommand
         var map = new Dictionary<string, string>();
         ulong state = 0x9E3779B97F4A7C15;
         var f = new float[1 << 20];
-        var raw = new byte[(1 << 20) * 4];
         foreach (var (name, tensors) in names.Zip(new[] { shard1, shard2 }))
         {
             using var s = new FileStream(Path.Combine(baseDir, name), FileMode.Create, FileAccess.Write);
-            s.Write(TensorStream.BuildHeader(tensors, new Dictionary<string, string> { ["format"] = "pt" }));
+            var writer = new SafetensorsStreamWriter(tensors, new Dictionary<string, string> { ["format"] = "pt" }, keepOrder: true);
+            writer.Begin(s);
             foreach (var (key, dt, shape) in tensors)
             {
                 map[key] = name;
@@ -57,13 +57,13 @@ internal static class SynthCommand
                         state ^= state << 13; state ^= state >> 7; state ^= state << 17;
                         f[i] = ((state >> 40) / (float)(1 << 24) - 0.5f) * 0.04f;
                     }
-                    FloatCodec.FromFloat(dt, f.AsSpan(0, c), raw);
-                    s.Write(raw, 0, c * dt.Size());
+                    writer.WriteFloats(f.AsSpan(0, c));
                 }
             }
+            writer.Complete();
         }
         File.WriteAllText(Path.Combine(baseDir, WeightSet.IndexFile), JsonSerializer.Serialize(new { metadata = new { total_size = total }, weight_map = map }));
-        File.WriteAllText(Path.Combine(baseDir, "config.json"), "{\"model_type\": \"synthetic\"}");
+        File.WriteAllText(Path.Combine(baseDir, Contract.HfFiles.ModelConfig), "{\"model_type\": \"synthetic\"}");
         var rnd = new Random(1);
         float[] R(int n) => Enumerable.Range(0, n).Select(_ => (float)(rnd.NextDouble() - 0.5) * 0.02f).ToArray();
         var entries = Enumerable.Range(0, layers).SelectMany(i => new[]

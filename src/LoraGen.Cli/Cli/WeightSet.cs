@@ -10,7 +10,7 @@ namespace LoraGen.Cli;
 internal sealed class WeightSet : IDisposable
 {
     /// <summary>transformers' index of a sharded checkpoint.</summary>
-    public const string IndexFile = "model.safetensors.index.json";
+    public const string IndexFile = Contract.HfFiles.ShardIndex;
 
     private readonly Dictionary<string, int> _shardOf = new(StringComparer.Ordinal);
 

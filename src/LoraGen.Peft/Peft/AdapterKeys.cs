@@ -32,4 +32,39 @@ public static class AdapterKeys
 
     /// <summary>B's name inside its layer: <c>lora_B.ADAPTER.weight</c> or <c>lora_embedding_B.ADAPTER</c>.</summary>
     public static string ModuleB(string adapter, LayerKind kind) => PeftKeys.ModuleB(adapter, kind == LayerKind.Embedding);
+
+    /// <summary>
+    /// The inverse of <see cref="A"/>, <see cref="B"/> and <see cref="Magnitude"/>: whether <paramref name="key"/> is
+    /// an adapter file key of one of them, and for which module path, layer kind and part. A magnitude key reports
+    /// <see cref="LayerKind.Linear"/> (its name does not tell the kind). Any other key (a saved module, a key
+    /// without <see cref="Prefix"/>, an empty path) gives false.
+    /// </summary>
+    public static bool TryParse(string key, out string path, out LayerKind kind, out AdapterKeyPart part)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        path = "";
+        kind = LayerKind.Linear;
+        part = AdapterKeyPart.A;
+        if (!key.StartsWith(Prefix, StringComparison.Ordinal)) return false;
+        var rest = key[Prefix.Length..];
+        foreach (var (suffix, k, p) in Forms)
+        {
+            if (rest.Length <= suffix.Length || !rest.EndsWith(suffix, StringComparison.Ordinal)) continue;
+            path = rest[..^suffix.Length];
+            kind = k;
+            part = p;
+            return true;
+        }
+        return false;
+    }
+
+    /// <summary>Each key form as the suffix after the module path, built from the same templates as the keys.</summary>
+    private static readonly (string Suffix, LayerKind Kind, AdapterKeyPart Part)[] Forms =
+    [
+        (A("", LayerKind.Linear)[Prefix.Length..], LayerKind.Linear, AdapterKeyPart.A),
+        (B("", LayerKind.Linear)[Prefix.Length..], LayerKind.Linear, AdapterKeyPart.B),
+        (A("", LayerKind.Embedding)[Prefix.Length..], LayerKind.Embedding, AdapterKeyPart.A),
+        (B("", LayerKind.Embedding)[Prefix.Length..], LayerKind.Embedding, AdapterKeyPart.B),
+        (Magnitude("")[Prefix.Length..], LayerKind.Linear, AdapterKeyPart.Magnitude),
+    ];
 }

@@ -36,6 +36,21 @@ public static class SafetensorsDTypes
         return sign == 1 ? -v : v;
     }
 
+    /// <summary>Whether <paramref name="dtype"/> is a floating-point dtype that <see cref="FromFloat"/> writes (F32, F16, BF16, F64).</summary>
+    public static bool IsFloat(this SafetensorsDType dtype) =>
+        dtype is SafetensorsDType.F32 or SafetensorsDType.F16 or SafetensorsDType.BF16 or SafetensorsDType.F64;
+
+    /// <summary>
+    /// Converts raw little-endian elements of <paramref name="dtype"/> (any dtype: integers and BOOL by value, FP8
+    /// exactly) to float32, <paramref name="dst"/>.Length elements.
+    /// </summary>
+    public static void ToFloat(SafetensorsDType dtype, ReadOnlySpan<byte> src, Span<float> dst)
+    {
+        if (src.Length < (long)dst.Length * dtype.Size())
+            throw new ArgumentException($"safetensors: {dst.Length} {dtype} elements need {(long)dst.Length * dtype.Size()} bytes, but {src.Length} are given.", nameof(src));
+        ToFloat(dtype, src, dst, "");
+    }
+
     /// <summary>Converts raw little-endian elements of <paramref name="dtype"/> to float32.</summary>
     internal static void ToFloat(SafetensorsDType dtype, ReadOnlySpan<byte> src, Span<float> dst, string key)
     {
@@ -88,9 +103,14 @@ public static class SafetensorsDTypes
         }
     }
 
-    /// <summary>Converts float32 to raw little-endian elements of <paramref name="dtype"/> (F32, F16 or BF16; BF16 rounds to nearest even).</summary>
-    internal static void FromFloat(SafetensorsDType dtype, ReadOnlySpan<float> src, Span<byte> dst)
+    /// <summary>
+    /// Converts float32 to raw little-endian elements of <paramref name="dtype"/> (F32, F16, BF16 or F64; F16 and
+    /// BF16 round to nearest even, a BF16 NaN stays a quiet NaN); writes <paramref name="src"/>.Length elements.
+    /// </summary>
+    public static void FromFloat(SafetensorsDType dtype, ReadOnlySpan<float> src, Span<byte> dst)
     {
+        if (dtype.IsFloat() && dst.Length < (long)src.Length * dtype.Size())
+            throw new ArgumentException($"safetensors: {src.Length} {dtype} elements need {(long)src.Length * dtype.Size()} bytes, but {dst.Length} are given.", nameof(dst));
         switch (dtype)
         {
             case SafetensorsDType.F32:
@@ -110,6 +130,9 @@ public static class SafetensorsDTypes
                     ushort b = float.IsNaN(src[i]) ? (ushort)((bits >> 16) | 0x40) : (ushort)((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16);
                     dst[2 * i] = (byte)b; dst[2 * i + 1] = (byte)(b >> 8);
                 }
+                break;
+            case SafetensorsDType.F64:
+                for (int i = 0; i < src.Length; i++) BitConverter.TryWriteBytes(dst.Slice(8 * i, 8), (double)src[i]);
                 break;
             default:
                 throw NotWritable(dtype);
