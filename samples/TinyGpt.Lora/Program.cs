@@ -30,6 +30,7 @@ if (Environment.GetEnvironmentVariable("NO_COLOR") is { Length: > 0 } || Console
         Interactive = InteractionSupport.No,
         Out = new AnsiConsoleOutput(Console.Out),
     });
+if (!AnsiConsole.Profile.Capabilities.Interactive) AnsiConsole.Profile.Width = 240;   // a file has no width to wrap at
 
 AnsiConsole.MarkupLine($"[bold]LoraGen TinyGpt[/] — d {config.Dim}, {config.Layers} layers, {config.Heads} heads, context {config.Context}, vocab {config.Vocab}, batch {batch}{(quick ? " [yellow](--quick)[/]" : "")}");
 
