@@ -10,8 +10,14 @@ namespace LoraGen.Analyzers
         public const string Usage = "LoraGen.Usage";
         public const string Tuning = "LoraGen.Tuning";
 
-        /// <summary>The help link of a rule: its page in the repository.</summary>
-        public static string HelpLink(string id) => $"https://github.com/loragen/loragen/blob/main/docs/analyzers/{id}.md";
+        /// <summary>
+        /// Where the rule pages live: docs/analyzers in the project's repository (LoraGenProjectUrl in
+        /// Directory.Build.props; a test keeps the two equal). The same pages ship in the package under docs/analyzers.
+        /// </summary>
+        public const string DocsBaseUrl = "https://github.com/loragen/loragen/blob/main/docs/analyzers/";
+
+        /// <summary>The help link of a rule: its page, docs/analyzers/&lt;ID&gt;.md.</summary>
+        public static string HelpLink(string id) => DocsBaseUrl + id + ".md";
 
         private static DiagnosticDescriptor Rule(string id, string title, string message, string category, DiagnosticSeverity severity, string description) =>
             new(id, title, message, category, severity, isEnabledByDefault: true, description: description, helpLinkUri: HelpLink(id));

@@ -21,6 +21,16 @@ int pretrainSteps = int.Parse(Option("--pretrain-steps") ?? (quick ? "60" : "240
 int loraSteps = int.Parse(Option("--lora-steps") ?? (quick ? "60" : "150"));
 var clock = Stopwatch.StartNew();
 Directory.CreateDirectory(outDir);
+// NO_COLOR (https://no-color.org) or output into a file or pipe: plain text, no escape codes, no live progress bars.
+if (Environment.GetEnvironmentVariable("NO_COLOR") is { Length: > 0 } || Console.IsOutputRedirected)
+    AnsiConsole.Console = AnsiConsole.Create(new AnsiConsoleSettings
+    {
+        Ansi = AnsiSupport.No,
+        ColorSystem = ColorSystemSupport.NoColors,
+        Interactive = InteractionSupport.No,
+        Out = new AnsiConsoleOutput(Console.Out),
+    });
+if (!AnsiConsole.Profile.Capabilities.Interactive) AnsiConsole.Profile.Width = 240;   // a file has no width to wrap at
 
 AnsiConsole.MarkupLine($"[bold]LoraGen TinyGpt[/] — d {config.Dim}, {config.Layers} layers, {config.Heads} heads, context {config.Context}, vocab {config.Vocab}, batch {batch}{(quick ? " [yellow](--quick)[/]" : "")}");
 

@@ -29,6 +29,16 @@ public class CatalogTests
         Assert.All(ids, id => Assert.Contains(id, supported));
     }
 
+    [Fact]
+    public void HelpLinksPointAtTheProjectUrlAndShippedDocs()
+    {
+        var props = System.Xml.Linq.XDocument.Load(Path.Combine(RepoRoot(), "Directory.Build.props"));
+        var projectUrl = props.Descendants("LoraGenProjectUrl").Single().Value;
+        Assert.Equal(Descriptors.DocsBaseUrl, projectUrl + "/blob/main/docs/analyzers/");
+        var runtime = File.ReadAllText(Path.Combine(RepoRoot(), "src", "LoraGen.Runtime", "LoraGen.Runtime.csproj"));
+        Assert.Contains("<None Include=\"../../docs/analyzers/*.md\" Pack=\"true\" PackagePath=\"docs/analyzers\"", runtime);
+    }
+
     [Theory]
     [MemberData(nameof(Ids))]
     public void RuleIsDocumentedAndTracked(string id)
@@ -37,7 +47,7 @@ public class CatalogTests
         Assert.False(string.IsNullOrWhiteSpace(d.Title.ToString()));
         Assert.False(string.IsNullOrWhiteSpace(d.MessageFormat.ToString()));
         Assert.StartsWith("LoraGen.", d.Category);
-        Assert.EndsWith($"docs/analyzers/{id}.md", d.HelpLinkUri);
+        Assert.Equal(Descriptors.DocsBaseUrl + id + ".md", d.HelpLinkUri);
         var page = Path.Combine(RepoRoot(), "docs", "analyzers", id + ".md");
         Assert.True(File.Exists(page), $"{page} is missing");
         Assert.Contains(id, File.ReadAllText(page));

@@ -56,6 +56,39 @@ public class AdapterDirectoryTests : IDisposable
     }
 
     [Fact]
+    public void SaveUnderARegularFileNamesTheTarget()
+    {
+        var file = NewDir("occupied.txt");
+        File.WriteAllText(file, "not a folder");
+        var target = Path.Combine(file, "adapter");
+        var e = Assert.Throws<AdapterDirectoryException>(() => Save(target, 4));
+        Assert.Equal(target, e.Directory);
+        Assert.StartsWith(target + ": cannot save the adapter here: " + file + " is a file", e.Message);
+        Assert.DoesNotContain(AdapterDirectory.TempSuffix, e.Message);
+        Assert.Equal("not a folder", File.ReadAllText(file));
+    }
+
+    [Fact]
+    public void SaveOntoARegularFileNamesTheTarget()
+    {
+        var file = NewDir("adapter-file");
+        File.WriteAllText(file, "x");
+        var e = Assert.Throws<AdapterDirectoryException>(() => Save(file, 4));
+        Assert.Equal(file + ": cannot save the adapter here: it is a file, not a directory.", e.Message);
+    }
+
+    [Fact]
+    public void SaveWhereTheWeightsFileIsADirectoryNamesTheTargetNotTheTemporary()
+    {
+        var dir = NewDir("weights-occupied");
+        Directory.CreateDirectory(Path.Combine(dir, AdapterKeys.WeightsFile, "inside"));
+        var e = Assert.Throws<AdapterDirectoryException>(() => Save(dir, 4));
+        Assert.Equal(dir + ": cannot save the adapter here: " + Path.Combine(dir, AdapterKeys.WeightsFile) + " is occupied by a directory.", e.Message);
+        Assert.DoesNotContain(AdapterDirectory.TempSuffix, e.Message);
+        Assert.DoesNotContain(Directory.GetFiles(dir), f => AdapterDirectory.IsTemporary(Path.GetFileName(f)));
+    }
+
+    [Fact]
     public void SavedAdapterOpensAsSaved()
     {
         var dir = NewDir("a");

@@ -55,6 +55,9 @@ public sealed class TinyGptSampleTests : IClassFixture<TinyGptSampleTests.QuickR
     public void ExitsSuccessfully() => Assert.True(_run.ExitCode == 0, _run.Output);
 
     [Fact]
+    public void RedirectedOutputHasNoEscapeCodes() => Assert.DoesNotContain('\u001b', _run.Output);
+
+    [Fact]
     public void PrintsPeftSummaryWithTheAdapterSize()
     {
         // --quick: d 64, 2 layers; r = 8 on q and v: 2 layers × 2 layers-kinds × 8 × (64 + 64) = 4,096.

@@ -56,7 +56,9 @@ public static class AdapterDirectory
     /// Saves <paramref name="config"/> and <paramref name="tensors"/> to <paramref name="directory"/> (created if
     /// needed) as one unit, replacing the adapter there. <paramref name="metadata"/> goes into the weights'
     /// <c>__metadata__</c> along with <c>"format": "pt"</c> and <see cref="ConfigHashKey"/>. The config is checked
-    /// (<see cref="AdapterConfigException"/>) before anything is written.
+    /// (<see cref="AdapterConfigException"/>) before anything is written. A location that cannot hold the adapter (a
+    /// file where the directory should be, a directory where a file should be, a read-only folder) throws
+    /// <see cref="AdapterDirectoryException"/> naming the target path, with the file system's error as inner exception.
     /// </summary>
     public static void Save(string directory, AdapterConfig config, IReadOnlyList<SafetensorsEntry> tensors, IReadOnlyDictionary<string, string>? metadata = null)
     {
@@ -70,7 +72,29 @@ public static class AdapterDirectory
         meta[ConfigHashKey] = ConfigHash(configBytes);
 
         var dir = Path.GetFullPath(directory);
-        if (File.Exists(dir)) throw new IOException($"{dir}: is a file, not an adapter directory.");
+        try
+        {
+            SaveUnit(dir, configBytes, tensors, meta);
+        }
+        catch (Exception e) when (e is (IOException or UnauthorizedAccessException) and not AdapterDirectoryException)
+        {
+            // The file system's message names the temporary it was writing; the user needs the place they asked for.
+            throw new AdapterDirectoryException(dir, $"cannot save the adapter here: {WhyNotWritable(dir, e)}", e);
+        }
+    }
+
+    /// <summary>Why <paramref name="dir"/> refused a save, naming the target path (never a temporary file).</summary>
+    private static string WhyNotWritable(string dir, Exception e)
+    {
+        for (var p = dir; !string.IsNullOrEmpty(p); p = Path.GetDirectoryName(p))
+            if (File.Exists(p)) return p == dir ? "it is a file, not a directory." : $"{p} is a file, not a directory.";
+        foreach (var name in new[] { AdapterKeys.WeightsFile, AdapterKeys.ConfigFile })
+            if (Directory.Exists(Path.Combine(dir, name))) return $"{Path.Combine(dir, name)} is occupied by a directory.";
+        return e is UnauthorizedAccessException ? "access is denied (read-only location?)." : "the file system refused the write (read-only or full?).";
+    }
+
+    private static void SaveUnit(string dir, byte[] configBytes, IReadOnlyList<SafetensorsEntry> tensors, Dictionary<string, string> meta)
+    {
         Directory.CreateDirectory(dir);
         Recover(dir);
 

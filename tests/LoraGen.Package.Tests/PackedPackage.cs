@@ -1,0 +1,87 @@
+using System.Diagnostics;
+using System.IO.Compression;
+using System.Reflection;
+
+namespace LoraGen.Package.Tests;
+
+/// <summary>
+/// Packs <c>src/LoraGen.Runtime</c> once per test run into a temporary folder feed, under a unique prerelease version
+/// (so no copy in the NuGet cache can shadow it), and removes that version from the cache afterwards.
+/// </summary>
+public sealed class PackedPackage : IDisposable
+{
+    public PackedPackage()
+    {
+        RepoRoot = FindRepoRoot();
+        Root = Directory.CreateTempSubdirectory("loragen-pkg-").FullName;
+        Feed = Directory.CreateDirectory(Path.Combine(Root, "feed")).FullName;
+        Version = $"0.0.0-pkgtest.{Guid.NewGuid():N}"[..24];
+        var configuration = typeof(PackedPackage).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Debug";
+        var (code, output) = Dotnet(RepoRoot, TimeSpan.FromMinutes(4),
+            "pack", Path.Combine(RepoRoot, "src", "LoraGen.Runtime", "LoraGen.Runtime.csproj"), "--no-build", "-c", configuration,
+            "-o", Feed, $"-p:PackageVersion={Version}", "-nodeReuse:false");
+        if (code != 0) throw new InvalidOperationException($"dotnet pack failed ({code}):\n{output}");
+        Nupkg = Path.Combine(Feed, $"LoraGen.{Version}.nupkg");
+        Snupkg = Path.Combine(Feed, $"LoraGen.{Version}.snupkg");
+    }
+
+    public string RepoRoot { get; }
+    public string Root { get; }
+    public string Feed { get; }
+    public string Version { get; }
+    public string Nupkg { get; }
+    public string Snupkg { get; }
+
+    /// <summary>The file names inside the .nupkg.</summary>
+    public IReadOnlyList<string> Entries()
+    {
+        using var zip = ZipFile.OpenRead(Nupkg);
+        return [.. zip.Entries.Select(e => e.FullName)];
+    }
+
+    /// <summary>One file of the .nupkg as text.</summary>
+    public string ReadEntry(string name)
+    {
+        using var zip = ZipFile.OpenRead(Nupkg);
+        using var reader = new StreamReader(zip.GetEntry(name)!.Open());
+        return reader.ReadToEnd();
+    }
+
+    /// <summary>Runs <c>dotnet</c> with <paramref name="args"/> in <paramref name="dir"/>: exit code and all output.</summary>
+    public static (int Code, string Output) Dotnet(string dir, TimeSpan timeout, params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        // The test host's MSBuild settings must not leak into a child build of another project.
+        foreach (var key in psi.Environment.Keys.Where(k => k.StartsWith("MSBuild", StringComparison.OrdinalIgnoreCase) || k.StartsWith("VSTEST", StringComparison.OrdinalIgnoreCase)).ToList())
+            psi.Environment.Remove(key);
+        psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        psi.Environment["DOTNET_NOLOGO"] = "1";
+        psi.Environment["NO_COLOR"] = "1";
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(timeout))
+        {
+            p.Kill(entireProcessTree: true);
+            throw new TimeoutException($"dotnet {string.Join(' ', args)} ran longer than {timeout}:\n{stdout.Result}{stderr.Result}");
+        }
+        return (p.ExitCode, stdout.Result + stderr.Result);
+    }
+
+    private static string FindRepoRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "LoraGen.sln"))) return dir.FullName;
+        throw new InvalidOperationException("LoraGen.sln not found above " + AppContext.BaseDirectory);
+    }
+
+    public void Dispose()
+    {
+        try { Directory.Delete(Root, recursive: true); } catch (IOException) { }
+        var packages = Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } env
+            ? env : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+        var cached = Path.Combine(packages, "loragen", Version);
+        try { if (Directory.Exists(cached)) Directory.Delete(cached, recursive: true); } catch (IOException) { }
+    }
+}
