@@ -103,5 +103,19 @@ namespace LoraGen.Analyzers
         public static readonly DiagnosticDescriptor MissingLoraModel = Rule("LORA0022",
             "Lora facade without [LoraModel]", "'{0}' has no Lora facade: mark the root class '{0}' with [LoraModel] (and make it partial) to get model.Lora",
             Usage, DiagnosticSeverity.Error, "The Lora property (Attach, Summary, Save, Load, Merge) is generated only for a class marked [LoraModel].");
+
+        // ---- LORA01xx: the TorchSharp backend
+
+        public static readonly DiagnosticDescriptor TorchForwardSkipsHooks = Rule("LORA0101",
+            "Adapted TorchSharp layer invoked with forward()", "'{0}' has [Lora] but is invoked with forward(x), which skips forward hooks: the LoRA adapter is silently left out; use call(x)",
+            Usage, DiagnosticSeverity.Warning, "The TorchSharp backend adds s·B(A(dropout(x))) in a forward hook on the layer; Module.call runs hooks, Module.forward does not.");
+
+        public static readonly DiagnosticDescriptor TorchMissingRegisterComponents = Rule("LORA0102",
+            "TorchSharp model constructor never calls RegisterComponents()", "This constructor of '{0}' never calls RegisterComponents(): its layers are not registered, so LoRA finds no targets and parameters(), to(device) and state_dict() miss them",
+            Usage, DiagnosticSeverity.Warning, "TorchSharp registers a module's fields as children in RegisterComponents(); the LoRA facade walks the registered children.");
+
+        public static readonly DiagnosticDescriptor TorchAdaptedFieldReassigned = Rule("LORA0103",
+            "Adapted TorchSharp layer reassigned after construction", "'{0}' has [Lora] and is reassigned {1}: the new layer has no LoRA hook and the registered child is still the old one",
+            Usage, DiagnosticSeverity.Warning, "RegisterComponents() registers the layer object held at that time and Attach() hooks that object; a later assignment leaves the model with an unregistered, unadapted layer.");
     }
 }
