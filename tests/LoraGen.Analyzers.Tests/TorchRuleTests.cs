@@ -182,4 +182,36 @@ public class TorchRuleTests
             public override Tensor forward(Tensor x) => q_proj.call(x) + k_proj.call(x);
         }
         """);
+
+    // ---- the LORA00xx rules on TorchSharp models (the managed runtime is referenced too, as in a mixed project)
+
+    [Fact]
+    public Task TorchSharpModelIsAModuleForTheAttributeRules() => AnalyzerAsync<LoraAttributeAnalyzer>("""
+        public sealed partial class Attention : nn.Module<Tensor, Tensor>
+        {
+            [Lora(Rank = 8, Alpha = 16)] private readonly Linear q_proj;
+            [Lora(Rank = 4)] private readonly ModuleList<Embedding> tables;
+            [{|#0:Lora(Rank = 4)|}] private readonly LayerNorm ln;
+            public Attention(int d) : base(nameof(Attention)) { q_proj = nn.Linear(d, d); tables = nn.ModuleList(nn.Embedding(4, d)); ln = nn.LayerNorm(d); RegisterComponents(); }
+            public override Tensor forward(Tensor x) => q_proj.call(x);
+        }
+        """, Verify.Diagnostic("LORA0006", 0,
+        "'Attention.ln' has type LayerNorm, which LoRA cannot adapt: [Lora] applies to Linear and Embedding fields (or arrays/lists of them)"));
+
+    [Fact]
+    public Task TorchSharpRootIsAModuleForTheModelRules() => AnalyzerAsync<LoraModelAnalyzer>("""
+        [LoraModel]
+        public sealed partial class Gpt : nn.Module<Tensor, Tensor>
+        {
+            private readonly Linear head;
+            public Gpt() : base(nameof(Gpt)) { head = nn.Linear(4, 4); RegisterComponents(); }
+            public override Tensor forward(Tensor x) => head.call(x);
+        }
+        [{|LORA0020:LoraModel|}]
+        public sealed class NotPartial : nn.Module<Tensor, Tensor>
+        {
+            public NotPartial() : base(nameof(NotPartial)) { RegisterComponents(); }
+            public override Tensor forward(Tensor x) => x;
+        }
+        """);
 }
