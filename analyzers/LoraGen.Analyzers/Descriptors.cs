@@ -113,5 +113,19 @@ namespace LoraGen.Analyzers
         public static readonly DiagnosticDescriptor BadModuleName = Rule("LORA0023",
             "Module name is not a valid path segment or clashes with a generated member", "{0}",
             Usage, DiagnosticSeverity.Error, "A [ModuleName] or [Lora(Name = ...)] string becomes one segment of PEFT's dotted module path, so it must be non-empty and hold no '.', whitespace or control character; a module type or member named like a generated member (Children, AdapterSpecFor; Lora, LoraOptions, LoraKeys on a [LoraModel] root) does not compile with the generated code.");
+
+        // ---- LORA01xx: the TorchSharp backend
+
+        public static readonly DiagnosticDescriptor TorchForwardSkipsHooks = Rule("LORA0101",
+            "Adapted TorchSharp layer invoked with forward()", "'{0}' has [Lora] but is invoked with forward(x), which skips forward hooks: the LoRA adapter is silently left out; use call(x)",
+            Usage, DiagnosticSeverity.Warning, "The TorchSharp backend adds s·B(A(dropout(x))) in a forward hook on the layer; Module.call runs hooks, Module.forward does not.");
+
+        public static readonly DiagnosticDescriptor TorchMissingRegisterComponents = Rule("LORA0102",
+            "TorchSharp model constructor never calls RegisterComponents()", "This constructor of '{0}' never calls RegisterComponents(): its layers are not registered, so LoRA finds no targets and parameters(), to(device) and state_dict() miss them",
+            Usage, DiagnosticSeverity.Warning, "TorchSharp registers a module's fields as children in RegisterComponents(); the LoRA facade walks the registered children.");
+
+        public static readonly DiagnosticDescriptor TorchAdaptedFieldReassigned = Rule("LORA0103",
+            "Adapted TorchSharp layer reassigned after construction", "'{0}' has [Lora] and is reassigned {1}: the new layer has no LoRA hook and the registered child is still the old one",
+            Usage, DiagnosticSeverity.Warning, "RegisterComponents() registers the layer object held at that time and Attach() hooks that object; a later assignment leaves the model with an unregistered, unadapted layer.");
     }
 }

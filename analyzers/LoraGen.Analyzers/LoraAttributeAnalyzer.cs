@@ -35,7 +35,8 @@ namespace LoraGen.Analyzers
                 var lora = start.Compilation.GetTypeByMetadataName(RuntimeNames.LoraAttribute);
                 if (lora is null) return;
                 var symbols = ModuleSymbols.From(start.Compilation);
-                start.RegisterSymbolAction(c => AnalyzeMember(c, lora, symbols), SymbolKind.Field, SymbolKind.Property);
+                var torch = TorchSymbols.Create(start.Compilation);
+                start.RegisterSymbolAction(c => AnalyzeMember(c, lora, symbols, torch), SymbolKind.Field, SymbolKind.Property);
                 if (symbols is not null)
                 {
                     start.RegisterSymbolAction(c => AnalyzeType(c, lora, symbols), SymbolKind.NamedType);
@@ -65,7 +66,7 @@ namespace LoraGen.Analyzers
         internal static AttributeData? FindLora(ISymbol symbol, INamedTypeSymbol lora) =>
             symbol.GetAttributes().FirstOrDefault(a => SymbolEqualityComparer.Default.Equals(a.AttributeClass, lora));
 
-        private static void AnalyzeMember(SymbolAnalysisContext context, INamedTypeSymbol lora, ModuleSymbols? symbols)
+        private static void AnalyzeMember(SymbolAnalysisContext context, INamedTypeSymbol lora, ModuleSymbols? symbols, TorchSymbols? torch)
         {
             var attribute = FindLora(context.Symbol, lora);
             if (attribute is null) return;
@@ -85,7 +86,13 @@ namespace LoraGen.Analyzers
                 context.ReportDiagnostic(Diagnostic.Create(Descriptors.StaticField, where, name));
                 return;
             }
-            if (symbols is not null)
+            if (torch is not null && torch.IsModule(field.ContainingType))
+            {
+                // A TorchSharp module: the layer must be TorchSharp's Linear/Embedding (or an array/ModuleList of them).
+                if (!torch.IsAdaptedField(field))
+                    context.ReportDiagnostic(Diagnostic.Create(Descriptors.NotAdaptable, where, name, field.Type.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat)));
+            }
+            else if (symbols is not null)
             {
                 var shape = symbols.ShapeOf(field.Type, out var element);
                 if (shape == ChildShape.None || symbols.AdaptableKindOf(element) == AdaptableKind.None)

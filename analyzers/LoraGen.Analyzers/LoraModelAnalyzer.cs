@@ -34,7 +34,8 @@ namespace LoraGen.Analyzers
             {
                 var symbols = ModuleSymbols.From(start.Compilation);
                 var root = start.Compilation.GetTypeByMetadataName(RuntimeNames.LoraModelAttribute);
-                start.RegisterSymbolAction(c => Analyze(c, symbols, root), SymbolKind.NamedType);
+                var torch = TorchSymbols.Create(start.Compilation);
+                start.RegisterSymbolAction(c => Analyze(c, symbols, root, torch), SymbolKind.NamedType);
                 if (symbols is not null && root is not null)
                     start.RegisterSyntaxNodeAction(c => AnalyzeFacadeAccess(c, symbols, root), SyntaxKind.SimpleMemberAccessExpression);
             });
@@ -93,7 +94,7 @@ namespace LoraGen.Analyzers
             return null;
         }
 
-        private static void Analyze(SymbolAnalysisContext context, ModuleSymbols? symbols, INamedTypeSymbol? rootAttribute)
+        private static void Analyze(SymbolAnalysisContext context, ModuleSymbols? symbols, INamedTypeSymbol? rootAttribute, TorchSymbols? torch)
         {
             var type = (INamedTypeSymbol)context.Symbol;
             var ct = context.CancellationToken;
@@ -103,7 +104,9 @@ namespace LoraGen.Analyzers
             if (attribute is not null)
             {
                 var where = attribute.ApplicationSyntaxReference?.GetSyntax(ct).GetLocation() ?? Location.None;
-                if (!isModule) context.ReportDiagnostic(Diagnostic.Create(Descriptors.RootNotModule, where, type.Name, "does not derive from " + RuntimeNames.Module));
+                // A TorchSharp root (torch.nn.Module) gets the TorchSharp facade; the module-tree rules below are the managed backend's.
+                bool isTorch = torch is not null && torch.IsModule(type);
+                if (!isModule && !isTorch) context.ReportDiagnostic(Diagnostic.Create(Descriptors.RootNotModule, where, type.Name, "does not derive from " + RuntimeNames.Module));
                 else if (!ModuleGraph.IsPartial(type, ct))
                     context.ReportDiagnostic(Diagnostic.Create(Descriptors.RootNotModule, where, ImmutableDictionary<string, string?>.Empty.Add(DiagnosticProperties.Type, type.Name), type.Name, "is not partial"));
                 // The model-wide settings obey the same rules as a field's [Lora].

@@ -17,6 +17,15 @@ internal static class LoraTestSetup
         state.AdditionalReferences.AddRange(TestReferences.All);
     }
 
+    /// <summary>Prepended to each TorchSharp test source (the managed runtime's namespaces would clash with TorchSharp's Linear and Module).</summary>
+    public const string TorchUsings = "using System; using LoraGen; using TorchSharp; using TorchSharp.Modules; using static TorchSharp.torch;\n";
+
+    /// <summary>References for the LORA01xx tests: those of <see cref="Configure"/> plus TorchSharp's managed assembly.</summary>
+    public static void ConfigureTorch(ProjectState state)
+    {
+        state.AdditionalReferences.Add(TestReferences.TorchSharp);
+    }
+
     /// <summary>The newest C#, as the repository builds with LangVersion latest.</summary>
     public static ParseOptions ParseOptions { get; } = new CSharpParseOptions(LanguageVersion.Latest, DocumentationMode.Diagnose);
 

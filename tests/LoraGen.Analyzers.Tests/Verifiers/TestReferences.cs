@@ -39,6 +39,12 @@ internal static class TestReferences
         MetadataReference.CreateFromFile(typeof(global::LoraGen.LoraAttribute).Assembly.Location),
     ];
 
+    /// <summary>
+    /// TorchSharp's managed assembly, for the LORA01xx tests only (added by <see cref="LoraTestSetup.ConfigureTorch"/>):
+    /// metadata, never loaded for execution, so no native libtorch is needed.
+    /// </summary>
+    public static MetadataReference TorchSharp { get; } = MetadataReference.CreateFromFile(Path.Combine(AppContext.BaseDirectory, "TorchSharp.dll"));
+
     /// <summary>Everything a test compilation needs.</summary>
     public static ImmutableArray<MetadataReference> All { get; } = Framework.AddRange(LoraGen);
 
