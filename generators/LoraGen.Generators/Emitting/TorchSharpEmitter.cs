@@ -7,6 +7,7 @@ using LoraGen.Contract;
 using LoraGen.Generators.Model;
 using LoraGen.SourceModel;
 using Microsoft.CodeAnalysis.CSharp;
+using static LoraGen.Generators.Emitting.CodeText;
 
 namespace LoraGen.Generators.Emitting
 {
@@ -24,8 +25,6 @@ namespace LoraGen.Generators.Emitting
         private const string Controller = "global::" + RuntimeNames.TorchLoraModelController;
         private const string Options = "global::" + RuntimeNames.TorchLoraModelOptions;
         private const string TorchModule = "global::TorchSharp.torch.nn.Module";
-        private const string IntDictionary = "global::System.Collections.Generic.Dictionary<string, int>";
-        private const string DoubleDictionary = "global::System.Collections.Generic.Dictionary<string, double>";
 
         /// <summary>The source of <paramref name="model"/>'s file, or null when it needs none.</summary>
         public static string? Emit(TorchModuleModel model)
@@ -116,44 +115,6 @@ namespace LoraGen.Generators.Emitting
             w.CloseBlock();
         }
 
-        private static string ConfigOf(LoraSpec s) =>
-            $"new {Config}(Rank: {s.Rank.ToString(CultureInfo.InvariantCulture)}, Alpha: {Number(s.Alpha)}, Dropout: {Number(s.Dropout)}, " +
-            $"Init: {EnumNames.Member(EnumNames.LoraInitType, EnumNames.LoraInit, s.Init)}, UseRsLora: {(s.UseRsLora ? "true" : "false")})";
-
-        private static string BiasMember(int bias) => EnumNames.Member(EnumNames.LoraBiasType, EnumNames.LoraBias, bias);
-
-        private static string Identifier(string pathTemplate, HashSet<string> used)
-        {
-            var sb = new StringBuilder();
-            foreach (var ch in pathTemplate)
-            {
-                if (char.IsLetterOrDigit(ch) || ch == '_') sb.Append(ch);
-                else if (ch == '.' && (sb.Length == 0 || sb[sb.Length - 1] != '_')) sb.Append('_');
-            }
-            var id = sb.ToString().Trim('_');
-            if (id.Length == 0 || char.IsDigit(id[0])) id = "_" + id;
-            var unique = id;
-            for (int n = 2; !used.Add(unique); n++) unique = id + "_" + n;
-            return unique;
-        }
-
-        private static string Initializer(string type, IEnumerable<string> items)
-        {
-            var list = items.ToList();
-            if (list.Count == 0) return type == "string[]" ? "global::System.Array.Empty<string>()" : $"new {type}()";
-            return $"new {type} {{ {string.Join(", ", list)} }}";
-        }
-
-        private static string Escape(string name) => SyntaxFacts.GetKeywordKind(name) != SyntaxKind.None ? "@" + name : name;
-
-        private static string Literal(string s) => SymbolDisplay.FormatLiteral(s, quote: true);
-
-        private static string Xml(string s) => s.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
-
-        private static string Number(double v) =>
-            double.IsNaN(v) ? "double.NaN"
-            : double.IsPositiveInfinity(v) ? "double.PositiveInfinity"
-            : double.IsNegativeInfinity(v) ? "double.NegativeInfinity"
-            : v.ToString("R", CultureInfo.InvariantCulture) + "d";
+        private static string ConfigOf(LoraSpec s) => NewConfig(Config, s);
     }
 }

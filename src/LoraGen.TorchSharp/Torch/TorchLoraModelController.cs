@@ -251,7 +251,7 @@ public sealed class TorchLoraModelController : ILoraFacade
     /// <summary>
     /// Loads a PEFT LoRA adapter directory (ours, the managed backend's or PEFT's) as adapter <paramref name="name"/>.
     /// Each layer gets the adapter's own rank and alpha (r, lora_alpha, rank_pattern, alpha_pattern, use_rslora).
-    /// Missing, unexpected and mis-shaped keys are reported by name in a <see cref="TorchLoraAdapterException"/>
+    /// Missing, unexpected and mis-shaped keys are reported by name in a <see cref="LoraAdapterException"/>
     /// before anything changes. The base model is frozen; the adapter becomes active if none is.
     /// </summary>
     public void Load(string directory, string name = "default")
@@ -260,9 +260,9 @@ public sealed class TorchLoraModelController : ILoraFacade
         using var files = Open(directory);
         var cfg = files.Config;
         if (cfg.UseDora)
-            throw new TorchLoraAdapterException(directory, $"{AdapterKeys.ConfigFile}: DoRA adapters ({ConfigFields.UseDora}) are not supported yet.");
+            throw new LoraAdapterException(directory, $"{AdapterKeys.ConfigFile}: DoRA adapters ({ConfigFields.UseDora}) are not supported yet.");
         if (cfg.FanInFanOut)
-            throw new TorchLoraAdapterException(directory, $"{AdapterKeys.ConfigFile}: transposed ({ConfigFields.FanInFanOut}, Conv1D) layouts are not supported yet.");
+            throw new LoraAdapterException(directory, $"{AdapterKeys.ConfigFile}: transposed ({ConfigFields.FanInFanOut}, Conv1D) layouts are not supported yet.");
         var file = files.Weights;
         var expected = new List<(string Key, long[] Shape)>();
         var wanted = new List<(Candidate Layer, int Rank)>();
@@ -280,8 +280,8 @@ public sealed class TorchLoraModelController : ILoraFacade
         }
         var match = file.Match(expected);
         if (!match.IsExact)
-            throw new TorchLoraAdapterException(directory, "the adapter does not fit this model", match.Missing, match.Unexpected, match.Mismatched);
-        if (wanted.Count == 0) throw new TorchLoraAdapterException(directory, "the adapter holds no LoRA tensors.");
+            throw new LoraAdapterException(directory, "the adapter does not fit this model", match.Missing, match.Unexpected, match.Mismatched);
+        if (wanted.Count == 0) throw new LoraAdapterException(directory, "the adapter holds no LoRA tensors.");
         var init = cfg.InitLoraWeights == InitLoraWeights.Gaussian ? LoraInit.Gaussian : LoraInit.Kaiming;
         var configs = wanted.Select(w => new TorchLoraConfig(w.Rank, cfg.AlphaFor(w.Layer.Path), cfg.LoraDropout, init, cfg.UseRsLora)).ToList();
         for (int i = 0; i < wanted.Count; i++) configs[i].Validate(wanted[i].Layer.Path);
@@ -313,11 +313,11 @@ public sealed class TorchLoraModelController : ILoraFacade
         }
         catch (NoAdapterException e)
         {
-            throw new TorchLoraAdapterException(directory, e.Message);
+            throw new LoraAdapterException(directory, e.Message);
         }
         catch (Exception e) when (e is AdapterConfigException or AdapterDirectoryException or SafetensorsException)
         {
-            throw new TorchLoraAdapterException(directory, e.Message, inner: e);
+            throw new LoraAdapterException(directory, e.Message, inner: e);
         }
     }
 }

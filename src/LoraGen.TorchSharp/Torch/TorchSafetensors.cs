@@ -1,3 +1,4 @@
+using LoraGen.Peft;
 using LoraGen.SafeTensors;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -33,7 +34,7 @@ public static class TorchSafetensors
     /// and buffers of the same state-dict name (<c>blocks.0.q_proj.weight</c>), converting to each one's dtype and
     /// device, under <c>no_grad</c>. LoRA adapters are not base weights and are left out. With
     /// <paramref name="strict"/>, any missing, unexpected or mis-shaped key throws
-    /// <see cref="TorchLoraAdapterException"/> before anything is copied; without, the matching keys are copied.
+    /// <see cref="LoraAdapterException"/> before anything is copied; without, the matching keys are copied.
     /// Returns the match.
     /// </summary>
     public static KeyMatch LoadWeights(nn.Module model, string path, bool strict = true)
@@ -46,7 +47,7 @@ public static class TorchSafetensors
             .ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
         var match = file.Match(state.Select(kv => (kv.Key, kv.Value.shape)));
         if (strict && !match.IsExact)
-            throw new TorchLoraAdapterException(path, "the weights do not fit this model", match.Missing, match.Unexpected, match.Mismatched);
+            throw new LoraAdapterException(path, "the weights do not fit this model", match.Missing, match.Unexpected, match.Mismatched);
         using var _ = torch.no_grad();
         foreach (var key in match.Matched)
         {

@@ -1,4 +1,5 @@
 using LoraGen.Lora;
+using LoraGen.Peft;
 using LoraGen.Tensors;
 using Xunit;
 

@@ -178,7 +178,7 @@ public sealed class TorchLoraFacadeTests : IDisposable
         lora.Save(Dir("a"));
         var stack = new TorchStack();
         var slora = new TorchLoraModelController(stack, TorchLoraModelOptions.FromFieldsOnly);
-        var e = Assert.Throws<TorchLoraAdapterException>(() => slora.Load(Dir("a")));
+        var e = Assert.Throws<LoraAdapterException>(() => slora.Load(Dir("a")));
         Assert.Contains(AdapterKeys.A("q_proj", LayerKind.Linear), e.Unexpected);
         Assert.Contains(AdapterKeys.A("blocks.0.q_proj", LayerKind.Linear), e.Missing);
         Assert.Empty(slora.Names);

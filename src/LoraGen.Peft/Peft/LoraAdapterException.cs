@@ -1,13 +1,13 @@
-namespace LoraGen.Torch;
+namespace LoraGen.Peft;
 
 /// <summary>
-/// An adapter directory could not be loaded into a TorchSharp model: unsupported options or tensors that do not fit
-/// the model. Names the directory and every offending key; nothing was changed.
+/// An adapter directory could not be loaded: wrong <c>peft_type</c>, unsupported options, or tensors that do
+/// not fit the model. Names the directory and every offending key; nothing was changed.
 /// </summary>
-public sealed class TorchLoraAdapterException : Exception
+public sealed class LoraAdapterException : Exception
 {
     /// <summary>Creates the exception.</summary>
-    public TorchLoraAdapterException(string directory, string detail, IReadOnlyList<string>? missing = null,
+    public LoraAdapterException(string directory, string detail, IReadOnlyList<string>? missing = null,
         IReadOnlyList<string>? unexpected = null, IReadOnlyList<string>? mismatched = null, Exception? inner = null)
         : base(Format(directory, detail, missing ?? [], unexpected ?? [], mismatched ?? []), inner)
     {
@@ -17,13 +17,13 @@ public sealed class TorchLoraAdapterException : Exception
         Mismatched = mismatched ?? [];
     }
 
-    /// <summary>The adapter directory (or weights file).</summary>
+    /// <summary>The adapter directory.</summary>
     public string Directory { get; }
 
     /// <summary>Keys the model expected but the file lacks.</summary>
     public IReadOnlyList<string> Missing { get; }
 
-    /// <summary>Keys in the file that match nothing in the model.</summary>
+    /// <summary>Keys in the file that match no adaptable layer.</summary>
     public IReadOnlyList<string> Unexpected { get; }
 
     /// <summary>Keys whose shapes do not fit, with both shapes.</summary>
