@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Linq;
 using System.Text;
 using LoraGen.Contract;
+using LoraGen.Generators.Model;
 using LoraGen.SourceModel;
 using Microsoft.CodeAnalysis.CSharp;
 
@@ -16,6 +17,31 @@ namespace LoraGen.Generators.Emitting
 
         /// <summary>The dictionary type of alpha patterns.</summary>
         public const string DoubleDictionary = "global::System.Collections.Generic.Dictionary<string, double>";
+
+        /// <summary>The <c>[LoraModel]</c> options' name-selection arguments, one per line (indented as the options' other arguments), shared by both backends.</summary>
+        public static string OptionsArguments(LoraModelSpec s) =>
+            $"Targets: {Initializer("string[]", s.Targets.Select(Literal))},\n" +
+            $"    RankPattern: {Initializer(IntDictionary, s.RankPattern.Select(p => $"[{Literal(p.Name)}] = {((int)p.Value).ToString(CultureInfo.InvariantCulture)}"))},\n" +
+            $"    AlphaPattern: {Initializer(DoubleDictionary, s.AlphaPattern.Select(p => $"[{Literal(p.Name)}] = {Number(p.Value)}"))},\n" +
+            $"    BaseModelName: {(s.BaseModelName is null ? "null" : Literal(s.BaseModelName))}";
+
+        /// <summary>The body of the <c>LoraKeys</c> class: A and B key constants of every adapted layer, built with <see cref="PeftKeys"/>.</summary>
+        public static void WriteKeyConstants(SourceWriter w, IEnumerable<AdapterKeyModel> keys)
+        {
+            var used = new HashSet<string>();
+            foreach (var k in keys)
+            {
+                var id = Identifier(k.PathTemplate, used);
+                bool embedding = k.Kind == AdaptableKind.Embedding;
+                string path = Xml(k.PathTemplate);
+                w.WriteLine($"""
+                    /// <summary>A of <c>{path}</c> ({(embedding ? "Embedding: [r, num_embeddings]" : "Linear: [r, in]")}).</summary>
+                    public const string {id}_A = {Literal(PeftKeys.A(k.PathTemplate, embedding))};
+                    /// <summary>B of <c>{path}</c> ({(embedding ? "Embedding: [dim, r]" : "Linear: [out, r]")}).</summary>
+                    public const string {id}_B = {Literal(PeftKeys.B(k.PathTemplate, embedding))};
+                    """);
+            }
+        }
 
         /// <summary>A construction of <paramref name="configType"/> (either backend's LoraConfig) with every setting named.</summary>
         public static string NewConfig(string configType, LoraSpec s) =>

@@ -144,10 +144,7 @@ namespace LoraGen.Generators.Emitting
                 public static {{Options}} {{RuntimeNames.OptionsProperty}} { get; } = new(
                     Defaults: {{Config(s.Defaults)}},
                     Bias: {{BiasMember(s.Defaults.Bias)}},
-                    Targets: {{Initializer("string[]", s.Targets.Select(Literal))}},
-                    RankPattern: {{Initializer(IntDictionary, s.RankPattern.Select(p => $"[{Literal(p.Name)}] = {((int)p.Value).ToString(CultureInfo.InvariantCulture)}"))}},
-                    AlphaPattern: {{Initializer(DoubleDictionary, s.AlphaPattern.Select(p => $"[{Literal(p.Name)}] = {Number(p.Value)}"))}},
-                    BaseModelName: {{(s.BaseModelName is null ? "null" : Literal(s.BaseModelName))}});
+                    {{OptionsArguments(s)}});
 
                 /// <summary>
                 /// The PEFT safetensors keys of every adapted layer, as compile-time constants. <c>{0}</c>, <c>{1}</c>… stand
@@ -155,19 +152,7 @@ namespace LoraGen.Generators.Emitting
                 /// </summary>
                 public static class {{RuntimeNames.KeysClass}}
                 """);
-            var used = new HashSet<string>();
-            foreach (var k in root.Keys)
-            {
-                var id = Identifier(k.PathTemplate, used);
-                bool embedding = k.Kind == AdaptableKind.Embedding;
-                string path = Xml(k.PathTemplate);
-                w.WriteLine($"""
-                    /// <summary>A of <c>{path}</c> ({(embedding ? "Embedding: [r, num_embeddings]" : "Linear: [r, in]")}).</summary>
-                    public const string {id}_A = {Literal(PeftKeys.A(k.PathTemplate, embedding))};
-                    /// <summary>B of <c>{path}</c> ({(embedding ? "Embedding: [dim, r]" : "Linear: [out, r]")}).</summary>
-                    public const string {id}_B = {Literal(PeftKeys.B(k.PathTemplate, embedding))};
-                    """);
-            }
+            WriteKeyConstants(w, root.Keys);
             w.CloseBlock();
         }
 

@@ -92,26 +92,12 @@ namespace LoraGen.Generators.Emitting
                 public static {{Options}} {{RuntimeNames.OptionsProperty}} { get; } = new(
                     Defaults: {{ConfigOf(s.Defaults)}},
                     Bias: {{BiasMember(s.Defaults.Bias)}},
-                    Targets: {{Initializer("string[]", s.Targets.Select(Literal))}},
-                    RankPattern: {{Initializer(IntDictionary, s.RankPattern.Select(p => $"[{Literal(p.Name)}] = {((int)p.Value).ToString(CultureInfo.InvariantCulture)}"))}},
-                    AlphaPattern: {{Initializer(DoubleDictionary, s.AlphaPattern.Select(p => $"[{Literal(p.Name)}] = {Number(p.Value)}"))}},
-                    BaseModelName: {{(s.BaseModelName is null ? "null" : Literal(s.BaseModelName))}});
+                    {{OptionsArguments(s)}});
 
                 /// <summary>The PEFT safetensors key of every adapted layer ({i}: a ModuleList index).</summary>
                 public static class {{RuntimeNames.KeysClass}}
                 """);
-            var used = new HashSet<string>();
-            foreach (var k in keys)
-            {
-                var id = Identifier(k.PathTemplate, used);
-                bool embedding = k.Kind == AdaptableKind.Embedding;
-                w.WriteLine($"""
-                    /// <summary>A of <c>{Xml(k.PathTemplate)}</c>.</summary>
-                    public const string {id}_A = {Literal(PeftKeys.A(k.PathTemplate, embedding))};
-                    /// <summary>B of <c>{Xml(k.PathTemplate)}</c>.</summary>
-                    public const string {id}_B = {Literal(PeftKeys.B(k.PathTemplate, embedding))};
-                    """);
-            }
+            WriteKeyConstants(w, keys);
             w.CloseBlock();
         }
 

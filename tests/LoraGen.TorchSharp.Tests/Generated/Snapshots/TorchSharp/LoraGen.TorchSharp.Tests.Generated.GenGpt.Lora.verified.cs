@@ -32,21 +32,21 @@ namespace LoraGen.TorchSharp.Tests.Generated
         /// <summary>The PEFT safetensors key of every adapted layer ({i}: a ModuleList index).</summary>
         public static class LoraKeys
         {
-            /// <summary>A of <c>wte</c>.</summary>
+            /// <summary>A of <c>wte</c> (Embedding: [r, num_embeddings]).</summary>
             public const string wte_A = "base_model.model.wte.lora_embedding_A";
-            /// <summary>B of <c>wte</c>.</summary>
+            /// <summary>B of <c>wte</c> (Embedding: [dim, r]).</summary>
             public const string wte_B = "base_model.model.wte.lora_embedding_B";
-            /// <summary>A of <c>blocks.{0}.q_proj</c>.</summary>
+            /// <summary>A of <c>blocks.{0}.q_proj</c> (Linear: [r, in]).</summary>
             public const string blocks_0_q_proj_A = "base_model.model.blocks.{0}.q_proj.lora_A.weight";
-            /// <summary>B of <c>blocks.{0}.q_proj</c>.</summary>
+            /// <summary>B of <c>blocks.{0}.q_proj</c> (Linear: [out, r]).</summary>
             public const string blocks_0_q_proj_B = "base_model.model.blocks.{0}.q_proj.lora_B.weight";
-            /// <summary>A of <c>blocks.{0}.v_proj</c>.</summary>
+            /// <summary>A of <c>blocks.{0}.v_proj</c> (Linear: [r, in]).</summary>
             public const string blocks_0_v_proj_A = "base_model.model.blocks.{0}.v_proj.lora_A.weight";
-            /// <summary>B of <c>blocks.{0}.v_proj</c>.</summary>
+            /// <summary>B of <c>blocks.{0}.v_proj</c> (Linear: [out, r]).</summary>
             public const string blocks_0_v_proj_B = "base_model.model.blocks.{0}.v_proj.lora_B.weight";
-            /// <summary>A of <c>head</c>.</summary>
+            /// <summary>A of <c>head</c> (Linear: [r, in]).</summary>
             public const string head_A = "base_model.model.head.lora_A.weight";
-            /// <summary>B of <c>head</c>.</summary>
+            /// <summary>B of <c>head</c> (Linear: [out, r]).</summary>
             public const string head_B = "base_model.model.head.lora_B.weight";
         }
     }
