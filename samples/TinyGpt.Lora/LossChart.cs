@@ -1,14 +1,13 @@
 using System.Globalization;
-using System.Text;
 using LoraGen.IO;
+using LoraGen.Plotting;
 
 namespace TinyGpt.Lora;
 
 /// <summary>
-/// Writes the loss curves as a small standalone SVG (no dependencies), atomically, and next to it the JSONL training
-/// log (<c>loss.jsonl</c>: step, phase, loss, lr, tokens_per_s per line) that <c>loragen plot</c> draws with
-/// ScottPlot. The SVG stays hand-written: the sample publishes as NativeAOT with no trim warning allowed, and
-/// ScottPlot (SkiaSharp) has not been shown AOT-clean; for a ScottPlot chart run <c>loragen plot loss.jsonl -o loss.png</c>.
+/// Draws the loss curves with the project's plotting room (<see cref="TrainingPlot"/>, ScottPlot) as SVG, atomically,
+/// and writes next to it the JSONL training log (<c>loss.jsonl</c>: step, phase, loss, lr, tokens_per_s per line) that
+/// <c>loragen plot</c> draws too.
 /// </summary>
 public static class LossChart
 {
@@ -18,38 +17,16 @@ public static class LossChart
     /// <summary>Writes the chart to <paramref name="path"/> and <see cref="Training"/>'s log to <see cref="LogPath"/>.</summary>
     public static void Write(string path, IReadOnlyList<float> pretrain, IReadOnlyList<float> finetune, float baseValB, float loraValB)
     {
-        const int W = 760, H = 380, L = 56, R = 20, T = 60, B = 44;
-        var all = pretrain.Concat(finetune).Append(baseValB).Append(loraValB).ToList();
-        double yMax = Math.Ceiling(all.Max() * 2) / 2, yMin = Math.Max(0, Math.Floor(all.Min() * 2) / 2);
-        int steps = pretrain.Count + finetune.Count;
-        string X(double i) => (L + (W - L - R) * i / Math.Max(1, steps - 1)).ToString("F1", CultureInfo.InvariantCulture);
-        string Y(double v) => (T + (H - T - B) * (yMax - v) / Math.Max(1e-6, yMax - yMin)).ToString("F1", CultureInfo.InvariantCulture);
-        string Line(IReadOnlyList<float> values, int offset) =>
-            string.Join(" ", Smooth(values).Select((v, i) => $"{X(offset + i)},{Y(v)}"));
-
-        var svg = new StringBuilder();
-        svg.AppendLine($"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{W}\" height=\"{H}\" font-family=\"sans-serif\" font-size=\"12\">");
-        svg.AppendLine($"<rect width=\"{W}\" height=\"{H}\" fill=\"white\"/>");
-        svg.AppendLine($"<text x=\"{L}\" y=\"22\" font-size=\"15\">TinyGpt: pre-training on corpus A, then LoRA (r=8, q/v) on corpus B</text>");
-        for (double v = yMin; v <= yMax + 1e-9; v += 0.5)
+        double[] Steps(int offset, int count) => Enumerable.Range(offset, count).Select(i => (double)i).ToArray();
+        var series = new List<PlotSeries>
         {
-            svg.AppendLine($"<line x1=\"{L}\" x2=\"{W - R}\" y1=\"{Y(v)}\" y2=\"{Y(v)}\" stroke=\"#eee\"/>");
-            svg.AppendLine($"<text x=\"{L - 8}\" y=\"{Y(v)}\" text-anchor=\"end\" dy=\"4\">{v.ToString("F1", CultureInfo.InvariantCulture)}</text>");
-        }
-        svg.AppendLine($"<line x1=\"{X(pretrain.Count - 0.5)}\" x2=\"{X(pretrain.Count - 0.5)}\" y1=\"{T}\" y2=\"{H - B}\" stroke=\"#999\" stroke-dasharray=\"4 3\"/>");
-        svg.AppendLine($"<polyline fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"1.6\" points=\"{Line(pretrain, 0)}\"/>");
-        svg.AppendLine($"<polyline fill=\"none\" stroke=\"#d62728\" stroke-width=\"1.6\" points=\"{Line(finetune, pretrain.Count)}\"/>");
-        svg.AppendLine($"<circle cx=\"{X(pretrain.Count)}\" cy=\"{Y(baseValB)}\" r=\"4\" fill=\"#d62728\" fill-opacity=\"0.3\" stroke=\"#d62728\"/>");
-        svg.AppendLine($"<circle cx=\"{X(steps - 1)}\" cy=\"{Y(loraValB)}\" r=\"4\" fill=\"#d62728\"/>");
-        // Legend under the title.
-        svg.AppendLine($"<line x1=\"{L}\" x2=\"{L + 18}\" y1=\"40\" y2=\"40\" stroke=\"#1f77b4\" stroke-width=\"2\"/>");
-        svg.AppendLine($"<text x=\"{L + 24}\" y=\"44\" fill=\"#1f77b4\">train loss on A (pre-training, all weights)</text>");
-        svg.AppendLine($"<line x1=\"{L + 290}\" x2=\"{L + 308}\" y1=\"40\" y2=\"40\" stroke=\"#d62728\" stroke-width=\"2\"/>");
-        svg.AppendLine($"<text x=\"{L + 314}\" y=\"44\" fill=\"#d62728\">train loss on B (LoRA only) · ○ val B before {Fmt(baseValB)} · ● after {Fmt(loraValB)}</text>");
-        svg.AppendLine($"<text x=\"{(L + W - R) / 2}\" y=\"{H - 10}\" text-anchor=\"middle\">step</text>");
-        svg.AppendLine($"<text x=\"14\" y=\"{(T + H - B) / 2}\" transform=\"rotate(-90 14 {(T + H - B) / 2})\" text-anchor=\"middle\">cross-entropy (nats/char)</text>");
-        svg.AppendLine("</svg>");
-        AtomicFile.WriteAllText(path, svg.ToString());
+            new("train loss on A (pre-training, all weights)", Steps(0, pretrain.Count), Smooth(pretrain).ToArray()),
+            new("train loss on B (LoRA only)", Steps(pretrain.Count, finetune.Count), Smooth(finetune).ToArray()),
+            new($"validation loss on B: before {Fmt(baseValB)}, after {Fmt(loraValB)}",
+                [pretrain.Count, pretrain.Count + finetune.Count - 1], [baseValB, loraValB], MarkersOnly: true),
+        };
+        TrainingPlot.Save(path, "TinyGpt: pre-training on corpus A, then LoRA (r=8, q/v) on corpus B", "step", "cross-entropy (nats/char)",
+            series, width: 760, height: 420, verticalLines: [pretrain.Count - 0.5]);
         AtomicFile.WriteAllText(LogPath(path), string.Concat(Training.LogLines.Select(l => l + "\n")));
     }
 

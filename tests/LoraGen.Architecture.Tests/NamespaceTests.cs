@@ -10,7 +10,7 @@ namespace LoraGen.Architecture.Tests;
 public class NamespaceTests
 {
     /// <summary>The projects whose root namespace is <c>LoraGen</c>: folder <c>Nn/</c> holds namespace <c>LoraGen.Nn</c>.</summary>
-    public static TheoryData<string> Projects => ["src/LoraGen.Runtime", "src/LoraGen.Peft", "src/LoraGen.Abstractions", "src/LoraGen.TorchSharp"];
+    public static TheoryData<string> Projects => ["src/LoraGen.Runtime", "src/LoraGen.Peft", "src/LoraGen.Abstractions", "src/LoraGen.TorchSharp", "src/LoraGen.Plotting"];
 
     [Theory]
     [MemberData(nameof(Projects))]

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using LoraGen.Plotting;
 using Spectre.Console;
 
 namespace LoraGen.Cli;
@@ -34,26 +35,15 @@ internal static class PlotCommand
         var points = Read(logPath);
         if (points.Count == 0) throw CliException.Input($"{logPath}: no log lines with \"step\" and \"loss\".");
 
-        var plot = new ScottPlot.Plot();
-        var steps = points.Select(p => p.Step).ToArray();
-        var loss = plot.Add.ScatterLine(steps, points.Select(p => p.Loss).ToArray());
-        loss.LegendText = "loss";
-        plot.Axes.Bottom.Label.Text = "step";
-        plot.Axes.Left.Label.Text = "loss";
+        var series = new List<PlotSeries> { new("loss", points.Select(p => p.Step).ToArray(), points.Select(p => p.Loss).ToArray()) };
         var lrPoints = points.Where(p => p.Lr is not null).ToList();
         if (lrPoints.Count > 0)
-        {
-            var lr = plot.Add.ScatterLine(lrPoints.Select(p => p.Step).ToArray(), lrPoints.Select(p => p.Lr!.Value).ToArray());
-            lr.LegendText = "lr";
-            lr.Axes.YAxis = plot.Axes.Right;
-            plot.Axes.Right.Label.Text = "learning rate";
-            plot.ShowLegend();
-        }
-        plot.Title(title ?? Path.GetFileName(logPath));
+            series.Add(new("lr", lrPoints.Select(p => p.Step).ToArray(), lrPoints.Select(p => p.Lr!.Value).ToArray(), RightAxis: true));
+        var image = TrainingPlot.Render(title ?? Path.GetFileName(logPath), "step", "loss", series, ext.TrimStart('.'), width, height,
+            rightLabel: lrPoints.Count > 0 ? "learning rate" : null);
 
         using var target = OutputTarget.Begin(outputPath, force, directory: false);
-        if (ext == ".svg") File.WriteAllText(target.TempPath, plot.GetSvgXml(width, height));
-        else File.WriteAllBytes(target.TempPath, plot.GetImageBytes(width, height, ScottPlot.ImageFormat.Png));
+        File.WriteAllBytes(target.TempPath, image);
         target.Commit();
         ctx.Console.MarkupLineInterpolated($"plotted {points.Count} steps (loss {points[0].Loss:G4} → {points[^1].Loss:G4}) to [blue]{outputPath}[/]");
         return ExitCodes.Ok;
