@@ -30,6 +30,7 @@ public class SampleTests
         test.SourceGenerators.Add(typeof(LoraGenerator));
         test.TestState.OutputKind = OutputKind.ConsoleApplication;
         test.TestState.AdditionalReferences.Add(MetadataReference.CreateFromFile(typeof(Spectre.Console.AnsiConsole).Assembly.Location));
+        test.TestState.AdditionalReferences.Add(MetadataReference.CreateFromFile(typeof(LoraGen.Plotting.TrainingPlot).Assembly.Location));
         foreach (var f in files) test.TestState.Sources.Add((f, File.ReadAllText(f)));
         // The implicit usings of a console project.
         test.TestState.Sources.Add(("Usings.cs",
