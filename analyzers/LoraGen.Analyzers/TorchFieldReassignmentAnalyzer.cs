@@ -12,36 +12,29 @@ namespace LoraGen.Analyzers
     /// after <c>RegisterComponents()</c> has registered the previous layer.
     /// </summary>
     [DiagnosticAnalyzer(LanguageNames.CSharp)]
-    public sealed class TorchFieldReassignmentAnalyzer : DiagnosticAnalyzer
+    public sealed class TorchFieldReassignmentAnalyzer : TorchAnalyzer
     {
         /// <inheritdoc />
         public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(Descriptors.TorchAdaptedFieldReassigned);
 
         /// <inheritdoc />
-        public override void Initialize(AnalysisContext context)
+        private protected override void Register(CompilationStartAnalysisContext start, TorchSymbols torch)
         {
-            context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);
-            context.EnableConcurrentExecution();
-            context.RegisterCompilationStartAction(start =>
+            start.RegisterOperationAction(c =>
             {
-                var torch = TorchSymbols.Create(start.Compilation);
-                if (torch is null) return;
-                start.RegisterOperationAction(c =>
-                {
-                    var assignment = (IAssignmentOperation)c.Operation;
-                    // Only the field itself: writing an element of a ModuleList/array is a different matter.
-                    if (assignment.Target is not IFieldReferenceOperation target || !torch.IsAdaptedField(target.Field)) return;
-                    var field = target.Field;
-                    string? where = null;
-                    if (c.ContainingSymbol is not IMethodSymbol { MethodKind: MethodKind.Constructor } ctor
-                        || !SymbolEqualityComparer.Default.Equals(ctor.ContainingType, field.ContainingType)
-                        || target.Instance is not IInstanceReferenceOperation)
-                        where = "after construction";
-                    else if (RegisteredBefore(assignment.Syntax)) where = "after RegisterComponents()";
-                    if (where is not null)
-                        c.ReportDiagnostic(Diagnostic.Create(Descriptors.TorchAdaptedFieldReassigned, assignment.Syntax.GetLocation(), field.Name, where));
-                }, OperationKind.SimpleAssignment, OperationKind.CoalesceAssignment);
-            });
+                var assignment = (IAssignmentOperation)c.Operation;
+                // Only the field itself: writing an element of a ModuleList/array is a different matter.
+                if (assignment.Target is not IFieldReferenceOperation target || !torch.IsAdaptedField(target.Field)) return;
+                var field = target.Field;
+                string? where = null;
+                if (c.ContainingSymbol is not IMethodSymbol { MethodKind: MethodKind.Constructor } ctor
+                    || !SymbolEqualityComparer.Default.Equals(ctor.ContainingType, field.ContainingType)
+                    || target.Instance is not IInstanceReferenceOperation)
+                    where = "after construction";
+                else if (RegisteredBefore(assignment.Syntax)) where = "after RegisterComponents()";
+                if (where is not null)
+                    c.ReportDiagnostic(Diagnostic.Create(Descriptors.TorchAdaptedFieldReassigned, assignment.Syntax.GetLocation(), field.Name, where));
+            }, OperationKind.SimpleAssignment, OperationKind.CoalesceAssignment);
         }
 
         /// <summary>Whether the constructor holding <paramref name="assignment"/> calls <c>RegisterComponents()</c> before it.</summary>

@@ -10,28 +10,21 @@ namespace LoraGen.Analyzers
     /// invoked with <c>forward(x)</c>, which skips the forward hook that adds the adapter; <c>call(x)</c> runs it.
     /// </summary>
     [DiagnosticAnalyzer(LanguageNames.CSharp)]
-    public sealed class TorchForwardCallAnalyzer : DiagnosticAnalyzer
+    public sealed class TorchForwardCallAnalyzer : TorchAnalyzer
     {
         /// <inheritdoc />
         public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(Descriptors.TorchForwardSkipsHooks);
 
         /// <inheritdoc />
-        public override void Initialize(AnalysisContext context)
+        private protected override void Register(CompilationStartAnalysisContext start, TorchSymbols torch)
         {
-            context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);
-            context.EnableConcurrentExecution();
-            context.RegisterCompilationStartAction(start =>
+            start.RegisterOperationAction(c =>
             {
-                var torch = TorchSymbols.Create(start.Compilation);
-                if (torch is null) return;
-                start.RegisterOperationAction(c =>
-                {
-                    var call = (IInvocationOperation)c.Operation;
-                    if (call.TargetMethod.Name != "forward" || call.TargetMethod.IsStatic) return;
-                    if (torch.AdaptedFieldOf(call.Instance) is { } field)
-                        c.ReportDiagnostic(Diagnostic.Create(Descriptors.TorchForwardSkipsHooks, call.Syntax.GetLocation(), field.Name));
-                }, OperationKind.Invocation);
-            });
+                var call = (IInvocationOperation)c.Operation;
+                if (call.TargetMethod.Name != "forward" || call.TargetMethod.IsStatic) return;
+                if (torch.AdaptedFieldOf(call.Instance) is { } field)
+                    c.ReportDiagnostic(Diagnostic.Create(Descriptors.TorchForwardSkipsHooks, call.Syntax.GetLocation(), field.Name));
+            }, OperationKind.Invocation);
         }
     }
 }

@@ -12,22 +12,15 @@ namespace LoraGen.Analyzers
     /// neither calls <c>RegisterComponents()</c> nor chains to another constructor with <c>this(...)</c>.
     /// </summary>
     [DiagnosticAnalyzer(LanguageNames.CSharp)]
-    public sealed class TorchRegisterComponentsAnalyzer : DiagnosticAnalyzer
+    public sealed class TorchRegisterComponentsAnalyzer : TorchAnalyzer
     {
         /// <inheritdoc />
         public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(Descriptors.TorchMissingRegisterComponents);
 
         /// <inheritdoc />
-        public override void Initialize(AnalysisContext context)
+        private protected override void Register(CompilationStartAnalysisContext start, TorchSymbols torch)
         {
-            context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);
-            context.EnableConcurrentExecution();
-            context.RegisterCompilationStartAction(start =>
-            {
-                var torch = TorchSymbols.Create(start.Compilation);
-                if (torch is null) return;
-                start.RegisterSyntaxNodeAction(c => Analyze(c, torch), SyntaxKind.ConstructorDeclaration);
-            });
+            start.RegisterSyntaxNodeAction(c => Analyze(c, torch), SyntaxKind.ConstructorDeclaration);
         }
 
         private static void Analyze(SyntaxNodeAnalysisContext c, TorchSymbols torch)
