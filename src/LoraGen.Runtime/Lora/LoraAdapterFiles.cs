@@ -29,7 +29,7 @@ internal static class LoraAdapterFiles
             adapted.Add((path, ad));
         }
         if (adapted.Count == 0) throw new InvalidOperationException($"Adapter '{name}' has no layers.");
-        AdapterDirectory.Save(directory, ConfigOf(adapted, bias, options.BaseModelName), tensors);
+        AdapterDirectory.Save(directory, ConfigOf(adapted, bias, options.BaseModelName) with { FanInFanOut = options.FanInFanOut }, tensors);
     }
 
     /// <summary>
@@ -54,13 +54,13 @@ internal static class LoraAdapterFiles
     /// <paramref name="name"/>, and (unless <paramref name="allowNonFinite"/>) finite values in every A and B.
     /// </summary>
     public static List<LoadedLayer> Read(string directory, IReadOnlyList<(string Path, IAdaptableLayer Layer, LoraFieldSpec? Spec)> layers,
-        string name, bool allowNonFinite)
+        string name, bool allowNonFinite, bool fanInFanOutModel = false)
     {
         using var files = Open(directory);
         var cfg = files.Config;
         if (cfg.UseDora)
             throw new LoraAdapterException(directory, $"{AdapterKeys.ConfigFile}: DoRA adapters ({ConfigFields.UseDora}) are not supported yet.");
-        if (cfg.FanInFanOut)
+        if (cfg.FanInFanOut && !fanInFanOutModel)
             throw new LoraAdapterException(directory, $"{AdapterKeys.ConfigFile}: transposed ({ConfigFields.FanInFanOut}, Conv1D) layouts are not supported yet.");
         var file = files.Weights;
         var expected = new List<(string Key, long[] Shape)>();

@@ -364,7 +364,7 @@ public sealed class LoraModelController : ILoraFacade
         }
         var sub = Path.Combine(directory, name);
         if (name != DefaultAdapterName && AdapterDirectory.Exists(sub)) directory = sub;
-        var loaded = LoraAdapterFiles.Read(directory, layers, name, allowNonFinite);   // checks everything; nothing changed yet
+        var loaded = LoraAdapterFiles.Read(directory, layers, name, allowNonFinite, Options.FanInFanOut);   // checks everything; nothing changed yet
         var configs = loaded.Select(l => config is null ? l.Config : ApplyToLoaded(config, l.Path, l.Config)).ToList();
         for (int i = 0; i < loaded.Count; i++) configs[i].Validate(loaded[i].Path);
         _model.Freeze();

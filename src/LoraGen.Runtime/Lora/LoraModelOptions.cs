@@ -21,4 +21,11 @@ public sealed record LoraModelOptions(
     public static LoraModelOptions FromFieldsOnly { get; } = new(
         new LoraConfig(AttributeDefaults.Rank, AttributeDefaults.Alpha(AttributeDefaults.Rank)), LoraBias.None, [],
         new Dictionary<string, int>(), new Dictionary<string, double>(), null);
+
+    /// <summary>
+    /// The model's adaptable layers are stored [in, out] in its checkpoints (GPT-2's Conv1D): saved adapters say
+    /// <c>fan_in_fan_out</c>, and adapters that say it load (A and B have the same shapes either way; only the base
+    /// weight's file layout differs, which the model's loader handles).
+    /// </summary>
+    public bool FanInFanOut { get; init; }
 }

@@ -1,0 +1,42 @@
+using LoraGen.Hub;
+using LoraGen.Lora;
+using LoraGen.Nn;
+using LoraGen.Tensors;
+
+namespace LoraGen.Families;
+
+/// <summary>
+/// transformers' <c>LlamaForCausalLM</c> on the managed runtime (Llama 2/3, TinyLlama, SmolLM2 and other
+/// Llama-architecture checkpoints). Module paths are transformers' own (<c>model.layers.0.self_attn.q_proj</c>…).
+/// </summary>
+[LoraModel(Targets = ["q_proj", "v_proj"], Rank = 8, Alpha = 16, BaseModelName = "llama")]
+public sealed partial class LlamaForCausalLM : CausalLmModule
+{
+    private readonly LlamaModel model;
+    private readonly Linear? lm_head;
+
+    /// <summary>Builds the model with random weights for <paramref name="config"/> (load a checkpoint to fill them).</summary>
+    public LlamaForCausalLM(LlamaConfig config, Rng? rng = null)
+    {
+        rng ??= new Rng(0);
+        Llama = config;
+        model = new LlamaModel(config, rng);
+        if (!config.TieWordEmbeddings) lm_head = new Linear(config.HiddenSize, config.VocabSize, bias: false, rng: rng);
+    }
+
+    /// <summary>The Llama config.</summary>
+    public LlamaConfig Llama { get; }
+
+    /// <inheritdoc />
+    public override HfModelConfig Config => Llama;
+
+    /// <inheritdoc />
+    public override Tensor Forward(int[] ids, int b, int t, KvCache? cache = null)
+    {
+        var x = model.Forward(ids, b, t, cache);
+        return Head(x, lm_head?.Weight ?? model.TokenEmbedding);
+    }
+
+    /// <inheritdoc />
+    public override LoraModelController LoraWith(LoraModelOptions options) => new(this, options);
+}
