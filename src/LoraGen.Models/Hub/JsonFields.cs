@@ -36,10 +36,10 @@ internal sealed class JsonFields
         {
             throw new ModelFileException(file, null, $"not valid JSON ({e.Message})", e);
         }
-        if (doc.RootElement.ValueKind != JsonValueKind.Object)
+        if (doc.RootElement.ValueKind is var kind && kind != JsonValueKind.Object)
         {
             doc.Dispose();
-            throw new ModelFileException(file, null, $"expected a JSON object at the top, found {doc.RootElement.ValueKind}");
+            throw new ModelFileException(file, null, $"expected a JSON object at the top, found {kind}");
         }
         return doc;
     }
