@@ -31,7 +31,7 @@ public static class LoragenCli
             });
         if (output is not null) console.Profile.Width = 200;
         var ctx = new CliContext(console, outWriter, errWriter);
-        var root = new RootCommand("loragen: LoRA adapters in PEFT's format — inspect, validate, merge, combine, convert, diff, plot.")
+        var root = new RootCommand("loragen: LoRA adapters in PEFT's format — inspect, validate, merge, combine, convert, diff, plot; Hugging Face models — logits, generate, finetune.")
         {
             InspectCommand.Create(ctx),
             ValidateCommand.Create(ctx),
@@ -41,6 +41,9 @@ public static class LoragenCli
             DiffCommand.Create(ctx),
             PlotCommand.Create(ctx),
             SynthCommand.Create(ctx),
+            LogitsCommand.Create(ctx),
+            GenerateCommand.Create(ctx),
+            FinetuneCommand.Create(ctx),
         };
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
@@ -69,6 +72,9 @@ public static class LoragenCli
         AdapterConfigException a => (ExitCodes.BadInput, a.Message),
         NoAdapterException n => (ExitCodes.BadInput, n.Message),
         AdapterDirectoryException d => (ExitCodes.BadInput, d.Message),
+        LoraGen.Hub.ModelFileException m => (ExitCodes.BadInput, m.Message),
+        LoraGen.Tokenization.TokenizerFileException t => (ExitCodes.BadInput, t.Message),
+        LoraAdapterException l => (ExitCodes.BadInput, l.Message),
         NotSupportedException ns => (ExitCodes.NotSupported, ns.Message),
         ArgumentException ae => (ExitCodes.Usage, ae.Message),
         FileNotFoundException f => (ExitCodes.BadInput, $"{f.FileName}: {f.Message}"),

@@ -69,6 +69,9 @@ public abstract class CausalLmModule : Module
     /// </summary>
     public abstract LoraModelController LoraWith(LoraModelOptions options);
 
+    /// <summary>The family's compile-time <c>[LoraModel]</c> settings (its default targets, rank and α).</summary>
+    public abstract LoraModelOptions DefaultLoraOptions { get; }
+
     /// <summary>Logits of the last position: logits [b, t, vocab] → [vocab] of row <paramref name="row"/>.</summary>
     public static float[] LastLogits(Tensor logits, int row = 0)
     {

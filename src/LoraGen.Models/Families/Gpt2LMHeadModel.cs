@@ -41,5 +41,8 @@ public sealed partial class Gpt2LMHeadModel : CausalLmModule
     }
 
     /// <inheritdoc />
+    public override LoraModelOptions DefaultLoraOptions => LoraOptions;
+
+    /// <inheritdoc />
     public override LoraModelController LoraWith(LoraModelOptions options) => new(this, options with { FanInFanOut = true });
 }

@@ -38,5 +38,8 @@ public sealed partial class LlamaForCausalLM : CausalLmModule
     }
 
     /// <inheritdoc />
+    public override LoraModelOptions DefaultLoraOptions => LoraOptions;
+
+    /// <inheritdoc />
     public override LoraModelController LoraWith(LoraModelOptions options) => new(this, options);
 }
