@@ -42,13 +42,20 @@ public static class HfConfig
     {
         using var doc = JsonFields.Parse(json, file);
         var f = JsonFields.Of(doc.RootElement, file);
-        string type = f.String("model_type");
-        return type switch
+        try
         {
-            "gpt2" => Gpt2(f),
-            "llama" => Llama(f),
-            _ => throw f.Error("model_type", $"\"{type}\" is not supported; supported: {string.Join(", ", ModelTypes)}"),
-        };
+            string type = f.String("model_type");
+            return type switch
+            {
+                "gpt2" => Gpt2(f),
+                "llama" => Llama(f),
+                _ => throw f.Error("model_type", $"\"{type}\" is not supported; supported: {string.Join(", ", ModelTypes)}"),
+            };
+        }
+        catch (InvalidOperationException e)   // System.Text.Json reports a lone surrogate in a string lazily
+        {
+            throw new ModelFileException(file, null, $"holds a string that is not valid Unicode ({e.Message})", e);
+        }
     }
 
     private static Gpt2Config Gpt2(JsonFields f)

@@ -16,6 +16,18 @@ public sealed record ShardIndex(IReadOnlyDictionary<string, string> WeightMap, l
     /// <summary>Parses index JSON; <paramref name="file"/> names it in errors.</summary>
     public static ShardIndex Parse(string json, string file)
     {
+        try
+        {
+            return ParseChecked(json, file);
+        }
+        catch (InvalidOperationException e)   // System.Text.Json reports a lone surrogate in a string lazily
+        {
+            throw new ModelFileException(file, null, $"holds a string that is not valid Unicode ({e.Message})", e);
+        }
+    }
+
+    private static ShardIndex ParseChecked(string json, string file)
+    {
         using var doc = JsonFields.Parse(json, file);
         var f = JsonFields.Of(doc.RootElement, file);
         long? total = null;

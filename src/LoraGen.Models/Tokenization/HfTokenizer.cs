@@ -74,6 +74,18 @@ public sealed class HfTokenizer
     /// <summary>A tokenizer.json; only BPE models are read (others are named in the error).</summary>
     public static HfTokenizer FromTokenizerJson(string json, string file, TokenizerConfig config)
     {
+        try
+        {
+            return FromTokenizerJsonChecked(json, file, config);
+        }
+        catch (InvalidOperationException e)   // System.Text.Json reports a lone surrogate in a string lazily
+        {
+            throw new TokenizerFileException(file, null, $"holds a string that is not valid Unicode ({e.Message})", e);
+        }
+    }
+
+    private static HfTokenizer FromTokenizerJsonChecked(string json, string file, TokenizerConfig config)
+    {
         using var doc = TokenizerJson.Parse(json, file);
         var root = doc.RootElement;
         if (!root.TryGetProperty("model", out var model) || model.ValueKind != JsonValueKind.Object) throw new TokenizerFileException(file, "model", "required object is missing");
@@ -113,7 +125,15 @@ public sealed class HfTokenizer
     public static HfTokenizer FromVocabAndMerges(string vocabJson, string vocabFile, string mergesText, string mergesFile, TokenizerConfig config)
     {
         Dictionary<string, int> vocab;
-        using (var doc = TokenizerJson.Parse(vocabJson, vocabFile)) vocab = TokenizerJson.Vocab(doc.RootElement, vocabFile, "vocab");
+        try
+        {
+            using var doc = TokenizerJson.Parse(vocabJson, vocabFile);
+            vocab = TokenizerJson.Vocab(doc.RootElement, vocabFile, "vocab");
+        }
+        catch (InvalidOperationException e)   // System.Text.Json reports a lone surrogate in a string lazily
+        {
+            throw new TokenizerFileException(vocabFile, null, $"holds a string that is not valid Unicode ({e.Message})", e);
+        }
         var merges = new List<(string, string)>();
         var lines = mergesText.Split('\n');
         for (int i = 0; i < lines.Length; i++)

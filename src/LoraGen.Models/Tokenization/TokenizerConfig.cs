@@ -32,6 +32,18 @@ public sealed record TokenizerConfig
     /// <summary>Parses the file's JSON; <paramref name="file"/> names it in errors.</summary>
     public static TokenizerConfig Parse(string json, string file)
     {
+        try
+        {
+            return ParseChecked(json, file);
+        }
+        catch (InvalidOperationException e)   // System.Text.Json reports a lone surrogate in a string lazily
+        {
+            throw new TokenizerFileException(file, null, $"holds a string that is not valid Unicode ({e.Message})", e);
+        }
+    }
+
+    private static TokenizerConfig ParseChecked(string json, string file)
+    {
         using var doc = TokenizerJson.Parse(json, file);
         var root = doc.RootElement;
         var added = new Dictionary<int, string>();
