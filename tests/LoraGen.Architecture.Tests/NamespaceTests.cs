@@ -10,7 +10,7 @@ namespace LoraGen.Architecture.Tests;
 public class NamespaceTests
 {
     /// <summary>The projects whose root namespace is <c>LoraGen</c>: folder <c>Nn/</c> holds namespace <c>LoraGen.Nn</c>.</summary>
-    public static TheoryData<string> Projects => ["src/LoraGen.Runtime", "src/LoraGen.Peft", "src/LoraGen.Abstractions", "src/LoraGen.TorchSharp", "src/LoraGen.Plotting"];
+    public static TheoryData<string> Projects => ["src/LoraGen.Runtime", "src/LoraGen.Peft", "src/LoraGen.Abstractions", "src/LoraGen.TorchSharp", "src/LoraGen.Plotting", "src/LoraGen.Models"];
 
     [Theory]
     [MemberData(nameof(Projects))]
@@ -46,7 +46,7 @@ public class NamespaceTests
         Assert.True(wrong.Count == 0, string.Join("\n", wrong));
     }
 
-    public static TheoryData<string> Assemblies => ["LoraGen.Runtime", "LoraGen.Peft", "LoraGen.Abstractions"];
+    public static TheoryData<string> Assemblies => ["LoraGen.Runtime", "LoraGen.Peft", "LoraGen.Abstractions", "LoraGen.Models"];
 
     [Theory]
     [MemberData(nameof(Assemblies))]
