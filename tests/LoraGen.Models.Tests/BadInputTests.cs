@@ -129,4 +129,13 @@ public class BadInputTests
             Assert.Equal(model.Layout.Specs.Select(s => s.Key).Order(), model.StateDict().Select(kv => kv.Key).Order());
         }
     }
+
+    [Fact]
+    public void UntiedGpt2WithoutThePrefixStillFindsItsKeys()
+    {
+        // lm_head.weight never carries "transformer.": its presence must not make the loader expect prefixed keys.
+        var layout = WeightLayout.Gpt2((Gpt2Config)HfConfig.Read(Path.Combine(Fixtures.Dir("gpt2"), "config.json")) with { TieWordEmbeddings = false });
+        Assert.False(layout.PrefixInFile(k => k == "lm_head.weight" || !k.StartsWith("transformer.", StringComparison.Ordinal)));
+        Assert.True(layout.PrefixInFile(k => k == "transformer.wte.weight"));
+    }
 }

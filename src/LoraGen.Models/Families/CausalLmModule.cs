@@ -58,7 +58,7 @@ public abstract class CausalLmModule : Module
                 throw new InvalidOperationException($"{path} holds an unmerged adapter: call Lora.Merge() or Lora.MergeAndUnload() before saving the merged model.");
         using var source = Checkpoint.Open(sourceDirectory);
         var layout = Layout;
-        bool prefixInFile = layout.OptionalPrefix is null || layout.Specs.Any(s => source.Contains(s.Key));
+        bool prefixInFile = layout.PrefixInFile(source.Contains);
         var weights = StateDict().ToDictionary(kv => kv.Key, kv => kv.Value.Data.ToArray(), StringComparer.Ordinal);
         CheckpointWriter.Save(outDirectory, sourceDirectory, layout, weights, prefixInFile, source.Index, dtype ?? source.DType);
     }

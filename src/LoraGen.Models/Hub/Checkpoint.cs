@@ -94,7 +94,7 @@ public sealed class Checkpoint : IDisposable
     /// </summary>
     public (Dictionary<string, float[]> Weights, bool PrefixInFile) ReadAll(WeightLayout layout)
     {
-        bool prefixInFile = layout.OptionalPrefix is null || layout.Specs.Any(s => _byKey.ContainsKey(s.Key));
+        bool prefixInFile = layout.PrefixInFile(_byKey.ContainsKey);
         string FileKey(string key) => !prefixInFile && key.StartsWith(layout.OptionalPrefix!, StringComparison.Ordinal) ? key[layout.OptionalPrefix!.Length..] : key;
         var missing = new List<string>();
         var mismatched = new List<string>();

@@ -25,6 +25,13 @@ public sealed class WeightLayout
     /// <summary>A prefix of every model key that a file may leave out (GPT-2's original files do), or null.</summary>
     public string? OptionalPrefix { get; }
 
+    /// <summary>
+    /// Whether a checkpoint spells the model keys with <see cref="OptionalPrefix"/> (always true without one): some key
+    /// that starts with the prefix is in the file as written.
+    /// </summary>
+    public bool PrefixInFile(Func<string, bool> fileContains) =>
+        OptionalPrefix is null || Specs.Where(s => s.Key.StartsWith(OptionalPrefix, StringComparison.Ordinal)).Any(s => fileContains(s.Key));
+
     /// <summary>Whether a file key that no spec claims may be skipped silently (a buffer, a tied duplicate).</summary>
     public bool IsIgnorable(string fileKey) => _ignorable?.IsMatch(fileKey) ?? false;
 
