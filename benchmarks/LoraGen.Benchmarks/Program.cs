@@ -10,8 +10,15 @@ using LoraGen.Benchmarks;
 //   dotnet run -c Release --project benchmarks/LoraGen.Benchmarks -- safetensors-load   256 MiB load vs plain read, GB/s
 //   dotnet run -c Release --project benchmarks/LoraGen.Benchmarks -- tinygpt-vs-torch   TinyGpt LoRA/full steps, forward, memory vs PyTorch
 //   dotnet run -c Release --project benchmarks/LoraGen.Benchmarks -- generator          generator time, 1,000 classes, cold and after an edit
+//   dotnet run -c Release --project benchmarks/LoraGen.Benchmarks -- plot [OUT.svg|png] benchmarks/gemm.svg from the README's GEMM table
 //   dotnet run -c Release --project benchmarks/LoraGen.Benchmarks -- [BenchmarkDotNet args]   any suite, e.g. --filter '*Gemm*'
 var invariant = CultureInfo.InvariantCulture;
+if (args.Length > 0 && args[0] == "plot")
+{
+    string readme = Path.Combine(RepoRoot(), "benchmarks", "README.md"), svg = args.Length > 1 ? Path.GetFullPath(args[1]) : Path.Combine(RepoRoot(), "benchmarks", "gemm.svg");
+    Console.WriteLine($"plotted {ReadmePlots.DrawGemm(readme, svg)} rows of {readme} to {svg}");
+    return;
+}
 if (args.Length > 0 && args[0] == "gemm-vs-torch")
 {
     var config = DefaultConfig.Instance.AddJob(Job.ShortRun.WithId("short"));

@@ -5,7 +5,9 @@ namespace TinyGpt.Lora;
 
 /// <summary>
 /// The two texts of the sample, generated from templates with a fixed seed (no download): corpus A is plain
-/// lower-case prose, corpus B is archaic verse — capitals, line breaks, other words — a clearly different style.
+/// lower-case prose, corpus B is archaic verse — capitals, line breaks, four-line stanzas — a clearly different style.
+/// Like a real base model's training text, A mentions B's words now and then (one sentence in five quotes a line of
+/// verse), so the base model knows the words; what it has not learned is to write in B's style.
 /// </summary>
 public static class Corpus
 {
@@ -14,6 +16,8 @@ public static class Corpus
     private static readonly string[] What = ["the river", "the market", "the small harbor", "the old mill", "the green field", "the school", "the bridge", "the bakery", "the station", "the long road"];
     private static readonly string[] When = ["at dawn", "after lunch", "in the evening", "on monday", "before the rain", "all morning", "late at night", "in the spring", "every week", "once again"];
     private static readonly string[] Then = ["and saw a heron", "and found nothing", "and felt happy", "but it was closed", "and met a friend", "and counted the boats", "and heard the bells", "because it was warm", "and forgot the time", "while the dog slept"];
+
+    private static readonly string[] Quoted = ["read aloud:", "sang an old line:", "wrote in a letter:", "remembered a song:"];
 
     private static readonly string[] Opening = ["O", "Lo,", "Behold,", "Hark,", "Alas,", "Sweet"];
     private static readonly string[] Noun = ["Moon", "Rose", "Night", "Sea", "Star", "Heart", "Dawn", "Muse", "Wind", "Queen"];
@@ -28,8 +32,11 @@ public static class Corpus
         var sb = new StringBuilder();
         for (int i = 0; i < sentences; i++)
         {
-            sb.Append(Pick(rng, Who)).Append(' ').Append(Pick(rng, Did)).Append(' ').Append(Pick(rng, What)).Append(' ')
-              .Append(Pick(rng, When)).Append(' ').Append(Pick(rng, Then)).Append(". ");
+            if (rng.NextInt(5) == 0)
+                sb.Append(Pick(rng, Who)).Append(' ').Append(Pick(rng, Quoted)).Append(' ').Append(QuotedVerse(rng)).Append(' ');
+            else
+                sb.Append(Pick(rng, Who)).Append(' ').Append(Pick(rng, Did)).Append(' ').Append(Pick(rng, What)).Append(' ')
+                  .Append(Pick(rng, When)).Append(' ').Append(Pick(rng, Then)).Append(". ");
             if (i % 6 == 5) sb.Append('\n');
         }
         return sb.ToString();
@@ -49,6 +56,14 @@ public static class Corpus
         }
         return sb.ToString();
     }
+
+    /// <summary>One line of verse, as prose quotes it: no line break, ending in a full stop.</summary>
+    private static string QuotedVerse(Rng rng) => rng.NextInt(3) switch
+    {
+        0 => $"{Pick(rng, Opening)} {Pick(rng, Noun)}, {Pick(rng, Epithet)}.",
+        1 => $"{Pick(rng, Verse)}.",
+        _ => Pick(rng, Close),
+    };
 
     private static string Pick(Rng rng, string[] options) => options[rng.NextInt(options.Length)];
 }

@@ -25,7 +25,7 @@ public static class LossChart
             new($"validation loss on B: before {Fmt(baseValB)}, after {Fmt(loraValB)}",
                 [pretrain.Count, pretrain.Count + finetune.Count - 1], [baseValB, loraValB], MarkersOnly: true),
         };
-        TrainingPlot.Save(path, "TinyGpt: pre-training on corpus A, then LoRA (r=8, q/v) on corpus B", "step", "cross-entropy (nats/char)",
+        TrainingPlot.Save(path, "TinyGpt: pre-training on corpus A, then LoRA (r=8, q/v) on corpus B", "step", "cross-entropy (nats/token)",
             series, width: 760, height: 420, verticalLines: [pretrain.Count - 0.5]);
         AtomicFile.WriteAllText(LogPath(path), string.Concat(Training.LogLines.Select(l => l + "\n")));
     }

@@ -13,12 +13,11 @@ using TinyGpt.Lora.Model;
 
 // dotnet run --project samples/TinyGpt.Lora -c Release [-- --quick] [--out DIR] [--pretrain-steps N] [--lora-steps N]
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
-bool quick = args.Contains("--quick");
-string outDir = Option("--out") ?? "out";
-var config = quick ? new GptConfig(Dim: 64, Layers: 2, Heads: 2, Context: 64) : new GptConfig();
-int batch = quick ? 8 : 16;
-int pretrainSteps = int.Parse(Option("--pretrain-steps") ?? (quick ? "60" : "240"));
-int loraSteps = int.Parse(Option("--lora-steps") ?? (quick ? "60" : "150"));
+SampleOptions options;
+try { options = SampleOptions.Parse(args); }
+catch (ArgumentException e) { Console.Error.WriteLine(e.Message); return 2; }
+bool quick = options.Quick;
+string outDir = options.OutDir;
 var clock = Stopwatch.StartNew();
 Directory.CreateDirectory(outDir);
 // NO_COLOR (https://no-color.org) or output into a file or pipe: plain text, no escape codes, no live progress bars.
@@ -32,14 +31,21 @@ if (Environment.GetEnvironmentVariable("NO_COLOR") is { Length: > 0 } || Console
     });
 if (!AnsiConsole.Profile.Capabilities.Interactive) AnsiConsole.Profile.Width = 240;   // a file has no width to wrap at
 
-AnsiConsole.MarkupLine($"[bold]LoraGen TinyGpt[/] — d {config.Dim}, {config.Layers} layers, {config.Heads} heads, context {config.Context}, vocab {config.Vocab}, batch {batch}{(quick ? " [yellow](--quick)[/]" : "")}");
+// The two texts (generated from templates, nothing downloaded) and one word-level vocabulary over both: like a real
+// base model's tokenizer, it knows words the base model has (almost) never seen used.
+string textA = Corpus.Prose(quick ? 3000 : 12000, seed: 1), textB = Corpus.Verse4(quick ? 1000 : 2500, seed: 2);
+var tokenizer = WordTokenizer.FromTexts(textA, textB);
+var config = quick ? new GptConfig(tokenizer.Vocab, Dim: 64, Layers: 2, Heads: 2, Context: 32) : new GptConfig(tokenizer.Vocab, Context: 64);
+int batch = quick ? 8 : 16;
+var wordsOfB = WordTokenizer.Words(textB).ToHashSet(StringComparer.OrdinalIgnoreCase);
+AnsiConsole.MarkupLine($"[bold]LoraGen TinyGpt[/] — d {config.Dim}, {config.Layers} layers, {config.Heads} heads, context {config.Context}, vocab {config.Vocab} words and marks, batch {batch}{(quick ? " [yellow](--quick)[/]" : "")}");
 
 // 1. Pre-train the base model on corpus A (plain prose) and save it.
-var corpusA = new Dataset(CharTokenizer.Encode(Corpus.Prose(quick ? 3000 : 12000, seed: 1)));
-var corpusB = new Dataset(CharTokenizer.Encode(Corpus.Verse4(quick ? 600 : 2500, seed: 2)));
+var corpusA = new Dataset(tokenizer.Encode(textA));
+var corpusB = new Dataset(tokenizer.Encode(textB));
 var model = new Gpt(config, new Rng(1337));
 Console.WriteLine($"base model: {model.ParameterCount():N0} parameters");
-var pretrainLosses = Training.Run("pre-train on A", model, new AdamW(model.Parameters(), lr: 3e-3f, weightDecay: 0.01f), corpusA, pretrainSteps, batch, new Rng(10));
+var pretrainLosses = Training.Run("pre-train on A", model, new AdamW(model.Parameters(), lr: 3e-3f, weightDecay: 0.01f), corpusA, options.PretrainSteps, batch, new Rng(10));
 string basePath = Path.Combine(outDir, "base.safetensors");
 model.SaveWeights(basePath);
 Console.WriteLine($"pre-training loss: {Average(pretrainLosses.Take(5)):F3} -> {Average(pretrainLosses.TakeLast(5)):F3}");
@@ -47,10 +53,11 @@ float valA = Training.Evaluate(model, corpusA, 4, batch, seed: 5);
 float baseValB = Training.Evaluate(model, corpusB, 4, batch, seed: 6);
 Console.WriteLine($"pre-trained: validation loss A {valA:F3}, B {baseValB:F3} — saved {basePath}");
 // Fixed ids and the base model's logits, for the PyTorch/PEFT cross-check (tests/interop/peft_check.py).
-var checkIds = CharTokenizer.Encode(Corpus.Verse4(2, seed: 99))[..config.Context];
+var checkIds = tokenizer.Encode(Corpus.Verse4(4, seed: 99))[..config.Context];
 var baseCheckLogits = Logits(model, checkIds);
-const string prompt = "O Moon, ";
-var (before, _) = Training.Generate(model, prompt, 120, 0.7f, seed: 42);
+const string prompt = "O Moon,";
+const int sampleTokens = 60;
+var (before, _) = Training.Generate(model, tokenizer, prompt, sampleTokens, 0.7f, seed: 42);
 Print("sample before LoRA", before);
 
 // 2. Attach LoRA: [Lora(Rank = 8, Alpha = 16)] on q_proj and v_proj, in the model's code.
@@ -59,7 +66,7 @@ Console.WriteLine(model.Lora.Summary());
 string baseHash = Hash(model);
 
 // 3. Fine-tune the adapters on corpus B (archaic verse).
-var loraLosses = Training.Run("LoRA on B", model, new AdamW(model.Lora.Parameters(), lr: 1e-2f, weightDecay: 0f), corpusB, loraSteps, batch, new Rng(20));
+var loraLosses = Training.Run("LoRA on B", model, new AdamW(model.Lora.Parameters(), lr: 1e-2f, weightDecay: 0f), corpusB, options.LoraSteps, batch, new Rng(20));
 Console.WriteLine($"LoRA training loss: {Average(loraLosses.Take(5)):F3} -> {Average(loraLosses.TakeLast(5)):F3}");
 float loraValB = Training.Evaluate(model, corpusB, 4, batch, seed: 6);
 bool onlyAdaptersChanged = Hash(model) == baseHash;
@@ -76,9 +83,9 @@ TensorFiles.Save(Path.Combine(outDir, "check.safetensors"), new Dictionary<strin
     ["logits_lora"] = Logits(model, checkIds),
 });
 Console.WriteLine($"adapter saved: {adapterDir}/{AdapterKeys.WeightsFile} + {AdapterKeys.ConfigFile}");
-var (after, logitsUnmerged) = Training.Generate(model, prompt, 120, 0.7f, seed: 42);
+var (after, logitsUnmerged) = Training.Generate(model, tokenizer, prompt, sampleTokens, 0.7f, seed: 42);
 model.Lora.Merge();
-var (afterMerged, logitsMerged) = Training.Generate(model, prompt, 120, 0.7f, seed: 42);
+var (afterMerged, logitsMerged) = Training.Generate(model, tokenizer, prompt, sampleTokens, 0.7f, seed: 42);
 string mergedPath = Path.Combine(outDir, "merged.safetensors");
 model.Lora.MergeAndUnload();   // a merged model is saved as a plain one (SaveWeights refuses while adapters are merged)
 model.SaveWeights(mergedPath);
@@ -86,16 +93,18 @@ model.SaveWeights(mergedPath);
 var viaAdapter = new Gpt(config, new Rng(7));
 viaAdapter.LoadWeights(basePath);
 viaAdapter.Lora.Load(adapterDir);
-var (reloadedAdapter, _) = Training.Generate(viaAdapter, prompt, 120, 0.7f, seed: 42);
+var (reloadedAdapter, _) = Training.Generate(viaAdapter, tokenizer, prompt, sampleTokens, 0.7f, seed: 42);
 var viaMerged = new Gpt(config, new Rng(8));
 viaMerged.LoadWeights(mergedPath);
-var (reloadedMerged, _) = Training.Generate(viaMerged, prompt, 120, 0.7f, seed: 42);
+var (reloadedMerged, _) = Training.Generate(viaMerged, tokenizer, prompt, sampleTokens, 0.7f, seed: 42);
 
 float maxDelta = logitsUnmerged.Zip(logitsMerged, (a, b) => Math.Abs(a - b)).Max();
 bool identical = after == afterMerged && after == reloadedAdapter && after == reloadedMerged;
 Console.WriteLine($"merged vs unmerged: max |Δlogit| = {maxDelta:E1}");
 Console.WriteLine($"identical generations (unmerged, merged, base+adapter reloaded, merged reloaded): {(identical ? "yes" : "NO")}");
 Print("sample after LoRA", after);
+double shareBefore = ShareOfWordsIn(before, prompt, wordsOfB), shareAfter = ShareOfWordsIn(after, prompt, wordsOfB);
+Console.WriteLine($"generated words found in corpus B (the LoRA text): before LoRA {100 * shareBefore:F0}%, after LoRA {100 * shareAfter:F0}%");
 
 // 5. The loss curve.
 string chartPath = Path.Combine(outDir, "loss.svg");
@@ -104,10 +113,11 @@ Console.WriteLine($"loss curve: {chartPath}");
 Console.WriteLine($"done in {clock.Elapsed.TotalSeconds:F0} s");
 return onlyAdaptersChanged && identical && loraValB < baseValB ? 0 : 1;
 
-string? Option(string name)
+// The share of the words generated after the prompt that occur (in any case) in the given vocabulary.
+static double ShareOfWordsIn(string generated, string prompt, HashSet<string> vocabulary)
 {
-    int i = Array.IndexOf(args, name);
-    return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+    var words = WordTokenizer.Words(generated[prompt.Length..]).ToList();
+    return words.Count == 0 ? 0 : (double)words.Count(vocabulary.Contains) / words.Count;
 }
 
 static Tensor Logits(Gpt m, int[] ids)

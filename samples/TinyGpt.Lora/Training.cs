@@ -72,13 +72,13 @@ public static class Training
         return (float)(total / batches);
     }
 
-    /// <summary>Continues <paramref name="prompt"/> by <paramref name="length"/> characters, sampling at <paramref name="temperature"/> with a fixed seed.</summary>
-    public static (string Text, float[] FirstLogits) Generate(Gpt model, string prompt, int length, float temperature, ulong seed)
+    /// <summary>Continues <paramref name="prompt"/> by <paramref name="length"/> tokens, sampling at <paramref name="temperature"/> with a fixed seed.</summary>
+    public static (string Text, float[] FirstLogits) Generate(Gpt model, WordTokenizer tokenizer, string prompt, int length, float temperature, ulong seed)
     {
         using var _ = GradMode.NoGrad();
         model.Eval();
         var rng = new Rng(seed);
-        var ids = CharTokenizer.Encode(prompt).ToList();
+        var ids = tokenizer.Encode(prompt).ToList();
         float[]? first = null;
         for (int n = 0; n < length; n++)
         {
@@ -90,7 +90,7 @@ public static class Training
             ids.Add(Sample(last, temperature, rng));
         }
         model.Train();
-        return (CharTokenizer.Decode(ids), first!);
+        return (tokenizer.Decode(ids), first!);
     }
 
     private static int Sample(float[] logits, float temperature, Rng rng)

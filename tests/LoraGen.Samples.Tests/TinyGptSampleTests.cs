@@ -25,8 +25,9 @@ public sealed class TinyGptSampleTests : IClassFixture<TinyGptSampleTests.QuickR
         {
             OutDir = Directory.CreateTempSubdirectory("loragen-sample-").FullName;
             var dll = Path.Combine(AppContext.BaseDirectory, "TinyGpt.Lora.dll");
+            // Output redirected (as into a file), NO_COLOR unset: the sample must notice the redirect by itself.
             var psi = new ProcessStartInfo("dotnet", $"\"{dll}\" --quick --out \"{OutDir}\"") { RedirectStandardOutput = true, RedirectStandardError = true };
-            psi.Environment["NO_COLOR"] = "1";
+            psi.Environment.Remove("NO_COLOR");
             using var p = Process.Start(psi)!;
             var stdout = p.StandardOutput.ReadToEndAsync();
             var stderr = p.StandardError.ReadToEndAsync();
@@ -58,9 +59,23 @@ public sealed class TinyGptSampleTests : IClassFixture<TinyGptSampleTests.QuickR
     public void RedirectedOutputHasNoEscapeCodes() => Assert.DoesNotContain('\u001b', _run.Output);
 
     [Fact]
+    public void AfterLoraTheGeneratedWordsAreThoseOfTheLoraText()
+    {
+        // The word-level model writes only vocabulary words; what moves is which text they come from: before LoRA
+        // mostly corpus A's prose, after LoRA corpus B's verse.
+        var m = Line(@"^generated words found in corpus B \(the LoRA text\): before LoRA (\d+)%, after LoRA (\d+)%$");
+        double before = D(m.Groups[1]), after = D(m.Groups[2]);
+        Assert.True(after >= 80, m.Value);
+        Assert.True(after >= before + 30, m.Value);
+        var sample = Regex.Match(_run.Output, "--- sample after LoRA ---\n(.*?)\n---", RegexOptions.Singleline);
+        Assert.True(sample.Success, _run.Output);
+        Assert.Contains(" thou ", sample.Groups[1].Value, StringComparison.Ordinal);   // verse, not the prose of corpus A
+    }
+
+    [Fact]
     public void PrintsPeftSummaryWithTheAdapterSize()
     {
-        // --quick: d 64, 2 layers; r = 8 on q and v: 2 layers × 2 layers-kinds × 8 × (64 + 64) = 4,096.
+        // --quick: d 64, 2 layers; r = 8 on q and v: 2 layers × 2 layer kinds × 8 × (64 + 64) = 4,096.
         var m = Line(@"^trainable params: ([\d,]+) \|\| all params: ([\d,]+) \|\| trainable%: (\d+\.\d{4})$");
         long trainable = long.Parse(m.Groups[1].Value.Replace(",", ""), CultureInfo.InvariantCulture);
         long all = long.Parse(m.Groups[2].Value.Replace(",", ""), CultureInfo.InvariantCulture);

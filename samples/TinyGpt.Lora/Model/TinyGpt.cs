@@ -9,10 +9,10 @@ namespace TinyGpt.Lora.Model;
 public sealed record GptConfig(int Vocab = 96, int Dim = 256, int Layers = 4, int Heads = 4, int Context = 128);
 
 /// <summary>
-/// A GPT-2-style character model. Only the attention declares LoRA (on q and v); the generator gives this root
+/// A GPT-2-style word-level model. Only the attention declares LoRA (on q and v); the generator gives this root
 /// class its module tree and the <c>Lora</c> facade.
 /// </summary>
-[LoraModel(BaseModelName = "loragen/tinygpt-char")]
+[LoraModel(BaseModelName = "loragen/tinygpt-word")]
 public sealed partial class Gpt : Module
 {
     private readonly Embedding wte;
