@@ -1,3 +1,4 @@
+using LoraGen.Kernels;
 using LoraGen.Ops;
 using LoraGen.Peft;
 using LoraGen.Tensors;
@@ -40,10 +41,41 @@ public sealed class Linear : Module, IAdaptableLayer
     /// <inheritdoc />
     public ILayerAdapter? Adapter { get; set; }
 
+    /// <summary>The low-precision copy of the frozen base weight the forward multiplies by, or null (fp32).</summary>
+    public ILowPrecisionWeight? LowPrecisionBase { get; private set; }
+
+    /// <summary>The format the base weight is multiplied in.</summary>
+    public BaseFormat BaseFormat => LowPrecisionBase is null ? BaseFormat.Fp32 : BaseFormat.BF16;
+
+    /// <summary>
+    /// Multiplies by the frozen base weight in <paramref name="format"/> from now on. For <see cref="BaseFormat.BF16"/>
+    /// W is rounded to bf16 in place (so <see cref="Weight"/>, state dicts and merges see exactly the values the GEMM
+    /// uses) and a bf16 copy is kept that the GEMM widens tile by tile; <see cref="BaseFormat.Fp32"/> drops the copy.
+    /// The weight must be frozen. Whatever writes <see cref="Weight"/> later (loading a state dict, a merge) is seen
+    /// only in fp32: while the weight requires grad or an adapter is merged the fp32 path is used, and after loading
+    /// new base weights call this again.
+    /// </summary>
+    public void CastBase(BaseFormat format)
+    {
+        if (format == BaseFormat.Fp32)
+        {
+            LowPrecisionBase = null;
+            return;
+        }
+        if (Weight.RequiresGrad)
+            throw new InvalidOperationException($"{this}: only a frozen base weight can be cast to {format}; freeze it first (RequiresGrad = false).");
+        if (Adapter?.IsMerged == true)
+            throw new InvalidOperationException($"{this}: an adapter is merged into the weight; unmerge before casting the base to {format}.");
+        var w = Weight.Data;
+        for (int i = 0; i < w.Length; i++) w[i] = Bf16Weight.RoundToFloat(w[i]);
+        LowPrecisionBase = new Bf16Weight(w, OutFeatures, InFeatures);
+    }
+
     /// <summary>x [..., in] → [..., out].</summary>
     public Tensor Forward(Tensor x)
     {
-        var y = x.Linear(Weight, Bias);
+        var lowp = LowPrecisionBase is { } l && !Weight.RequiresGrad && Adapter?.IsMerged != true ? l : null;
+        var y = x.Linear(Weight, Bias, lowp);
         return Adapter is null ? y : Adapter.ForwardLinear(x, y, Training);
     }
 

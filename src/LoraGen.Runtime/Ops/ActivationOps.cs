@@ -15,6 +15,7 @@ public static class ActivationOps
     /// <summary>max(x, 0).</summary>
     public static Tensor Relu(this Tensor x)
     {
+        using var profile = OpProfiler.Forward("relu");
         var y = Tensor.Empty(x.shape);
         TensorPrimitives.Max(x.Data, 0f, y.Data);
         if (!GradMode.Needs(x)) return y;
@@ -30,6 +31,7 @@ public static class ActivationOps
     /// <summary>x · sigmoid(x) (a.k.a. swish).</summary>
     public static Tensor Silu(this Tensor x)
     {
+        using var profile = OpProfiler.Forward("silu");
         var y = Tensor.Empty(x.shape);
         ForEachChunk(x.Size, (o, n, s, _, _) =>
         {
@@ -56,6 +58,7 @@ public static class ActivationOps
     /// <summary>The Gaussian error linear unit, exact (erf) or tanh-approximated.</summary>
     public static Tensor Gelu(this Tensor x, GeluApproximation approximate = GeluApproximation.None)
     {
+        using var profile = OpProfiler.Forward("gelu");
         var y = Tensor.Empty(x.shape);
         if (approximate == GeluApproximation.Tanh)
         {

@@ -14,6 +14,7 @@ public static class NormOps
     /// </summary>
     public static Tensor LayerNorm(this Tensor x, Tensor weight, Tensor? bias, float eps = 1e-5f)
     {
+        using var profile = OpProfiler.Forward("layer_norm");
         int rows = x.Rows, cols = x.Cols;
         CheckNormParam("layer_norm", x, weight, "weight");
         if (bias is not null) CheckNormParam("layer_norm", x, bias, "bias");
@@ -45,6 +46,7 @@ public static class NormOps
     /// <summary>RMS normalization over the last dimension: y = x / √(mean(x²) + eps) · weight.</summary>
     public static Tensor RmsNorm(this Tensor x, Tensor weight, float eps = 1e-6f)
     {
+        using var profile = OpProfiler.Forward("rms_norm");
         int rows = x.Rows, cols = x.Cols;
         CheckNormParam("rms_norm", x, weight, "weight");
         var y = Tensor.Empty(x.shape);
