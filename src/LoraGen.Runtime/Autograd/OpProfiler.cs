@@ -24,6 +24,8 @@ public static class OpProfiler
     private static readonly Dictionary<string, Row> Rows = new(StringComparer.Ordinal);
     private static readonly Lock Gate = new();
     private static int _steps;
+    private static TimeSpan _gcPauseAtReset = GC.GetTotalPauseDuration();
+    private static int _gen2AtReset = GC.CollectionCount(2);
 
     // Self-time bookkeeping: the time and bytes of callees, per nesting level, on this thread.
     [ThreadStatic] private static long[]? _childTicks, _childBytes;
@@ -61,6 +63,8 @@ public static class OpProfiler
         {
             Rows.Clear();
             _steps = 0;
+            _gcPauseAtReset = GC.GetTotalPauseDuration();
+            _gen2AtReset = GC.CollectionCount(2);
         }
     }
 
@@ -105,7 +109,8 @@ public static class OpProfiler
         lock (Gate)
         {
             double steps = Math.Max(1, _steps), msPerTick = 1000.0 / Stopwatch.Frequency;
-            sb.Append(inv, $"LORAGEN_PROFILE: per step, averaged over {_steps} step(s); self time (callees excluded)\n");
+            sb.Append(inv, $"LORAGEN_PROFILE: per step, averaged over {_steps} step(s); self time (callees excluded); ");
+            sb.Append(inv, $"GC pauses {(GC.GetTotalPauseDuration() - _gcPauseAtReset).TotalMilliseconds / steps:F1} ms/step (inside the ops' times), gen-2 collections {(GC.CollectionCount(2) - _gen2AtReset) / steps:0.##}/step\n");
             sb.Append("| op | calls fwd/bwd | fwd ms | bwd ms | total ms | fwd MB | bwd MB |\n|---|---|---|---|---|---|---|\n");
             double tf = 0, tb = 0, mf = 0, mb = 0;
             foreach (var (op, r) in Rows.OrderByDescending(kv => kv.Value.FwdTicks + kv.Value.BwdTicks))

@@ -30,6 +30,12 @@ public static unsafe class Gemm
     public static bool IsAccelerated => Fma.IsSupported && Avx.IsSupported;
 
     /// <summary>
+    /// Whether the AVX-512 micro-kernel runs (on CPUs with AVX-512F, unless <c>LORAGEN_GEMM_AVX512=0</c>): the same
+    /// 6×16 tile, one 512-bit register per row, two interleaved accumulator sets so that 12 FMA chains are in flight.
+    /// </summary>
+    public static bool UsesAvx512 { get; } = Avx512F.IsSupported && Environment.GetEnvironmentVariable("LORAGEN_GEMM_AVX512") != "0";
+
+    /// <summary>
     /// C[m×n] = alpha · op(A)[m×k] · op(B)[k×n] + beta · C. Leading dimensions are row strides:
     /// A is m×k (lda ≥ k) or, transposed, k×m (lda ≥ m); likewise B.
     /// </summary>
@@ -371,7 +377,8 @@ public static unsafe class Gemm
                 float* cij = c + (long)i0 * ldc + j0;
                 if (mr == MR && nr == NR)
                 {
-                    if (IsAccelerated) Kernel6x16(kc, apanel, bpanel, cij, ldc, store);
+                    if (UsesAvx512) Kernel6x16Avx512(kc, apanel, bpanel, cij, ldc, store);
+                    else if (IsAccelerated) Kernel6x16(kc, apanel, bpanel, cij, ldc, store);
                     else
                     {
                         if (store) for (int i = 0; i < MR; i++) new Span<float>(cij + (long)i * ldc, NR).Clear();
@@ -382,7 +389,8 @@ public static unsafe class Gemm
                 {
                     // Edge tile: compute the full padded tile into scratch, then add the valid part.
                     new Span<float>(tile, MR * NR).Clear();
-                    if (IsAccelerated) Kernel6x16(kc, apanel, bpanel, tile, NR, store: false);
+                    if (UsesAvx512) Kernel6x16Avx512(kc, apanel, bpanel, tile, NR, store: false);
+                    else if (IsAccelerated) Kernel6x16(kc, apanel, bpanel, tile, NR, store: false);
                     else KernelScalar(kc, apanel, bpanel, tile, NR, MR, NR);
                     for (int i = 0; i < mr; i++)
                         for (int j = 0; j < nr; j++)
@@ -436,6 +444,58 @@ public static unsafe class Gemm
         AddRow(c, c30, c31); c += ldc;
         AddRow(c, c40, c41); c += ldc;
         AddRow(c, c50, c51);
+    }
+
+    /// <summary>
+    /// The 6×16 micro-kernel on AVX-512: row i of the tile is one Vector512. Even and odd p go to two accumulator sets
+    /// (c and d), so 12 independent FMA chains hide the FMA latency; the sets are summed at the end.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel6x16Avx512(int kc, float* a, float* b, float* c, int ldc, bool store)
+    {
+        Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default;
+        Vector512<float> d0 = default, d1 = default, d2 = default, d3 = default, d4 = default, d5 = default;
+        int p = 0;
+        for (; p + 1 < kc; p += 2, a += 2 * MR, b += 2 * NR)
+        {
+            var b0 = Vector512.Load(b);
+            var b1 = Vector512.Load(b + NR);
+            c0 = Avx512F.FusedMultiplyAdd(Vector512.Create(a[0]), b0, c0);
+            c1 = Avx512F.FusedMultiplyAdd(Vector512.Create(a[1]), b0, c1);
+            c2 = Avx512F.FusedMultiplyAdd(Vector512.Create(a[2]), b0, c2);
+            c3 = Avx512F.FusedMultiplyAdd(Vector512.Create(a[3]), b0, c3);
+            c4 = Avx512F.FusedMultiplyAdd(Vector512.Create(a[4]), b0, c4);
+            c5 = Avx512F.FusedMultiplyAdd(Vector512.Create(a[5]), b0, c5);
+            d0 = Avx512F.FusedMultiplyAdd(Vector512.Create(a[6]), b1, d0);
+            d1 = Avx512F.FusedMultiplyAdd(Vector512.Create(a[7]), b1, d1);
+            d2 = Avx512F.FusedMultiplyAdd(Vector512.Create(a[8]), b1, d2);
+            d3 = Avx512F.FusedMultiplyAdd(Vector512.Create(a[9]), b1, d3);
+            d4 = Avx512F.FusedMultiplyAdd(Vector512.Create(a[10]), b1, d4);
+            d5 = Avx512F.FusedMultiplyAdd(Vector512.Create(a[11]), b1, d5);
+        }
+        if (p < kc)
+        {
+            var b0 = Vector512.Load(b);
+            c0 = Avx512F.FusedMultiplyAdd(Vector512.Create(a[0]), b0, c0);
+            c1 = Avx512F.FusedMultiplyAdd(Vector512.Create(a[1]), b0, c1);
+            c2 = Avx512F.FusedMultiplyAdd(Vector512.Create(a[2]), b0, c2);
+            c3 = Avx512F.FusedMultiplyAdd(Vector512.Create(a[3]), b0, c3);
+            c4 = Avx512F.FusedMultiplyAdd(Vector512.Create(a[4]), b0, c4);
+            c5 = Avx512F.FusedMultiplyAdd(Vector512.Create(a[5]), b0, c5);
+        }
+        Row512(c, c0 + d0, store); c += ldc;
+        Row512(c, c1 + d1, store); c += ldc;
+        Row512(c, c2 + d2, store); c += ldc;
+        Row512(c, c3 + d3, store); c += ldc;
+        Row512(c, c4 + d4, store); c += ldc;
+        Row512(c, c5 + d5, store);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Row512(float* c, Vector512<float> v, bool store)
+    {
+        if (store) Vector512.Store(v, c);
+        else Vector512.Store(Vector512.Load(c) + v, c);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -97,7 +97,13 @@ public static class ShapeOps
                 {
                     int baseIdx = i0 * ostr[0] + i1 * ostr[1] + i2 * ostr[2];
                     int n = os[3], s = ostr[3];
-                    if (accumulate) for (int i3 = 0; i3 < n; i3++) dst[o++] += src[baseIdx + i3 * s];
+                    if (accumulate && s == 1)
+                    {
+                        var d = dst.Slice(o, n);
+                        System.Numerics.Tensors.TensorPrimitives.Add(d, src.Slice(baseIdx, n), d);
+                        o += n;
+                    }
+                    else if (accumulate) for (int i3 = 0; i3 < n; i3++) dst[o++] += src[baseIdx + i3 * s];
                     else if (s == 1) { src.Slice(baseIdx, n).CopyTo(dst.Slice(o, n)); o += n; }
                     else for (int i3 = 0; i3 < n; i3++) dst[o++] = src[baseIdx + i3 * s];
                 }
