@@ -125,4 +125,27 @@ public class LowPrecisionBaseTests
         list.CastFrozenBase(BaseFormat.Fp32);
         Assert.Equal(BaseFormat.Fp32, frozen.BaseFormat);
     }
+
+    [Fact]
+    public void LoadingWeightsRebuildsTheBf16Copy()
+    {
+        var source = new Linear(6, 5, rng: new Rng(4));
+        var path = Path.Combine(Path.GetTempPath(), $"loragen-bf16-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            source.SaveWeights(path);
+            var layer = new Linear(6, 5, rng: new Rng(5));
+            layer.Freeze();
+            layer.CastBase(BaseFormat.BF16);
+            layer.LoadWeights(path);
+            Assert.Equal(BaseFormat.BF16, layer.BaseFormat);
+            var x = Tensor.Randn(new Rng(6), 1f, 3, 6);
+            var expected = new Linear(6, 5);
+            expected.LoadWeights(path);
+            for (int i = 0; i < expected.Weight.Size; i++) expected.Weight.Data[i] = Bf16Weight.RoundToFloat(expected.Weight.Data[i]);
+            using var _ = GradMode.NoGrad();
+            TestUtil.AssertClose(expected.Forward(x), layer.Forward(x), 1e-5f, "forward after load");
+        }
+        finally { File.Delete(path); }
+    }
 }

@@ -51,9 +51,9 @@ public sealed class Linear : Module, IAdaptableLayer
     /// Multiplies by the frozen base weight in <paramref name="format"/> from now on. For <see cref="BaseFormat.BF16"/>
     /// W is rounded to bf16 in place (so <see cref="Weight"/>, state dicts and merges see exactly the values the GEMM
     /// uses) and a bf16 copy is kept that the GEMM widens tile by tile; <see cref="BaseFormat.Fp32"/> drops the copy.
-    /// The weight must be frozen. Whatever writes <see cref="Weight"/> later (loading a state dict, a merge) is seen
-    /// only in fp32: while the weight requires grad or an adapter is merged the fp32 path is used, and after loading
-    /// new base weights call this again.
+    /// The weight must be frozen. While the weight requires grad or an adapter is merged into it, the forward uses fp32
+    /// <see cref="Weight"/>; <c>LoadWeights</c> rebuilds the copy from the loaded weight. A weight changed any other way
+    /// after the cast (trained, written through <see cref="Tensor.Data"/>) needs <c>CastBase</c> again.
     /// </summary>
     public void CastBase(BaseFormat format)
     {
@@ -69,6 +69,14 @@ public sealed class Linear : Module, IAdaptableLayer
         var w = Weight.Data;
         for (int i = 0; i < w.Length; i++) w[i] = Bf16Weight.RoundToFloat(w[i]);
         LowPrecisionBase = new Bf16Weight(w, OutFeatures, InFeatures);
+    }
+
+    /// <summary>New base weights were loaded: the low-precision copy is rebuilt from them (dropped if W now trains).</summary>
+    internal void BaseWeightLoaded()
+    {
+        if (LowPrecisionBase is null) return;
+        LowPrecisionBase = null;
+        if (!Weight.RequiresGrad && Adapter?.IsMerged != true) CastBase(BaseFormat.BF16);
     }
 
     /// <summary>x [..., in] → [..., out].</summary>

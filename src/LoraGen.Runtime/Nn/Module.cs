@@ -170,6 +170,8 @@ public abstract class Module
         var loaded = match.Matched.Select(k => state[k]).ToHashSet(ReferenceEqualityComparer.Instance);
         foreach (var (_, layer) in AdaptedLayers())
             if (loaded.Contains(layer.Weight)) layer.Adapter!.BaseWeightReplaced();
+        foreach (var (_, m) in NamedModules())
+            if (m is Linear { LowPrecisionBase: not null } l && loaded.Contains(l.Weight)) l.BaseWeightLoaded();
         return report;
     }
 }
