@@ -56,13 +56,14 @@ public static class LoraOps
             if (b.RequiresGrad)   // dB += s · gᵀ · h [out, r]
             {
                 var gb = b.GradBuffer(out bool fresh);
-                Gemm.Sgemm(true, false, outF, r, rows, scaling, gs, outF, h, r, fresh ? 0f : 1f, gb.Data, r);
+                // Serial: a 256-deep K block of a rank-r product is less work than handing it to another core.
+                Gemm.Sgemm(true, false, outF, r, rows, scaling, gs, outF, h, r, fresh ? 0f : 1f, gb.Data, r, parallel: false);
             }
             if (a.RequiresGrad)   // dA += dhᵀ · xd [r, in]
             {
                 var ga = a.GradBuffer(out bool fresh);
                 ReadOnlySpan<float> xdb = dropped ?? (ReadOnlySpan<float>)x.Data;
-                Gemm.Sgemm(true, false, r, inF, rows, 1f, dh, r, xdb, inF, fresh ? 0f : 1f, ga.Data, inF);
+                Gemm.Sgemm(true, false, r, inF, rows, 1f, dh, r, xdb, inF, fresh ? 0f : 1f, ga.Data, inF, parallel: false);
             }
             if (x.RequiresGrad)   // dx += (dh · A) ⊙ mask [rows, in]
             {
