@@ -8,6 +8,7 @@ using LoraGen.Benchmarks;
 // Usage:
 //   dotnet run -c Release --project benchmarks/LoraGen.Benchmarks -- gemm-vs-torch   GEMM here and in PyTorch, with ratios
 //   dotnet run -c Release --project benchmarks/LoraGen.Benchmarks -- safetensors-load   256 MiB load vs plain read, GB/s
+//   dotnet run -c Release --project benchmarks/LoraGen.Benchmarks -- runtime-gemm       managed GEMM GFLOP/s, fp32 and bf16 weight (LORAGEN_GEMM_AVX512=0|1)
 //   dotnet run -c Release --project benchmarks/LoraGen.Benchmarks -- tinygpt-vs-torch   TinyGpt LoRA/full steps, forward, memory vs PyTorch
 //   dotnet run -c Release --project benchmarks/LoraGen.Benchmarks -- generator          generator time, 1,000 classes, cold and after an edit
 //   dotnet run -c Release --project benchmarks/LoraGen.Benchmarks -- plot [OUT.svg|png] benchmarks/gemm.svg from the README's GEMM table
@@ -62,6 +63,11 @@ if (args.Length > 0 && args[0] == "safetensors-load")
         baseline ??= ns;
         Console.WriteLine($"| {report.BenchmarkCase.Descriptor.WorkloadMethod.Name} | {(ns / 1e6).ToString("F1", invariant)} | {(bytes / ns).ToString("F2", invariant)} | {(100 * baseline.Value / ns).ToString("F0", invariant)}% |");
     }
+    return;
+}
+if (args.Length > 0 && args[0] == "runtime-gemm")
+{
+    RuntimeGemmBench.Run();
     return;
 }
 if (args.Length > 1 && args[0] == "tinygpt-mode")

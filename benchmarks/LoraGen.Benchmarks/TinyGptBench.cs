@@ -26,20 +26,26 @@ public static class TinyGptBench
         var y = new int[B * T];
         for (int i = 0; i < x.Length; i++) { x[i] = rng.NextInt(cfg.Vocab); y[i] = rng.NextInt(cfg.Vocab); }
         var model = new Gpt(cfg, new Rng(1));
-        if (mode is "lora" or "full")
+        if (mode is "lora" or "full" or "lora-bf16")
         {
-            if (mode == "lora") model.Lora.Attach();
-            var opt = new AdamW(mode == "lora" ? model.Lora.Parameters() : model.Parameters(), lr: 2e-4f);
+            if (mode != "full") model.Lora.Attach();
+            if (mode == "lora-bf16") model.CastFrozenBase(LoraGen.Nn.BaseFormat.BF16);   // frozen base in bf16, LoRA in fp32
+            var opt = new AdamW(mode != "full" ? model.Lora.Parameters() : model.Parameters(), lr: 2e-4f);
+            float loss = 0;
             var times = new List<double>();
             for (int i = 0; i < 13; i++)
             {
+                if (i == 3) OpProfiler.Reset();   // LORAGEN_PROFILE=1: profile the timed steps only
                 var sw = Stopwatch.StartNew();
                 opt.ZeroGrad();
-                model.Forward(x, B, T).CrossEntropy(y).Backward();
+                var l = model.Forward(x, B, T).CrossEntropy(y);
+                loss = l.Item();
+                l.Backward();
                 opt.Step();
                 if (i >= 3) times.Add(sw.Elapsed.TotalMilliseconds);
             }
             Console.WriteLine(FormattableString.Invariant($"step_ms={Median(times):F1}"));
+            Console.WriteLine(FormattableString.Invariant($"last_loss={loss:F6}"));
         }
         else
         {

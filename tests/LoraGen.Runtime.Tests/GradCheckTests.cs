@@ -11,7 +11,7 @@ namespace LoraGen.Runtime.Tests;
 /// </summary>
 public class GradCheckTests
 {
-    private static Tensor Input(Rng rng, params int[] shape)
+    internal static Tensor Input(Rng rng, params int[] shape)
     {
         // Values bounded away from 0 so the ReLU kink is never inside the finite-difference step.
         var t = Tensor.Empty(shape);
@@ -23,7 +23,7 @@ public class GradCheckTests
         return t;
     }
 
-    private static void GradCheck(Func<Tensor[], Tensor> f, params Tensor[] inputs)
+    internal static void GradCheck(Func<Tensor[], Tensor> f, params Tensor[] inputs)
     {
         var rng = new Rng(99);
         Tensor y0;

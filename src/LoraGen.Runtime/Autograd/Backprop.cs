@@ -57,10 +57,15 @@ public static class Backprop
             var t = order[i];
             var node = t.GradFn!;
             var g = t.Grad;
-            if (g is not null) node.BackwardFn(g);
+            if (g is not null)
+            {
+                using var scope = OpProfiler.Backward(node.Op);
+                node.BackwardFn(g);
+            }
             // Release the graph and intermediate gradients, as PyTorch does without retain_graph.
             t.GradFn = null;
             t.Grad = null;
         }
+        OpProfiler.StepEnded();
     }
 }

@@ -30,6 +30,12 @@ public static unsafe class Gemm
     public static bool IsAccelerated => Fma.IsSupported && Avx.IsSupported;
 
     /// <summary>
+    /// Whether the AVX-512 micro-kernel runs (on CPUs with AVX-512F, unless <c>LORAGEN_GEMM_AVX512=0</c>): the same
+    /// 6×16 tile, one 512-bit register per row, two interleaved accumulator sets so that 12 FMA chains are in flight.
+    /// </summary>
+    public static bool UsesAvx512 { get; } = Avx512F.IsSupported && Environment.GetEnvironmentVariable("LORAGEN_GEMM_AVX512") != "0";
+
+    /// <summary>
     /// C[m×n] = alpha · op(A)[m×k] · op(B)[k×n] + beta · C. Leading dimensions are row strides:
     /// A is m×k (lda ≥ k) or, transposed, k×m (lda ≥ m); likewise B.
     /// </summary>
@@ -61,6 +67,35 @@ public static unsafe class Gemm
         }
     }
 
+    /// <summary>
+    /// C[m×n] = alpha · op(A)[m×k] · op(W)[k×n] + beta · C where W is a weight kept in a low-precision format
+    /// (<see cref="ILowPrecisionWeight"/>): each packed panel of W is widened to fp32 as it is packed, so no full fp32
+    /// copy of W is ever made. W is [n, k] with <paramref name="transB"/> (x·Wᵀ) and [k, n] without (g·W).
+    /// </summary>
+    public static void Sgemm(bool transA, bool transB, int m, int n, int k, float alpha,
+        ReadOnlySpan<float> a, int lda, ILowPrecisionWeight w, float beta, Span<float> c, int ldc, bool parallel = true)
+    {
+        ArgumentNullException.ThrowIfNull(w);
+        if (m == 0 || n == 0) return;
+        int wRows = transB ? n : k, wCols = transB ? k : n;
+        if (w.Rows != wRows || w.Cols != wCols)
+            throw new ArgumentException($"sgemm: the weight is {w.Rows}×{w.Cols}, the product needs {wRows}×{wCols} (transB={transB}).");
+        Validate(transA, false, m, n, k, a.Length, lda, k * n, n, c.Length, ldc);
+        fixed (float* pa = a)
+        fixed (float* pc = c)
+        {
+            if (k == 0 || alpha == 0f)
+            {
+                ScaleC(m, n, beta, pc, ldc);
+                return;
+            }
+            bool storeFirst = beta == 0f;
+            if (!storeFirst) ScaleC(m, n, beta, pc, ldc);
+            int threads = parallel && (long)m * n * k >= ParallelThreshold ? Math.Min(Environment.ProcessorCount, 8) : 1;
+            Run(transA, transB, m, n, k, alpha, pa, lda, null, 0, pc, ldc, threads, storeFirst, w);
+        }
+    }
+
     private static void Validate(bool transA, bool transB, int m, int n, int k, int aLen, int lda, int bLen, int ldb, int cLen, int ldc)
     {
         if (m < 0 || n < 0 || k < 0) throw new ArgumentException($"sgemm: negative size m={m} n={n} k={k}.");
@@ -86,12 +121,13 @@ public static unsafe class Gemm
     }
 
     private static void Run(bool transA, bool transB, int m, int n, int k, float alpha,
-        float* a, int lda, float* b, int ldb, float* c, int ldc, int threads, bool storeFirst)
+        float* a, int lda, float* b, int ldb, float* c, int ldc, int threads, bool storeFirst, ILowPrecisionWeight? w = null)
     {
         int mBlocks = (m + MR - 1) / MR;
         if (threads <= 1 || mBlocks < 2 * threads)
         {
-            if (threads > 1 && n >= threads * NR * 2) SplitN(transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc, threads, storeFirst);
+            if (w is not null) Serial(transA, transB, m, n, k, alpha, a, lda, null, 0, c, ldc, storeFirst, w);
+            else if (threads > 1 && n >= threads * NR * 2) SplitN(transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc, threads, storeFirst);
             else Serial(transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc, storeFirst);
             return;
         }
@@ -118,7 +154,7 @@ public static unsafe class Gemm
                     {
                         int p0 = panels * t / threads, p1 = panels * (t + 1) / threads;
                         if (p1 > p0)
-                            PackB(transB, (float*)pbSrc, ldb, pcL, jcL + p0 * NR, kc, Math.Min(nc, p1 * NR) - p0 * NR, (float*)bp + (long)p0 * NR * kc);
+                            PackB(transB, (float*)pbSrc, ldb, pcL, jcL + p0 * NR, kc, Math.Min(nc, p1 * NR) - p0 * NR, (float*)bp + (long)p0 * NR * kc, w);
                     });
                     Parallel.For(0, blocks, options, blk =>
                     {
@@ -163,7 +199,7 @@ public static unsafe class Gemm
     /// <summary>C += alpha · op(A) · op(B) on the calling thread (C = … when <paramref name="storeFirst"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Serial(bool transA, bool transB, int m, int n, int k, float alpha,
-        float* a, int lda, float* b, int ldb, float* c, int ldc, bool storeFirst)
+        float* a, int lda, float* b, int ldb, float* c, int ldc, bool storeFirst, ILowPrecisionWeight? w = null)
     {
         var packA = _packA ??= GC.AllocateArray<float>(MC * KC + 64, pinned: true);
         var packB = _packB ??= GC.AllocateArray<float>(NC * KC + 64, pinned: true);
@@ -177,7 +213,7 @@ public static unsafe class Gemm
                 for (int pc = 0; pc < k; pc += KC)
                 {
                     int kc = Math.Min(KC, k - pc);
-                    PackB(transB, b, ldb, pc, jc, kc, nc, bp);
+                    PackB(transB, b, ldb, pc, jc, kc, nc, bp, w);
                     for (int ic = 0; ic < m; ic += MC)
                     {
                         int mc = Math.Min(MC, m - ic);
@@ -193,8 +229,13 @@ public static unsafe class Gemm
 
     /// <summary>Packs op(B)[pc:pc+kc, jc:jc+nc] into NR-wide panels, each kc×NR row-major, zero-padded.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void PackB(bool transB, float* b, int ldb, int pc, int jc, int kc, int nc, float* dst)
+    private static void PackB(bool transB, float* b, int ldb, int pc, int jc, int kc, int nc, float* dst, ILowPrecisionWeight? w)
     {
+        if (w is not null)
+        {
+            PackWidened(transB, w, pc, jc, kc, nc, dst);
+            return;
+        }
         for (int j0 = 0; j0 < nc; j0 += NR)
         {
             int nr = Math.Min(NR, nc - j0);
@@ -230,6 +271,53 @@ public static unsafe class Gemm
                     {
                         float* src = b + (long)(jc + j0 + j) * ldb + pc;
                         for (int p = 0; p < kc; p++) panel[p * NR + j] = src[p];
+                    }
+                    else for (int p = 0; p < kc; p++) panel[p * NR + j] = 0f;
+                }
+            }
+        }
+    }
+
+    [ThreadStatic] private static float[]? _widened;
+
+    /// <summary>
+    /// <see cref="PackB"/> for a low-precision weight: each weight row segment the panel needs is widened into a
+    /// small fp32 scratch (at most max(KC, NC) floats), then scattered into the panels like an fp32 row.
+    /// </summary>
+    private static void PackWidened(bool transB, ILowPrecisionWeight w, int pc, int jc, int kc, int nc, float* dst)
+    {
+        var scratch = (_widened ??= new float[Math.Max(KC, NC)]).AsSpan();
+        int panels = (nc + NR - 1) / NR;
+        if (!transB)
+        {
+            // op(W)[p, j] = W[pc + p, jc + j]: widen row pc+p's nc columns, then give each panel its NR of them.
+            var row = scratch[..nc];
+            for (int p = 0; p < kc; p++)
+            {
+                w.WidenRow(pc + p, jc, row);
+                for (int q = 0; q < panels; q++)
+                {
+                    int j0 = q * NR, nr = Math.Min(NR, nc - j0);
+                    float* panel = dst + (long)j0 * kc + p * NR;
+                    for (int j = 0; j < nr; j++) panel[j] = row[j0 + j];
+                    for (int j = nr; j < NR; j++) panel[j] = 0f;
+                }
+            }
+        }
+        else
+        {
+            // op(W)[p, j] = W[jc + j, pc + p]: widen row jc+j's kc columns into panel column j.
+            var seg = scratch[..kc];
+            for (int q = 0; q < panels; q++)
+            {
+                int j0 = q * NR, nr = Math.Min(NR, nc - j0);
+                float* panel = dst + (long)j0 * kc;
+                for (int j = 0; j < NR; j++)
+                {
+                    if (j < nr)
+                    {
+                        w.WidenRow(jc + j0 + j, pc, seg);
+                        for (int p = 0; p < kc; p++) panel[p * NR + j] = seg[p];
                     }
                     else for (int p = 0; p < kc; p++) panel[p * NR + j] = 0f;
                 }
@@ -289,7 +377,8 @@ public static unsafe class Gemm
                 float* cij = c + (long)i0 * ldc + j0;
                 if (mr == MR && nr == NR)
                 {
-                    if (IsAccelerated) Kernel6x16(kc, apanel, bpanel, cij, ldc, store);
+                    if (UsesAvx512) Kernel6x16Avx512(kc, apanel, bpanel, cij, ldc, store);
+                    else if (IsAccelerated) Kernel6x16(kc, apanel, bpanel, cij, ldc, store);
                     else
                     {
                         if (store) for (int i = 0; i < MR; i++) new Span<float>(cij + (long)i * ldc, NR).Clear();
@@ -300,7 +389,8 @@ public static unsafe class Gemm
                 {
                     // Edge tile: compute the full padded tile into scratch, then add the valid part.
                     new Span<float>(tile, MR * NR).Clear();
-                    if (IsAccelerated) Kernel6x16(kc, apanel, bpanel, tile, NR, store: false);
+                    if (UsesAvx512) Kernel6x16Avx512(kc, apanel, bpanel, tile, NR, store: false);
+                    else if (IsAccelerated) Kernel6x16(kc, apanel, bpanel, tile, NR, store: false);
                     else KernelScalar(kc, apanel, bpanel, tile, NR, MR, NR);
                     for (int i = 0; i < mr; i++)
                         for (int j = 0; j < nr; j++)
@@ -354,6 +444,58 @@ public static unsafe class Gemm
         AddRow(c, c30, c31); c += ldc;
         AddRow(c, c40, c41); c += ldc;
         AddRow(c, c50, c51);
+    }
+
+    /// <summary>
+    /// The 6×16 micro-kernel on AVX-512: row i of the tile is one Vector512. Even and odd p go to two accumulator sets
+    /// (c and d), so 12 independent FMA chains hide the FMA latency; the sets are summed at the end.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel6x16Avx512(int kc, float* a, float* b, float* c, int ldc, bool store)
+    {
+        Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default;
+        Vector512<float> d0 = default, d1 = default, d2 = default, d3 = default, d4 = default, d5 = default;
+        int p = 0;
+        for (; p + 1 < kc; p += 2, a += 2 * MR, b += 2 * NR)
+        {
+            var b0 = Vector512.Load(b);
+            var b1 = Vector512.Load(b + NR);
+            c0 = Avx512F.FusedMultiplyAdd(Vector512.Create(a[0]), b0, c0);
+            c1 = Avx512F.FusedMultiplyAdd(Vector512.Create(a[1]), b0, c1);
+            c2 = Avx512F.FusedMultiplyAdd(Vector512.Create(a[2]), b0, c2);
+            c3 = Avx512F.FusedMultiplyAdd(Vector512.Create(a[3]), b0, c3);
+            c4 = Avx512F.FusedMultiplyAdd(Vector512.Create(a[4]), b0, c4);
+            c5 = Avx512F.FusedMultiplyAdd(Vector512.Create(a[5]), b0, c5);
+            d0 = Avx512F.FusedMultiplyAdd(Vector512.Create(a[6]), b1, d0);
+            d1 = Avx512F.FusedMultiplyAdd(Vector512.Create(a[7]), b1, d1);
+            d2 = Avx512F.FusedMultiplyAdd(Vector512.Create(a[8]), b1, d2);
+            d3 = Avx512F.FusedMultiplyAdd(Vector512.Create(a[9]), b1, d3);
+            d4 = Avx512F.FusedMultiplyAdd(Vector512.Create(a[10]), b1, d4);
+            d5 = Avx512F.FusedMultiplyAdd(Vector512.Create(a[11]), b1, d5);
+        }
+        if (p < kc)
+        {
+            var b0 = Vector512.Load(b);
+            c0 = Avx512F.FusedMultiplyAdd(Vector512.Create(a[0]), b0, c0);
+            c1 = Avx512F.FusedMultiplyAdd(Vector512.Create(a[1]), b0, c1);
+            c2 = Avx512F.FusedMultiplyAdd(Vector512.Create(a[2]), b0, c2);
+            c3 = Avx512F.FusedMultiplyAdd(Vector512.Create(a[3]), b0, c3);
+            c4 = Avx512F.FusedMultiplyAdd(Vector512.Create(a[4]), b0, c4);
+            c5 = Avx512F.FusedMultiplyAdd(Vector512.Create(a[5]), b0, c5);
+        }
+        Row512(c, c0 + d0, store); c += ldc;
+        Row512(c, c1 + d1, store); c += ldc;
+        Row512(c, c2 + d2, store); c += ldc;
+        Row512(c, c3 + d3, store); c += ldc;
+        Row512(c, c4 + d4, store); c += ldc;
+        Row512(c, c5 + d5, store);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Row512(float* c, Vector512<float> v, bool store)
+    {
+        if (store) Vector512.Store(v, c);
+        else Vector512.Store(Vector512.Load(c) + v, c);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

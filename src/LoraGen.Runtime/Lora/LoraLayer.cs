@@ -281,10 +281,7 @@ public sealed class LoraLayer : ILayerAdapter
     public Tensor ForwardLinear(Tensor x, Tensor y, bool training)
     {
         foreach (var ad in Contributing())
-        {
-            var h = x.Dropout((float)ad.Config.Dropout, ad.DropoutRng, training).Linear(ad.A);   // [..., r]
-            y = y + h.Scale(ad.Scaling).Linear(ad.B);                                            // [..., out]
-        }
+            y = LoraOps.LoraLinear(x, y, ad.A, ad.B, ad.Scaling, (float)ad.Config.Dropout, ad.DropoutRng, training);   // [..., out]
         return y;
     }
 

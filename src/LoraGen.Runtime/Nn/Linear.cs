@@ -1,3 +1,4 @@
+using LoraGen.Kernels;
 using LoraGen.Ops;
 using LoraGen.Peft;
 using LoraGen.Tensors;
@@ -40,10 +41,49 @@ public sealed class Linear : Module, IAdaptableLayer
     /// <inheritdoc />
     public ILayerAdapter? Adapter { get; set; }
 
+    /// <summary>The low-precision copy of the frozen base weight the forward multiplies by, or null (fp32).</summary>
+    public ILowPrecisionWeight? LowPrecisionBase { get; private set; }
+
+    /// <summary>The format the base weight is multiplied in.</summary>
+    public BaseFormat BaseFormat => LowPrecisionBase is null ? BaseFormat.Fp32 : BaseFormat.BF16;
+
+    /// <summary>
+    /// Multiplies by the frozen base weight in <paramref name="format"/> from now on. For <see cref="BaseFormat.BF16"/>
+    /// W is rounded to bf16 in place (so <see cref="Weight"/>, state dicts and merges see exactly the values the GEMM
+    /// uses) and a bf16 copy is kept that the GEMM widens tile by tile; <see cref="BaseFormat.Fp32"/> drops the copy.
+    /// The weight must be frozen. While the weight requires grad or an adapter is merged into it, the forward uses fp32
+    /// <see cref="Weight"/>; <c>LoadWeights</c> rebuilds the copy from the loaded weight. A weight changed any other way
+    /// after the cast (trained, written through <see cref="Tensor.Data"/>) needs <c>CastBase</c> again.
+    /// </summary>
+    public void CastBase(BaseFormat format)
+    {
+        if (format == BaseFormat.Fp32)
+        {
+            LowPrecisionBase = null;
+            return;
+        }
+        if (Weight.RequiresGrad)
+            throw new InvalidOperationException($"{this}: only a frozen base weight can be cast to {format}; freeze it first (RequiresGrad = false).");
+        if (Adapter?.IsMerged == true)
+            throw new InvalidOperationException($"{this}: an adapter is merged into the weight; unmerge before casting the base to {format}.");
+        var w = Weight.Data;
+        for (int i = 0; i < w.Length; i++) w[i] = Bf16Weight.RoundToFloat(w[i]);
+        LowPrecisionBase = new Bf16Weight(w, OutFeatures, InFeatures);
+    }
+
+    /// <summary>New base weights were loaded: the low-precision copy is rebuilt from them (dropped if W now trains).</summary>
+    internal void BaseWeightLoaded()
+    {
+        if (LowPrecisionBase is null) return;
+        LowPrecisionBase = null;
+        if (!Weight.RequiresGrad && Adapter?.IsMerged != true) CastBase(BaseFormat.BF16);
+    }
+
     /// <summary>x [..., in] → [..., out].</summary>
     public Tensor Forward(Tensor x)
     {
-        var y = x.Linear(Weight, Bias);
+        var lowp = LowPrecisionBase is { } l && !Weight.RequiresGrad && Adapter?.IsMerged != true ? l : null;
+        var y = x.Linear(Weight, Bias, lowp);
         return Adapter is null ? y : Adapter.ForwardLinear(x, y, Training);
     }
 

@@ -81,6 +81,23 @@ public abstract class Module
     public long ParameterCount(bool trainableOnly = false) =>
         Parameters().Where(p => !trainableOnly || p.RequiresGrad).Sum(p => (long)p.Size);
 
+    /// <summary>
+    /// Casts every frozen Linear base weight in the tree to <paramref name="format"/> (see <see cref="Linear.CastBase"/>);
+    /// Linear layers whose weight still requires grad are left in fp32. Returns the number of layers cast.
+    /// </summary>
+    /// <example><code>model.Lora.Attach(); model.CastFrozenBase(BaseFormat.BF16);</code></example>
+    public int CastFrozenBase(BaseFormat format)
+    {
+        int n = 0;
+        foreach (var (_, m) in NamedModules())
+            if (m is Linear l && !l.Weight.RequiresGrad)
+            {
+                l.CastBase(format);
+                n++;
+            }
+        return n;
+    }
+
     /// <summary>Stops gradients for every base parameter in the tree (adapters are untouched).</summary>
     public void Freeze() => SetRequiresGrad(false);
 
@@ -153,6 +170,8 @@ public abstract class Module
         var loaded = match.Matched.Select(k => state[k]).ToHashSet(ReferenceEqualityComparer.Instance);
         foreach (var (_, layer) in AdaptedLayers())
             if (loaded.Contains(layer.Weight)) layer.Adapter!.BaseWeightReplaced();
+        foreach (var (_, m) in NamedModules())
+            if (m is Linear { LowPrecisionBase: not null } l && loaded.Contains(l.Weight)) l.BaseWeightLoaded();
         return report;
     }
 }

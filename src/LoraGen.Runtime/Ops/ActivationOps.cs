@@ -15,6 +15,7 @@ public static class ActivationOps
     /// <summary>max(x, 0).</summary>
     public static Tensor Relu(this Tensor x)
     {
+        using var profile = OpProfiler.Forward("relu");
         var y = Tensor.Empty(x.shape);
         TensorPrimitives.Max(x.Data, 0f, y.Data);
         if (!GradMode.Needs(x)) return y;
@@ -30,6 +31,7 @@ public static class ActivationOps
     /// <summary>x · sigmoid(x) (a.k.a. swish).</summary>
     public static Tensor Silu(this Tensor x)
     {
+        using var profile = OpProfiler.Forward("silu");
         var y = Tensor.Empty(x.shape);
         ForEachChunk(x.Size, (o, n, s, _, _) =>
         {
@@ -56,6 +58,7 @@ public static class ActivationOps
     /// <summary>The Gaussian error linear unit, exact (erf) or tanh-approximated.</summary>
     public static Tensor Gelu(this Tensor x, GeluApproximation approximate = GeluApproximation.None)
     {
+        using var profile = OpProfiler.Forward("gelu");
         var y = Tensor.Empty(x.shape);
         if (approximate == GeluApproximation.Tanh)
         {
@@ -64,7 +67,9 @@ public static class ActivationOps
                 var xs = x.Data.Slice(o, n);
                 var ys = y.Data.Slice(o, n);
                 GeluTanhInner(xs, t);
-                for (int i = 0; i < n; i++) ys[i] = 0.5f * xs[i] * (1f + t[i]);
+                TensorPrimitives.Add(t, 1f, t);
+                TensorPrimitives.Multiply(t, 0.5f, t);
+                TensorPrimitives.Multiply(xs, t, ys);                 // y = x · 0.5(1 + t)
             });
         }
         else
@@ -76,7 +81,7 @@ public static class ActivationOps
         if (!GradMode.Needs(x)) return y;
         return Backprop.Record(y, "gelu", [x], g =>
         {
-            x.GradZeroed();
+            x.GradBuffer(out bool fresh);
             if (approximate == GeluApproximation.Tanh)
             {
                 ForEachChunk(x.Size, (o, n, t, u, v) =>
@@ -96,7 +101,8 @@ public static class ActivationOps
                     TensorPrimitives.Multiply(u, v, u);
                     TensorPrimitives.Add(t, 1f, t);
                     TensorPrimitives.MultiplyAdd(t, 0.5f, u, u);          // d
-                    TensorPrimitives.FusedMultiplyAdd(gs, u, gx, gx);     // gx += g · d
+                    if (fresh) TensorPrimitives.Multiply(gs, u, gx);      // gx = g · d
+                    else TensorPrimitives.FusedMultiplyAdd(gs, u, gx, gx); // gx += g · d
                 });
             }
             else
@@ -104,6 +110,7 @@ public static class ActivationOps
                 var xs = x.Data;
                 var gs = g.Data;
                 var gx = x.Grad!.Data;
+                if (fresh) gx.Clear();
                 for (int i = 0; i < xs.Length; i++)
                 {
                     double xi = xs[i];

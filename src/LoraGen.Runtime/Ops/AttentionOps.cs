@@ -20,6 +20,7 @@ public static class AttentionOps
     /// </summary>
     public static Tensor ScaledDotProductAttention(Tensor q, Tensor k, Tensor v, bool causal = true, float? scale = null)
     {
+        using var profile = OpProfiler.Forward("scaled_dot_product_attention");
         if (q.Rank != 4) throw new ArgumentException($"attention: q must be [B, H, T, D], got {q.ShapeString}.");
         ShapeMismatchException.ThrowIfNotEqual("attention", q, k, "q", "k");
         ShapeMismatchException.ThrowIfNotEqual("attention", q, v, "q", "v");

@@ -11,12 +11,19 @@ public static class DropoutOps
     /// </summary>
     public static Tensor Dropout(this Tensor x, float p, Rng rng, bool training = true)
     {
+        using var profile = OpProfiler.Forward("dropout");
         if (p < 0f || p >= 1f) throw new ArgumentOutOfRangeException(nameof(p), $"dropout: p must be in [0, 1), got {p}.");
         if (!training || p == 0f) return x;
+        return ApplyMask(x, Mask(x.Size, p, rng));
+    }
+
+    /// <summary>An inverted-dropout mask of <paramref name="size"/> elements: 0 with probability p, else 1/(1 − p).</summary>
+    internal static float[] Mask(int size, float p, Rng rng)
+    {
         float keep = 1f / (1f - p);
-        var mask = new float[x.Size];
+        var mask = GC.AllocateUninitializedArray<float>(size);
         for (int i = 0; i < mask.Length; i++) mask[i] = rng.NextFloat() >= p ? keep : 0f;
-        return ApplyMask(x, mask);
+        return mask;
     }
 
     /// <summary>y = x ⊙ mask, with the matching backward (exposed for reproducible tests).</summary>

@@ -36,20 +36,28 @@ public static class ElementwiseOps
     /// <summary>Element-wise a + b, with b broadcast over a's leading dimensions.</summary>
     public static Tensor Add(this Tensor a, Tensor b)
     {
+        using var profile = OpProfiler.Forward("add");
         CheckSuffix("add", a, b);
         var y = Tensor.Empty(a.shape);
         Binary(a.Data, b.Data, y.Data, static (x, z, d) => TensorPrimitives.Add(x, z, d));
         if (!GradMode.Needs(a, b)) return y;
         return Backprop.Record(y, "add", [a, b], g =>
         {
-            if (a.RequiresGrad) AddInPlace(a.GradZeroed(), g.Data);
-            if (b.RequiresGrad) AccumulateBlocks(b.GradZeroed(), g.Data);
+            bool sameShape = a.Size == b.Size;
+            // b first: a may then take g itself (no copy), as g is released after this call.
+            if (b.RequiresGrad)
+            {
+                if (sameShape) b.AccumulateGrad(g, take: !a.RequiresGrad);
+                else AccumulateBlocks(b.GradZeroed(), g.Data);
+            }
+            if (a.RequiresGrad) a.AccumulateGrad(g, take: true);
         });
     }
 
     /// <summary>Element-wise a − b, with b broadcast over a's leading dimensions.</summary>
     public static Tensor Sub(this Tensor a, Tensor b)
     {
+        using var profile = OpProfiler.Forward("sub");
         CheckSuffix("sub", a, b);
         var y = Tensor.Empty(a.shape);
         Binary(a.Data, b.Data, y.Data, static (x, z, d) => TensorPrimitives.Subtract(x, z, d));
@@ -69,6 +77,7 @@ public static class ElementwiseOps
     /// <summary>Element-wise a · b, with b broadcast over a's leading dimensions.</summary>
     public static Tensor Mul(this Tensor a, Tensor b)
     {
+        using var profile = OpProfiler.Forward("mul");
         CheckSuffix("mul", a, b);
         var y = Tensor.Empty(a.shape);
         Binary(a.Data, b.Data, y.Data, static (x, z, d) => TensorPrimitives.Multiply(x, z, d));
@@ -95,13 +104,15 @@ public static class ElementwiseOps
     /// <summary>a · s for a scalar s.</summary>
     public static Tensor Scale(this Tensor a, float s)
     {
+        using var profile = OpProfiler.Forward("scale");
         var y = Tensor.Empty(a.shape);
         TensorPrimitives.Multiply(a.Data, s, y.Data);
         if (!GradMode.Needs(a)) return y;
         return Backprop.Record(y, "scale", [a], g =>
         {
-            var ga = a.GradZeroed();
-            TensorPrimitives.MultiplyAdd(g.Data, s, ga, ga);
+            var ga = a.GradBuffer(out bool fresh);
+            if (fresh) TensorPrimitives.Multiply(g.Data, s, ga.Data);
+            else TensorPrimitives.MultiplyAdd(g.Data, s, ga.Data, ga.Data);
         });
     }
 

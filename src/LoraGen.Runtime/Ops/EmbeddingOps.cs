@@ -11,6 +11,7 @@ public static class EmbeddingOps
     /// </summary>
     public static Tensor Embedding(Tensor weight, int[] ids, params int[] idsShape)
     {
+        using var profile = OpProfiler.Forward("embedding");
         if (weight.Rank != 2) throw new ArgumentException($"embedding: weight must be 2-D [num_embeddings, dim], got {weight.ShapeString}.");
         if (Tensor.Product(idsShape) != ids.Length)
             throw new ArgumentException($"embedding: {ids.Length} ids do not fill shape {Tensor.Format(idsShape)}.");

@@ -13,8 +13,16 @@ public static class LinearOps
     /// Backward computes dX = dY · W, and dW = dYᵀ · X / db = Σ dY only when the weight / bias require grad:
     /// a frozen layer costs one GEMM backward instead of two.
     /// </summary>
-    public static Tensor Linear(this Tensor x, Tensor weight, Tensor? bias = null)
+    public static Tensor Linear(this Tensor x, Tensor weight, Tensor? bias = null) => Linear(x, weight, bias, null);
+
+    /// <summary>
+    /// y = x · Wᵀ + b as <see cref="Linear(Tensor, Tensor, Tensor?)"/>, with the products over
+    /// <paramref name="lowPrecision"/> — a low-precision copy of the frozen <paramref name="weight"/>, widened tile by
+    /// tile inside the GEMM — when it is given. The weight must then be frozen (it gets no gradient).
+    /// </summary>
+    public static Tensor Linear(this Tensor x, Tensor weight, Tensor? bias, ILowPrecisionWeight? lowPrecision)
     {
+        using var profile = OpProfiler.Forward("linear");
         if (weight.Rank != 2 || x.Rank == 0 || x.Cols != weight.Dim(1))
             throw new ShapeMismatchException("linear", "x", x.shape, "weight", weight.shape,
                 weight.Rank != 2 ? "weight must be 2-D [out_features, in_features]."
@@ -30,14 +38,22 @@ public static class LinearOps
             var bs = bias.Data;
             for (int r = 0; r < rows; r++) bs.CopyTo(ys.Slice(r * outF, outF));
         }
-        Gemm.Sgemm(false, true, rows, outF, inF, 1f, x.Data, inF, weight.Data, inF, bias is null ? 0f : 1f, y.Data, outF);
+        if (lowPrecision is not null)
+        {
+            if (weight.RequiresGrad)
+                throw new InvalidOperationException($"linear: a weight {weight.ShapeString} used through a low-precision copy must be frozen (RequiresGrad = false).");
+            Gemm.Sgemm(false, true, rows, outF, inF, 1f, x.Data, inF, lowPrecision, bias is null ? 0f : 1f, y.Data, outF);
+        }
+        else Gemm.Sgemm(false, true, rows, outF, inF, 1f, x.Data, inF, weight.Data, inF, bias is null ? 0f : 1f, y.Data, outF);
         if (!GradMode.Needs(x, weight, bias)) return y;
         return Backprop.Record(y, "linear", bias is null ? [x, weight] : [x, weight, bias], g =>
         {
             if (x.RequiresGrad)
             {
                 var gx = x.GradBuffer(out bool fresh);
-                Gemm.Sgemm(false, false, rows, inF, outF, 1f, g.Data, outF, weight.Data, inF, fresh ? 0f : 1f, gx.Data, inF);
+                if (lowPrecision is not null)   // dX = dY · W over the same low-precision W as the forward
+                    Gemm.Sgemm(false, false, rows, inF, outF, 1f, g.Data, outF, lowPrecision, fresh ? 0f : 1f, gx.Data, inF);
+                else Gemm.Sgemm(false, false, rows, inF, outF, 1f, g.Data, outF, weight.Data, inF, fresh ? 0f : 1f, gx.Data, inF);
             }
             if (weight.RequiresGrad)
             {

@@ -15,6 +15,7 @@ public static class LossOps
     /// </summary>
     public static Tensor CrossEntropy(this Tensor logits, int[] targets, int ignoreIndex = -100)
     {
+        using var profile = OpProfiler.Forward("cross_entropy");
         int rows = logits.Rows, cols = logits.Cols;
         if (targets.Length != rows)
             throw new ArgumentException($"cross_entropy: {targets.Length} targets for {rows} rows of logits {logits.ShapeString}.");

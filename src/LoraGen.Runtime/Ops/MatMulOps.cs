@@ -14,6 +14,7 @@ public static class MatMulOps
     /// </summary>
     public static Tensor MatMul(this Tensor a, Tensor b, bool transA = false, bool transB = false)
     {
+        using var profile = OpProfiler.Forward("matmul");
         if (a.Rank < 2 || b.Rank < 2)
             throw new ShapeMismatchException("matmul", "a", a.shape, "b", b.shape, "both operands need at least 2 dimensions.");
         int m = transA ? a.Dim(-1) : a.Dim(-2), k = transA ? a.Dim(-2) : a.Dim(-1);

@@ -14,6 +14,7 @@ public static class NormOps
     /// </summary>
     public static Tensor LayerNorm(this Tensor x, Tensor weight, Tensor? bias, float eps = 1e-5f)
     {
+        using var profile = OpProfiler.Forward("layer_norm");
         int rows = x.Rows, cols = x.Cols;
         CheckNormParam("layer_norm", x, weight, "weight");
         if (bias is not null) CheckNormParam("layer_norm", x, bias, "bias");
@@ -45,6 +46,7 @@ public static class NormOps
     /// <summary>RMS normalization over the last dimension: y = x / √(mean(x²) + eps) · weight.</summary>
     public static Tensor RmsNorm(this Tensor x, Tensor weight, float eps = 1e-6f)
     {
+        using var profile = OpProfiler.Forward("rms_norm");
         int rows = x.Rows, cols = x.Cols;
         CheckNormParam("rms_norm", x, weight, "weight");
         var y = Tensor.Empty(x.shape);
@@ -81,7 +83,8 @@ public static class NormOps
     {
         int rows = x.Rows, cols = x.Cols;
         bool needX = x.RequiresGrad, needW = weight.RequiresGrad, needB = bias?.RequiresGrad ?? false;
-        if (needX) x.GradZeroed();
+        bool freshX = false;
+        if (needX) x.GradBuffer(out freshX);
         // Per-thread partial sums for dw/db, reduced after the parallel region.
         int parts = Math.Min(Par.Threads, Math.Max(1, rows));
         var dwParts = new float[parts][];
@@ -109,8 +112,12 @@ public static class NormOps
                 TensorPrimitives.Multiply(gs, w, d);
                 float meanD = subtractMean ? TensorPrimitives.Sum(d) / cols : 0f;
                 float meanDX = TensorPrimitives.Dot(d, xhat) / cols;
+                // dx = rstd · (d − mean(d) − x̂ · mean(d ⊙ x̂)), written into d, then stored or added
                 var gx = x.Grad!.Data.Slice(r * cols, cols);
-                for (int i = 0; i < cols; i++) gx[i] += rs * (d[i] - meanD - xhat[i] * meanDX);
+                TensorPrimitives.MultiplyAdd(xhat, -meanDX, d, d);
+                TensorPrimitives.Add(d, -meanD, d);
+                if (freshX) TensorPrimitives.Multiply(d, rs, gx);
+                else TensorPrimitives.MultiplyAdd(d, rs, gx, gx);
             }
         });
         for (int p = 0; p <= next; p++)

@@ -10,6 +10,7 @@ public static class ReductionOps
     /// <summary>The sum of all elements, as a rank-0 tensor. Accumulates in double.</summary>
     public static Tensor Sum(this Tensor x)
     {
+        using var profile = OpProfiler.Forward("sum");
         var y = Tensor.Scalar((float)SumDouble(x.Data));
         if (!GradMode.Needs(x)) return y;
         return Backprop.Record(y, "sum", [x], g =>
@@ -22,6 +23,7 @@ public static class ReductionOps
     /// <summary>The mean of all elements, as a rank-0 tensor. Accumulates in double.</summary>
     public static Tensor Mean(this Tensor x)
     {
+        using var profile = OpProfiler.Forward("mean");
         if (x.Size == 0) throw new ArgumentException("mean: the tensor is empty.");
         var y = Tensor.Scalar((float)(SumDouble(x.Data) / x.Size));
         if (!GradMode.Needs(x)) return y;
@@ -35,6 +37,7 @@ public static class ReductionOps
     /// <summary>Sums over the last dimension: [..., C] → [...].</summary>
     public static Tensor SumLastDim(this Tensor x)
     {
+        using var profile = OpProfiler.Forward("sum_last");
         if (x.Rank == 0) throw new ArgumentException("sum: a rank-0 tensor has no last dimension.");
         int rows = x.Rows, cols = x.Cols;
         var y = Tensor.Empty(x.shape[..^1]);

@@ -11,6 +11,7 @@ public static class ShapeOps
     /// </summary>
     public static Tensor Reshape(this Tensor x, params int[] shape)
     {
+        using var profile = OpProfiler.Forward("reshape");
         var resolved = (int[])shape.Clone();
         int infer = -1;
         long known = 1;
@@ -29,7 +30,7 @@ public static class ShapeOps
             throw new ShapeMismatchException("reshape", "x", x.shape, "shape", shape, $"{x.Size} elements cannot be viewed as that shape.");
         var y = Tensor.FromMemory(x.Storage, resolved);
         if (!GradMode.Needs(x)) return y;
-        return Backprop.Record(y, "reshape", [x], g => ElementwiseOps.AddInPlace(x.GradZeroed(), g.Data));
+        return Backprop.Record(y, "reshape", [x], g => x.AccumulateGrad(g, take: true));
     }
 
     /// <summary>Swaps dimensions <paramref name="dim0"/> and <paramref name="dim1"/> (copies).</summary>
@@ -46,6 +47,7 @@ public static class ShapeOps
     /// <summary>Reorders dimensions: output dimension i is input dimension <paramref name="dims"/>[i] (copies).</summary>
     public static Tensor Permute(this Tensor x, params int[] dims)
     {
+        using var profile = OpProfiler.Forward("permute");
         int r = x.Rank;
         if (dims.Length != r) throw new ShapeMismatchException("permute", "x", x.shape, "dims", dims, $"a permutation of {r} dimensions is needed.");
         var seen = new bool[r];
@@ -64,7 +66,11 @@ public static class ShapeOps
         if (!GradMode.Needs(x)) return y;
         var inverse = new int[r];
         for (int i = 0; i < r; i++) inverse[perm[i]] = i;
-        return Backprop.Record(y, "permute", [x], g => PermuteCopy(g.Data, outShape, inverse, x.GradZeroed(), accumulate: true));
+        return Backprop.Record(y, "permute", [x], g =>
+        {
+            var gx = x.GradBuffer(out bool fresh);
+            PermuteCopy(g.Data, outShape, inverse, gx.Data, accumulate: !fresh);
+        });
     }
 
     /// <summary>dst = permute(src) (or +=), for src of shape <paramref name="shape"/> padded to 4-D.</summary>
@@ -91,7 +97,13 @@ public static class ShapeOps
                 {
                     int baseIdx = i0 * ostr[0] + i1 * ostr[1] + i2 * ostr[2];
                     int n = os[3], s = ostr[3];
-                    if (accumulate) for (int i3 = 0; i3 < n; i3++) dst[o++] += src[baseIdx + i3 * s];
+                    if (accumulate && s == 1)
+                    {
+                        var d = dst.Slice(o, n);
+                        System.Numerics.Tensors.TensorPrimitives.Add(d, src.Slice(baseIdx, n), d);
+                        o += n;
+                    }
+                    else if (accumulate) for (int i3 = 0; i3 < n; i3++) dst[o++] += src[baseIdx + i3 * s];
                     else if (s == 1) { src.Slice(baseIdx, n).CopyTo(dst.Slice(o, n)); o += n; }
                     else for (int i3 = 0; i3 < n; i3++) dst[o++] = src[baseIdx + i3 * s];
                 }
@@ -100,6 +112,7 @@ public static class ShapeOps
     /// <summary>Joins tensors along <paramref name="dim"/>; all other dimensions must agree.</summary>
     public static Tensor Concat(Tensor[] tensors, int dim)
     {
+        using var profile = OpProfiler.Forward("concat");
         if (tensors.Length == 0) throw new ArgumentException("concat: no tensors given.");
         var first = tensors[0];
         int d = Tensor.NormalizeDim(dim, first.Rank, "concat");
@@ -144,6 +157,7 @@ public static class ShapeOps
     /// <summary>Splits <paramref name="x"/> along <paramref name="dim"/> into pieces of the given sizes (copies).</summary>
     public static Tensor[] Split(this Tensor x, int[] sizes, int dim)
     {
+        using var profile = OpProfiler.Forward("split");
         int d = Tensor.NormalizeDim(dim, x.Rank, "split");
         if (sizes.Sum() != x.shape[d] || sizes.Any(s => s < 0))
             throw new ShapeMismatchException("split", "x", x.shape, "sizes", sizes, $"the sizes must be non-negative and add up to dimension {d} ({x.shape[d]}).");

@@ -11,6 +11,7 @@ public static class SoftmaxOps
     /// <summary>Softmax over the last dimension.</summary>
     public static Tensor Softmax(this Tensor x)
     {
+        using var profile = OpProfiler.Forward("softmax");
         int rows = x.Rows, cols = x.Cols;
         var y = Tensor.Empty(x.shape);
         Par.Rows(rows, cols * 4, (lo, hi) =>
@@ -39,6 +40,7 @@ public static class SoftmaxOps
     /// <summary>Log-softmax over the last dimension.</summary>
     public static Tensor LogSoftmax(this Tensor x)
     {
+        using var profile = OpProfiler.Forward("log_softmax");
         int rows = x.Rows, cols = x.Cols;
         var y = Tensor.Empty(x.shape);
         Par.Rows(rows, cols * 4, (lo, hi) =>

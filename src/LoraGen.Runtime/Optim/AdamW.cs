@@ -1,3 +1,4 @@
+using LoraGen.Autograd;
 using LoraGen.Tensors;
 
 namespace LoraGen.Optim;
@@ -42,6 +43,7 @@ public sealed class AdamW : Optimizer
     public override void Step()
     {
         CheckSteppable();
+        using var profile = OpProfiler.Forward("adamw.step");
         foreach (var group in Groups)
         {
             foreach (var p in group.Params)

@@ -184,6 +184,26 @@ public sealed class Tensor
         return Grad;
     }
 
+    /// <summary>
+    /// Adds <paramref name="g"/> (same number of elements) into the gradient. With no gradient yet, a copy of
+    /// <paramref name="g"/> becomes it, or — when <paramref name="take"/> says the caller owns g and drops it after
+    /// this call — g's storage itself, viewed in this tensor's shape (no allocation, no copy). A backward function may
+    /// give its output gradient away to at most one input: <c>Backprop</c> releases that gradient right after the call.
+    /// </summary>
+    internal void AccumulateGrad(Tensor g, bool take)
+    {
+        if (Grad is null)
+        {
+            if (take) Grad = new Tensor(g._storage, shape);
+            else
+            {
+                Grad = Empty(shape);
+                g.Data.CopyTo(Grad.Data);
+            }
+        }
+        else System.Numerics.Tensors.TensorPrimitives.Add(Grad.Data, g.Data, Grad.Data);
+    }
+
     /// <summary>The gradient buffer for accumulation, zero-filled on first use.</summary>
     internal Span<float> GradZeroed()
     {

@@ -1,0 +1,11 @@
+namespace LoraGen.Nn;
+
+/// <summary>The number format a frozen base weight is multiplied in (A/B of adapters and all accumulation stay fp32).</summary>
+public enum BaseFormat
+{
+    /// <summary>Full fp32: the weight as stored.</summary>
+    Fp32,
+
+    /// <summary>bfloat16: the weight is rounded to bf16 and the GEMM reads half the bytes, widening tile by tile.</summary>
+    BF16,
+}

@@ -1,0 +1,85 @@
+using LoraGen.Autograd;
+using LoraGen.Kernels;
+using LoraGen.Tensors;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
+
+namespace LoraGen.Ops;
+
+/// <summary>
+/// The LoRA contribution of a Linear layer as one fused op: out = y + s · dropout(x) · Aᵀ · Bᵀ.
+/// One graph node instead of four (dropout, linear A, scale, linear B, add), the rank-r activation h = x·Aᵀ
+/// computed once and reused by the backward, and no gradient for the frozen base.
+/// </summary>
+public static class LoraOps
+{
+    /// <summary>
+    /// out = y + <paramref name="scaling"/> · dropout(x) · Aᵀ · Bᵀ, with x [..., in], y [..., out] (the base layer's
+    /// output), A [r, in], B [out, r]. Dropout (probability <paramref name="dropout"/>, only when
+    /// <paramref name="training"/>) draws its mask from <paramref name="rng"/> element by element, as
+    /// <see cref="DropoutOps.Dropout"/> does. Backward: with g = dOut and h = dropout(x)·Aᵀ [rows, r],
+    /// dh = s·g·B, dB += s·gᵀ·h, dA += dhᵀ·dropout(x), dx += (dh·A) ⊙ mask, dy += g.
+    /// </summary>
+    public static Tensor LoraLinear(Tensor x, Tensor y, Tensor a, Tensor b, float scaling, float dropout, Rng rng, bool training)
+    {
+        using var profile = OpProfiler.Forward("lora");
+        int r = a.Dim(0), inF = x.Cols, outF = y.Cols, rows = x.Rows;
+        if (a.Rank != 2 || a.Dim(1) != inF || b.Rank != 2 || b.Dim(0) != outF || b.Dim(1) != r || y.Rows != rows)
+            throw new ShapeMismatchException("lora", "A", a.shape, "B", b.shape,
+                $"x {x.ShapeString} and y {y.ShapeString} need A [r, {inF}] and B [{outF}, r] with the same leading dimensions.");
+        if (dropout < 0f || dropout >= 1f) throw new ArgumentOutOfRangeException(nameof(dropout), $"lora: dropout must be in [0, 1), got {dropout}.");
+
+        // xd = dropout(x) [rows, in]: x itself when there is no dropout.
+        float[]? mask = training && dropout > 0f ? DropoutOps.Mask(x.Size, dropout, rng) : null;
+        var xd = x.Data;
+        float[]? dropped = null;
+        if (mask is not null)
+        {
+            dropped = GC.AllocateUninitializedArray<float>(x.Size);
+            TensorPrimitives.Multiply(x.Data, mask, dropped);
+            xd = dropped;
+        }
+        // h = xd · Aᵀ [rows, r]; out = y + s · h · Bᵀ [rows, out]
+        var h = GC.AllocateUninitializedArray<float>(rows * r);
+        Gemm.Sgemm(false, true, rows, r, inF, 1f, xd, inF, a.Data, inF, 0f, h, r);
+        var output = Tensor.Empty(y.shape);
+        y.Data.CopyTo(output.Data);
+        Gemm.Sgemm(false, true, rows, outF, r, scaling, h, r, b.Data, r, 1f, output.Data, outF);
+        if (!GradMode.Needs([x, y, a, b])) return output;
+
+        return Backprop.Record(output, "lora", [x, y, a, b], g =>
+        {
+            var gs = g.Data;
+            // dh = s · g · B [rows, r]
+            var dh = GC.AllocateUninitializedArray<float>(rows * r);
+            if (a.RequiresGrad || x.RequiresGrad)
+                Gemm.Sgemm(false, false, rows, r, outF, scaling, gs, outF, b.Data, r, 0f, dh, r);
+            if (b.RequiresGrad)   // dB += s · gᵀ · h [out, r]
+            {
+                var gb = b.GradBuffer(out bool fresh);
+                // Serial: a 256-deep K block of a rank-r product is less work than handing it to another core.
+                Gemm.Sgemm(true, false, outF, r, rows, scaling, gs, outF, h, r, fresh ? 0f : 1f, gb.Data, r, parallel: false);
+            }
+            if (a.RequiresGrad)   // dA += dhᵀ · xd [r, in]
+            {
+                var ga = a.GradBuffer(out bool fresh);
+                ReadOnlySpan<float> xdb = dropped ?? (ReadOnlySpan<float>)x.Data;
+                Gemm.Sgemm(true, false, r, inF, rows, 1f, dh, r, xdb, inF, fresh ? 0f : 1f, ga.Data, inF, parallel: false);
+            }
+            if (x.RequiresGrad)   // dx += (dh · A) ⊙ mask [rows, in]
+            {
+                var gx = x.GradBuffer(out bool fresh);
+                if (mask is null)
+                    Gemm.Sgemm(false, false, rows, inF, r, 1f, dh, r, a.Data, inF, fresh ? 0f : 1f, gx.Data, inF);
+                else
+                {
+                    var t = GC.AllocateUninitializedArray<float>(rows * inF);
+                    Gemm.Sgemm(false, false, rows, inF, r, 1f, dh, r, a.Data, inF, 0f, t, inF);
+                    if (fresh) TensorPrimitives.Multiply(t, mask, gx.Data);
+                    else TensorPrimitives.FusedMultiplyAdd(t, mask, gx.Data, gx.Data);
+                }
+            }
+            // Last: y may take g itself, which is released after this call.
+            if (y.RequiresGrad) y.AccumulateGrad(g, take: true);
+        });
+    }
+}
