@@ -58,6 +58,9 @@ namespace LoraGen.Contract
         public static string ModuleA(string adapter, bool embedding) =>
             embedding ? EmbeddingA + "." + adapter : LinearA + "." + adapter + WeightSuffix;
 
+        /// <summary>The state-dict name of DoRA's magnitude inside its layer: <c>lora_magnitude_vector.NAME.weight</c>.</summary>
+        public static string ModuleMagnitude(string adapter) => DoraMagnitude + "." + adapter + WeightSuffix;
+
         /// <summary>The state-dict name of B inside its layer: <c>lora_B.NAME.weight</c> or <c>lora_embedding_B.NAME</c>.</summary>
         public static string ModuleB(string adapter, bool embedding) =>
             embedding ? EmbeddingB + "." + adapter : LinearB + "." + adapter + WeightSuffix;

@@ -26,6 +26,7 @@ internal static class LoraAdapterFiles
             if (layer.Lora is not { } slot || !slot.Adapters.TryGetValue(name, out var ad)) continue;
             tensors.Add(ad.A.ToEntry(AdapterKeys.A(path, slot.Kind)));
             tensors.Add(ad.B.ToEntry(AdapterKeys.B(path, slot.Kind)));
+            if (ad.Magnitude is not null) tensors.Add(ad.Magnitude.ToEntry(AdapterKeys.Magnitude(path)));
             adapted.Add((path, ad));
         }
         if (adapted.Count == 0) throw new InvalidOperationException($"Adapter '{name}' has no layers.");
@@ -40,10 +41,10 @@ internal static class LoraAdapterFiles
     /// </summary>
     internal static AdapterConfig ConfigOf(IReadOnlyList<(string Path, LoraAdapter Adapter)> layers, LoraBias bias, string? baseModel) =>
         AdapterConfig.FromLayers(layers.Select(l => new AdapterLayerSettings(l.Path, l.Adapter.Config.Rank, l.Adapter.Config.Alpha,
-            l.Adapter.Config.Dropout, l.Adapter.Config.UseRsLora, l.Adapter.Config.Init)).ToList(), bias, baseModel);
+            l.Adapter.Config.Dropout, l.Adapter.Config.UseRsLora, l.Adapter.Config.Init, l.Adapter.Config.UseDora)).ToList(), bias, baseModel);
 
     /// <summary>One layer's adapter as read from a file, checked and ready to attach.</summary>
-    internal sealed record LoadedLayer(string Path, IAdaptableLayer Layer, LoraConfig Config, Tensor A, Tensor B);
+    internal sealed record LoadedLayer(string Path, IAdaptableLayer Layer, LoraConfig Config, Tensor A, Tensor B, Tensor? Magnitude);
 
     /// <summary>
     /// Reads a PEFT adapter directory (ours or PEFT's) for <paramref name="layers"/>: every layer the config targets, or
@@ -58,8 +59,6 @@ internal static class LoraAdapterFiles
     {
         using var files = Open(directory);
         var cfg = files.Config;
-        if (cfg.UseDora)
-            throw new LoraAdapterException(directory, $"{AdapterKeys.ConfigFile}: DoRA adapters ({ConfigFields.UseDora}) are not supported yet.");
         if (cfg.FanInFanOut)
             throw new LoraAdapterException(directory, $"{AdapterKeys.ConfigFile}: transposed ({ConfigFields.FanInFanOut}, Conv1D) layouts are not supported yet.");
         var file = files.Weights;
@@ -75,6 +74,7 @@ internal static class LoraAdapterFiles
             long outDim = kind == LayerKind.Linear ? layer.Weight.Dim(0) : layer.Weight.Dim(1);
             expected.Add((ka, [rank, inDim]));
             expected.Add((kb, [outDim, rank]));
+            if (cfg.UseDora) expected.Add((AdapterKeys.Magnitude(path), [outDim]));   // DoRA's m: [out] or [dim]
             wanted.Add((path, layer, rank));
         }
         var match = file.Match(expected);
@@ -88,18 +88,20 @@ internal static class LoraAdapterFiles
         var problems = new List<string>();
         foreach (var w in wanted)
         {
-            var config = new LoraConfig(w.Rank, cfg.AlphaFor(w.Path), cfg.LoraDropout, init, cfg.UseRsLora);
+            var config = new LoraConfig(w.Rank, cfg.AlphaFor(w.Path), cfg.LoraDropout, init, cfg.UseRsLora, cfg.UseDora);
             if (LoraLayer.ProblemAdding(w.Layer, w.Path, name, config) is { } problem) { problems.Add(problem); continue; }
             string ka = AdapterKeys.A(w.Path, w.Layer.Kind), kb = AdapterKeys.B(w.Path, w.Layer.Kind);
             var a = file.LoadTensor(ka);
             var b = file.LoadTensor(kb);
+            string km = AdapterKeys.Magnitude(w.Path);
+            var m = cfg.UseDora ? file.LoadTensor(km) : null;
             if (!allowNonFinite)
             {
-                foreach (var (key, t) in new[] { (ka, a), (kb, b) })
+                foreach (var (key, t) in m is null ? new[] { (ka, a), (kb, b) } : [(ka, a), (kb, b), (km, m)])
                     if (IndexOfNonFinite(t.Data) is var i and >= 0)
                         problems.Add($"{key} holds a non-finite value ({t.Data[i].ToString(System.Globalization.CultureInfo.InvariantCulture)} at index {i}); load with allowNonFinite: true to accept it");
             }
-            loaded.Add(new LoadedLayer(w.Path, w.Layer, config, a, b));
+            loaded.Add(new LoadedLayer(w.Path, w.Layer, config, a, b, m));
         }
         if (problems.Count > 0) throw new LoraAdapterException(directory, string.Join("; ", problems));
         return loaded;

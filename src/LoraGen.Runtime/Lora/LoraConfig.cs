@@ -6,7 +6,8 @@ namespace LoraGen.Lora;
 /// <param name="Dropout">Dropout probability on the adapter's input, in [0, 1).</param>
 /// <param name="Init">How A is initialized (B is zeros).</param>
 /// <param name="UseRsLora">Scaling α/√r (rank-stabilized) instead of α/r.</param>
-public sealed record LoraConfig(int Rank, double Alpha, double Dropout = 0, LoraInit Init = LoraInit.Kaiming, bool UseRsLora = false)
+/// <param name="UseDora">DoRA (PEFT <c>use_dora</c>): a trainable magnitude per output feature rescales W + s·BA to m/‖W + s·BA‖.</param>
+public sealed record LoraConfig(int Rank, double Alpha, double Dropout = 0, LoraInit Init = LoraInit.Kaiming, bool UseRsLora = false, bool UseDora = false)
 {
     /// <summary>The factor applied to B·A: α/r, or α/√r with rsLoRA.</summary>
     public float Scaling => (float)(UseRsLora ? Alpha / Math.Sqrt(Rank) : Alpha / Rank);

@@ -88,11 +88,15 @@ public sealed class LoraLayer : ILayerAdapter
             a = Tensor.Zeros(r, inDim);
             b = Tensor.Randn(rng, 1f, outDim, r);
         }
-        return Register(name, config, a, b, new Rng(rng.NextUInt() | (ulong)rng.NextUInt() << 32));
+        return Register(name, config, a, b, new Rng(rng.NextUInt() | (ulong)rng.NextUInt() << 32), InitialMagnitude(config, a, b));
     }
 
-    /// <summary>Adds an adapter with given A and B (e.g. loaded from a file); shapes are checked against the layer.</summary>
-    public LoraAdapter Add(string name, LoraConfig config, Tensor a, Tensor b)
+    /// <summary>
+    /// Adds an adapter with given A and B (e.g. loaded from a file); shapes are checked against the layer. A DoRA
+    /// adapter (<see cref="LoraConfig.UseDora"/>) takes <paramref name="magnitude"/> ([out] or [dim]) or, when it is
+    /// null, ‖W + s·BA‖ per output feature, so the layer's output does not jump.
+    /// </summary>
+    public LoraAdapter Add(string name, LoraConfig config, Tensor a, Tensor b, Tensor? magnitude = null)
     {
         CheckNew(name, config);
         int r = config.Rank;
@@ -100,7 +104,19 @@ public sealed class LoraLayer : ILayerAdapter
             throw new ShapeMismatchException("lora", "A", a.shape, "expected", [r, InDim], $"{LayerName}: adapter '{name}' A must be [r, {(Kind == LayerKind.Linear ? "in" : "num_embeddings")}].");
         if (!b.Shape.SequenceEqual([OutDim, r]))
             throw new ShapeMismatchException("lora", "B", b.shape, "expected", [OutDim, r], $"{LayerName}: adapter '{name}' B must be [{(Kind == LayerKind.Linear ? "out" : "dim")}, r].");
-        return Register(name, config, a, b, new Rng(StableHash(name)));
+        if (magnitude is not null && (!config.UseDora || !magnitude.Shape.SequenceEqual([OutDim])))
+            throw new ShapeMismatchException("lora", "magnitude", magnitude.shape, "expected", [OutDim],
+                $"{LayerName}: adapter '{name}' {(config.UseDora ? "DoRA magnitude must be [out] (Linear) or [dim] (Embedding)" : "has a magnitude but is not a DoRA adapter")}.");
+        return Register(name, config, a, b, new Rng(StableHash(name)), magnitude ?? InitialMagnitude(config, a, b));
+    }
+
+    /// <summary>DoRA's m at creation: ‖W + s·BA‖ per output feature (null for plain LoRA).</summary>
+    private Tensor? InitialMagnitude(LoraConfig config, Tensor a, Tensor b)
+    {
+        if (!config.UseDora) return null;
+        var delta = DeltaOf(a, b, config.Rank, config.Scaling);
+        var norm = Dora.WeightNorm(Kind, Weight.Data, delta.Data, Weight.Dim(0), Weight.Dim(1));
+        return Tensor.FromArray(norm, norm.Length);
     }
 
     /// <summary>
@@ -128,11 +144,12 @@ public sealed class LoraLayer : ILayerAdapter
     }
 
     /// <summary>Makes A and B trainable, stores the adapter, and activates it if none is active.</summary>
-    private LoraAdapter Register(string name, LoraConfig config, Tensor a, Tensor b, Rng dropoutRng)
+    private LoraAdapter Register(string name, LoraConfig config, Tensor a, Tensor b, Rng dropoutRng, Tensor? magnitude)
     {
         a.RequiresGrad = true;
         b.RequiresGrad = true;
-        var adapter = new LoraAdapter(name, config, a, b, dropoutRng);
+        if (magnitude is not null) magnitude.RequiresGrad = true;
+        var adapter = new LoraAdapter(name, config, a, b, dropoutRng, magnitude);
         lock (_gate)
         {
             var s = _state;
@@ -181,12 +198,17 @@ public sealed class LoraLayer : ILayerAdapter
     public Tensor DeltaWeight(string name)
     {
         var ad = _state.Adapters.TryGetValue(name, out var x) ? x : throw new KeyNotFoundException($"{LayerName}: no adapter named '{name}'.");
-        int r = ad.Config.Rank;
+        return DeltaOf(ad.A, ad.B, ad.Config.Rank, ad.Scaling);
+    }
+
+    /// <summary>s·BA in the base weight's layout.</summary>
+    private Tensor DeltaOf(Tensor a, Tensor b, int r, float scaling)
+    {
         var delta = Tensor.Empty(Weight.shape);
         if (Kind == LayerKind.Linear)   // [out, in] = s · B[out, r] · A[r, in]
-            Gemm.Sgemm(false, false, OutDim, InDim, r, ad.Scaling, ad.B.Data, r, ad.A.Data, InDim, 0f, delta.Data, InDim);
+            Gemm.Sgemm(false, false, OutDim, InDim, r, scaling, b.Data, r, a.Data, InDim, 0f, delta.Data, InDim);
         else                                 // [num, dim] = s · A[r, num]ᵀ · B[dim, r]ᵀ
-            Gemm.Sgemm(true, true, InDim, OutDim, r, ad.Scaling, ad.A.Data, InDim, ad.B.Data, r, 0f, delta.Data, OutDim);
+            Gemm.Sgemm(true, true, InDim, OutDim, r, scaling, a.Data, InDim, b.Data, r, 0f, delta.Data, OutDim);
         return delta;
     }
 
@@ -207,6 +229,8 @@ public sealed class LoraLayer : ILayerAdapter
         {
             if (_state.Merged.Contains(name)) continue;
             var delta = DeltaWeight(name);
+            if (_state.Adapters[name].Magnitude is { } m)   // DoRA: W' = m/‖W + ΔW‖ ⊙ (W + ΔW)
+                Dora.ToMergeIncrement(Kind, Weight.Data, delta.Data, m.Data, Weight.Dim(0), Weight.Dim(1));
             var saved = _state.Saved ?? Weight.Data.ToArray();
             if (safe)
             {
@@ -234,8 +258,7 @@ public sealed class LoraLayer : ILayerAdapter
         foreach (var ad in s.Adapters.Values)
         {
             string? reason = s.Merged.Contains(ad.Name) ? $"{LayerName}: adapter '{ad.Name}' is merged; Unmerge() before training it." : null;
-            ad.A.StepLock = reason;
-            ad.B.StepLock = reason;
+            foreach (var p in ad.Parameters()) p.StepLock = reason;
         }
     }
 
@@ -282,7 +305,9 @@ public sealed class LoraLayer : ILayerAdapter
     {
         foreach (var ad in Contributing())
         {
-            var h = x.Dropout((float)ad.Config.Dropout, ad.DropoutRng, training).Linear(ad.A);   // [..., r]
+            var xd = x.Dropout((float)ad.Config.Dropout, ad.DropoutRng, training);              // [..., in]
+            if (ad.Magnitude is not null) { y = y + Dora.LinearContribution(Weight, DeltaOf(ad.A, ad.B, ad.Config.Rank, ad.Scaling), xd, ad); continue; }
+            var h = xd.Linear(ad.A);                                                             // [..., r]
             y = y + h.Scale(ad.Scaling).Linear(ad.B);                                            // [..., out]
         }
         return y;
@@ -294,7 +319,8 @@ public sealed class LoraLayer : ILayerAdapter
         foreach (var ad in Contributing())
         {
             var h = EmbeddingOps.Embedding(ad.A.Transpose(0, 1), ids, idsShape);   // [..., r]
-            y = y + h.Scale(ad.Scaling).Linear(ad.B);                     // [..., dim]
+            var e = h.Scale(ad.Scaling).Linear(ad.B);                              // [..., dim]
+            y = ad.Magnitude is null ? y + e : Dora.EmbeddingOutput(Weight, DeltaOf(ad.A, ad.B, ad.Config.Rank, ad.Scaling), y, e, ad);
         }
         return y;
     }
@@ -306,6 +332,7 @@ public sealed class LoraLayer : ILayerAdapter
         {
             yield return (AdapterKeys.ModuleA(ad.Name, Kind), ad.A);
             yield return (AdapterKeys.ModuleB(ad.Name, Kind), ad.B);
+            if (ad.Magnitude is not null) yield return (AdapterKeys.ModuleMagnitude(ad.Name), ad.Magnitude);
         }
     }
 }

@@ -214,7 +214,7 @@ public sealed class LoraModelController : ILoraFacade
         var result = _model.Parameters(includeAdapters: false).Where(p => p.RequiresGrad).ToList();
         if (_active is null || !_trainable.GetValueOrDefault(_active)) return result;
         foreach (var slot in Slots())
-            if (slot.Adapters.TryGetValue(_active, out var ad)) { result.Add(ad.A); result.Add(ad.B); }
+            if (slot.Adapters.TryGetValue(_active, out var ad)) result.AddRange(ad.Parameters());
         return result;
     }
 
@@ -371,9 +371,8 @@ public sealed class LoraModelController : ILoraFacade
         for (int i = 0; i < loaded.Count; i++)
         {
             var l = loaded[i];
-            var ad = l.Layer.EnableLora(l.Path).Add(name, configs[i], l.A, l.B);
-            ad.A.RequiresGrad = isTrainable;
-            ad.B.RequiresGrad = isTrainable;
+            var ad = l.Layer.EnableLora(l.Path).Add(name, configs[i], l.A, l.B, l.Magnitude);
+            foreach (var p in ad.Parameters()) p.RequiresGrad = isTrainable;
         }
         Register(name, isTrainable);
     }
@@ -383,6 +382,8 @@ public sealed class LoraModelController : ILoraFacade
         var applied = config.Apply(path, fromFile);
         if (applied.Rank != fromFile.Rank)
             throw new ArgumentException($"LoRA override: {path} has rank {fromFile.Rank} in the adapter file; an override cannot change a loaded adapter's rank (got {applied.Rank}).");
+        if (applied.UseDora != fromFile.UseDora)
+            throw new ArgumentException($"LoRA override: {path} is {(fromFile.UseDora ? "a DoRA" : "a plain LoRA")} adapter in the file; an override cannot change a loaded adapter's variant ({nameof(LoraOverride.UseDora)}).");
         return applied;
     }
 }

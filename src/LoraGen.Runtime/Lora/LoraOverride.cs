@@ -30,6 +30,12 @@ public sealed record LoraOverride
     /// <summary>PEFT <c>use_rslora</c>: scale by α/√r instead of α/r.</summary>
     public bool? UseRsLora { get; init; }
 
+    /// <summary>
+    /// PEFT <c>use_dora</c>: DoRA (a trainable magnitude per output feature) instead of plain LoRA, whatever the
+    /// attributes say (Attach only: a loaded adapter's variant is its file's).
+    /// </summary>
+    public bool? UseDora { get; init; }
+
     /// <summary>PEFT <c>rank_pattern</c>: rank by module name, applied after <see cref="R"/>.</summary>
     public IReadOnlyDictionary<string, int>? RankPattern { get; init; }
 
@@ -55,6 +61,7 @@ public sealed record LoraOverride
             LoraDropout = config.LoraDropout,
             TargetModules = config.TargetModules?.Items,
             UseRsLora = config.UseRsLora,
+            UseDora = config.UseDora ? true : null,
             RankPattern = config.RankPattern.Count == 0 ? null : config.RankPattern,
             AlphaPattern = config.AlphaPattern.Count == 0 ? null : config.AlphaPattern,
             Bias = config.Bias,
@@ -90,6 +97,7 @@ public sealed record LoraOverride
         if (LoraAlpha is { } a) config = config with { Alpha = a };
         if (LoraDropout is { } d) config = config with { Dropout = d };
         if (UseRsLora is { } rs) config = config with { UseRsLora = rs };
+        if (UseDora is { } dora) config = config with { UseDora = dora };
         foreach (var (name, rank) in RankPattern ?? new Dictionary<string, int>())
             if (ModulePath.Matches(path, name)) { config = config with { Rank = rank }; break; }
         foreach (var (name, alpha) in AlphaPattern ?? new Dictionary<string, double>())
