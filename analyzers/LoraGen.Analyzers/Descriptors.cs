@@ -127,5 +127,11 @@ namespace LoraGen.Analyzers
         public static readonly DiagnosticDescriptor TorchAdaptedFieldReassigned = Rule("LORA0103",
             "Adapted TorchSharp layer reassigned after construction", "'{0}' has [Lora] and is reassigned {1}: the new layer has no LoRA hook and the registered child is still the old one",
             Usage, DiagnosticSeverity.Warning, "RegisterComponents() registers the layer object held at that time and Attach() hooks that object; a later assignment leaves the model with an unregistered, unadapted layer.");
+
+        // ---- LORA02xx: LoRA variants
+
+        public static readonly DiagnosticDescriptor DoraUnsupported = Rule("LORA0201",
+            "DoRA where the backend cannot apply it", "'{0}' asks for DoRA (UseDora = true), but {1}: remove UseDora or use the managed backend",
+            Usage, DiagnosticSeverity.Error, "DoRA adds a magnitude vector per output feature of a Linear or Embedding layer. The managed runtime implements it; the TorchSharp backend does not yet, and would silently train plain LoRA.");
     }
 }

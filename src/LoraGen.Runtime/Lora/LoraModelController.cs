@@ -152,6 +152,9 @@ public sealed class LoraModelController : ILoraFacade
         if (targets.Count == 0)
             throw new InvalidOperationException($"{_model.GetType().Name} has no LoRA target: mark Linear/Embedding fields with [Lora] or list them in [LoraModel(Targets = ...)]. " +
                 "Every Module subclass that holds layers must be `partial` (LORA0021), or its layers are invisible.");
+        if (targets.Any(t => t.Config.UseDora) && targets.FirstOrDefault(t => !t.Config.UseDora) is { } plain)
+            throw new InvalidOperationException($"Adapter '{name}' would be DoRA on {Quote(targets.Where(t => t.Config.UseDora).Select(t => t.Path))} and plain LoRA on '{plain.Path}'; " +
+                $"PEFT's {ConfigFields.UseDora} is one setting per adapter. Set UseDora alike on every [Lora] and [LoraModel], or pass config: new() {{ UseDora = ... }}. Nothing was changed.");
         var problems = targets.Select(t => LoraLayer.ProblemAdding(t.Layer, t.Path, name, t.Config)).OfType<string>().ToList();
         if (problems.Count > 0) throw new InvalidOperationException(string.Join(" ", problems) + " Nothing was changed.");   // all or nothing
         _model.Freeze();
