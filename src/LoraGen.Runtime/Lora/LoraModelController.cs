@@ -222,6 +222,25 @@ public sealed class LoraModelController : ILoraFacade
     }
 
     /// <summary>
+    /// What <see cref="Parameters"/> returns, each with the layer kind and part it belongs to (null kind and part for a
+    /// base parameter the bias setting unfroze): the split LoRA+ groups by.
+    /// </summary>
+    internal List<(Tensor Parameter, LayerKind? Kind, AdapterKeyPart? Part)> TrainableByPart()
+    {
+        var result = _model.Parameters(includeAdapters: false).Where(p => p.RequiresGrad)
+            .Select(p => (p, (LayerKind?)null, (AdapterKeyPart?)null)).ToList();
+        if (_active is null || !_trainable.GetValueOrDefault(_active)) return result;
+        foreach (var slot in Slots())
+        {
+            if (!slot.Adapters.TryGetValue(_active, out var ad)) continue;
+            result.Add((ad.A, slot.Kind, AdapterKeyPart.A));
+            result.Add((ad.B, slot.Kind, AdapterKeyPart.B));
+            if (ad.Magnitude is not null) result.Add((ad.Magnitude, slot.Kind, AdapterKeyPart.Magnitude));
+        }
+        return result;
+    }
+
+    /// <summary>
     /// PEFT's line: <c>trainable params: 32,768 || all params: 3,274,336 || trainable%: 1.0007</c>. As PEFT counts,
     /// "trainable" is the active adapter (if trainable) plus unfrozen base parameters — what <see cref="Parameters"/>
     /// returns — and "all" is every parameter, every adapter included.
