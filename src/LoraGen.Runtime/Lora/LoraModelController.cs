@@ -13,7 +13,7 @@ namespace LoraGen.Lora;
 /// (<see cref="SetActive"/>, <see cref="Delete"/>) and <see cref="Disable"/>. The generator creates it with the
 /// model's compile-time settings; the layers it adapts come from the generated module tree, not reflection.
 /// </summary>
-public sealed class LoraModelController : ILoraFacade
+public sealed partial class LoraModelController : ILoraFacade
 {
     private readonly Module _model;
     private readonly List<string> _names = [];
