@@ -40,6 +40,9 @@ namespace LoraGen.Contract
         /// <summary>VeRA's trainable scaling vector d, [r].</summary>
         public const string VeraLambdaD = "vera_lambda_d";
 
+        /// <summary>PEFT's <c>adapter_names</c> entry for a batch row that uses no adapter (the base model).</summary>
+        public const string BaseAdapterName = "__base__";
+
         /// <summary>The suffix of a submodule's weight.</summary>
         public const string WeightSuffix = ".weight";
 

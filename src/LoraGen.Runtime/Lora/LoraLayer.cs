@@ -29,6 +29,7 @@ public sealed class LoraLayer : ILayerAdapter
     private readonly Lock _gate = new();
     private volatile State _state = State.Empty;
     private volatile bool _disabled;
+    private volatile string[]? _rowAdapters;
 
     /// <summary>Creates the slot for a layer whose base weight is <paramref name="weight"/>.</summary>
     public LoraLayer(LayerKind kind, Tensor weight, string layerName)
@@ -59,6 +60,12 @@ public sealed class LoraLayer : ILayerAdapter
 
     /// <summary>True when any adapter is merged.</summary>
     public bool IsMerged => _state.Merged.Length > 0;
+
+    /// <summary>
+    /// PEFT's <c>adapter_names=</c>: when set, row i of a batch (the first dimension) goes through adapter
+    /// RowAdapters[i] alone ("__base__": none), inference only, no merging (see <see cref="MixedBatch"/>).
+    /// </summary>
+    public IReadOnlyList<string>? RowAdapters { get => _rowAdapters; set => _rowAdapters = value?.ToArray(); }
 
     /// <summary>When true the forward pass ignores unmerged adapters (the base model's output, unless merged).</summary>
     public bool Disabled { get => _disabled; set => _disabled = value; }
@@ -202,7 +209,7 @@ public sealed class LoraLayer : ILayerAdapter
     }
 
     /// <summary>s·BA in the base weight's layout.</summary>
-    private Tensor DeltaOf(Tensor a, Tensor b, int r, float scaling)
+    internal Tensor DeltaOf(Tensor a, Tensor b, int r, float scaling)
     {
         var delta = Tensor.Empty(Weight.shape);
         if (Kind == LayerKind.Linear)   // [out, in] = s · B[out, r] · A[r, in]
@@ -303,6 +310,7 @@ public sealed class LoraLayer : ILayerAdapter
     /// <summary>Linear: y + Σ s · (dropout(x) · Aᵀ) · Bᵀ over the contributing adapters.</summary>
     public Tensor ForwardLinear(Tensor x, Tensor y, bool training)
     {
+        if (_rowAdapters is { } rows) return MixedBatch.Linear(this, rows, x, y, training);
         foreach (var ad in Contributing())
         {
             var xd = x.Dropout((float)ad.Config.Dropout, ad.DropoutRng, training);              // [..., in]
@@ -316,6 +324,7 @@ public sealed class LoraLayer : ILayerAdapter
     /// <summary>Embedding: y + Σ s · Aᵀ[ids] · Bᵀ over the contributing adapters (no dropout, as PEFT).</summary>
     public Tensor ForwardEmbedding(int[] ids, int[] idsShape, Tensor y)
     {
+        if (_rowAdapters is { } rows) return MixedBatch.Embedding(this, rows, ids, idsShape, y);
         foreach (var ad in Contributing())
         {
             var h = EmbeddingOps.Embedding(ad.A.Transpose(0, 1), ids, idsShape);   // [..., r]
