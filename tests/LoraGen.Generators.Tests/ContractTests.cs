@@ -66,7 +66,7 @@ public class ContractTests
         Assert.NotNull(typeof(LoraFieldSpec).GetConstructor([typeof(LoraConfig), typeof(LoraBias)]));
         Assert.NotNull(typeof(LoraModelController).GetConstructor([typeof(Module), typeof(LoraModelOptions)]));
         Assert.Contains(typeof(LoraConfig).GetConstructors(), c => c.GetParameters().Select(p => p.Name)
-            .SequenceEqual(["Rank", "Alpha", "Dropout", "Init", "UseRsLora", RuntimeNames.UseDoraProperty]));
+            .SequenceEqual(["Rank", "Alpha", "Dropout", "Init", "UseRsLora", RuntimeNames.UseDoraProperty, "PissaNiter"]));
         Assert.Contains(typeof(LoraModelOptions).GetConstructors(), c => c.GetParameters().Select(p => p.Name)
             .SequenceEqual(["Defaults", "Bias", "Targets", "RankPattern", "AlphaPattern", "BaseModelName"]));
         Assert.NotNull(typeof(ModuleNameAttribute).GetConstructor([typeof(string)]));

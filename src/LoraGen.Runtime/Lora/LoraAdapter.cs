@@ -27,6 +27,12 @@ public sealed class LoraAdapter
     /// <summary>B: [out, r] for Linear, [dim, r] for Embedding. Zeros at creation.</summary>
     public Tensor B { get; }
 
+    /// <summary>
+    /// PiSSA/OLoRA: A and B as initialised (the base weight holds W − s·B₀A₀), so a save can convert the adapter to plain
+    /// LoRA relative to the original W; null for other initialisations.
+    /// </summary>
+    public (Tensor A, Tensor B)? Initial { get; internal set; }
+
     /// <summary>DoRA's magnitude m: [out] for Linear, [dim] for Embedding; null for plain LoRA.</summary>
     public Tensor? Magnitude { get; }
 

@@ -83,6 +83,7 @@ public sealed class LoraLayer : ILayerAdapter
         CheckNew(name, config);
         int r = config.Rank, inDim = InDim, outDim = OutDim;
         Tensor a, b;
+        if (config.Init is LoraInit.Pissa or LoraInit.Olora) return AddResidualInit(name, config, rng);
         if (Kind == LayerKind.Linear)
         {
             a = config.Init == LoraInit.Gaussian
@@ -115,6 +116,21 @@ public sealed class LoraLayer : ILayerAdapter
             throw new ShapeMismatchException("lora", "magnitude", magnitude.shape, "expected", [OutDim],
                 $"{LayerName}: adapter '{name}' {(config.UseDora ? "DoRA magnitude must be [out] (Linear) or [dim] (Embedding)" : "has a magnitude but is not a DoRA adapter")}.");
         return Register(name, config, a, b, new Rng(StableHash(name)), magnitude ?? InitialMagnitude(config, a, b));
+    }
+
+    /// <summary>PiSSA/OLoRA: A, B from W's SVD or QR, W ← W − s·BA (see <see cref="ResidualInit"/>).</summary>
+    private LoraAdapter AddResidualInit(string name, LoraConfig config, Rng rng)
+    {
+        if (Kind != LayerKind.Linear) throw new ArgumentException($"{LayerName}: {config.Init} initialisation applies to Linear layers only (as PEFT).");
+        lock (_gate)
+        {
+            if (_state.Merged.Length > 0) throw new InvalidOperationException($"{LayerName}: Unmerge() before a {config.Init} initialisation (it rewrites the base weight).");
+            var (a, b) = ResidualInit.Apply(config, Weight, rng.NextUInt() | (ulong)rng.NextUInt() << 32);
+            var initial = (a.Clone(), b.Clone());
+            var ad = Register(name, config, a, b, new Rng(rng.NextUInt()), null);
+            ad.Initial = initial;
+            return ad;
+        }
     }
 
     /// <summary>DoRA's m at creation: ‖W + s·BA‖ per output feature (null for plain LoRA).</summary>

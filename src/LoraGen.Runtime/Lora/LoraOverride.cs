@@ -36,6 +36,15 @@ public sealed record LoraOverride
     /// </summary>
     public bool? UseDora { get; init; }
 
+    /// <summary>
+    /// PEFT <c>init_lora_weights</c> for Attach: Kaiming (<c>true</c>), Gaussian, PiSSA (<c>"pissa"</c>) or OLoRA
+    /// (<c>"olora"</c>). PiSSA and OLoRA rewrite the base weights to the residual; saves convert to plain LoRA.
+    /// </summary>
+    public LoraInit? Init { get; init; }
+
+    /// <summary>PEFT's <c>"pissa_niter_N"</c>: N power iterations of a randomized SVD for PiSSA (0: the exact SVD).</summary>
+    public int? PissaNiter { get; init; }
+
     /// <summary>PEFT <c>rank_pattern</c>: rank by module name, applied after <see cref="R"/>.</summary>
     public IReadOnlyDictionary<string, int>? RankPattern { get; init; }
 
@@ -62,10 +71,30 @@ public sealed record LoraOverride
             TargetModules = config.TargetModules?.Items,
             UseRsLora = config.UseRsLora,
             UseDora = config.UseDora ? true : null,
+            Init = InitOf(config.InitLoraWeights, out var niter),
+            PissaNiter = niter,
             RankPattern = config.RankPattern.Count == 0 ? null : config.RankPattern,
             AlphaPattern = config.AlphaPattern.Count == 0 ? null : config.AlphaPattern,
             Bias = config.Bias,
         };
+    }
+
+    /// <summary>PEFT's <c>init_lora_weights</c> as a <see cref="LoraInit"/> (null for <c>true</c>/<c>false</c>); throws for a method LoraGen lacks.</summary>
+    private static LoraInit? InitOf(InitLoraWeights init, out int? niter)
+    {
+        niter = null;
+        var m = init.Method;
+        if (m is null) return null;
+        if (m == ConfigFields.InitGaussian) return LoraInit.Gaussian;
+        if (m == ConfigFields.InitOlora) return LoraInit.Olora;
+        if (m == ConfigFields.InitPissa) return LoraInit.Pissa;
+        var prefix = ConfigFields.InitPissa + ConfigFields.InitPissaNiterInfix;
+        if (m.StartsWith(prefix, StringComparison.Ordinal) && int.TryParse(m.AsSpan(prefix.Length), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n))
+        {
+            niter = n;
+            return LoraInit.Pissa;
+        }
+        throw new ArgumentException($"LoRA override: {ConfigFields.InitLoraWeights} \"{m}\" is not one LoraGen implements ({ConfigFields.InitGaussian}, {ConfigFields.InitPissa}, {prefix}N, {ConfigFields.InitOlora}).");
     }
 
     /// <summary>
@@ -98,6 +127,8 @@ public sealed record LoraOverride
         if (LoraDropout is { } d) config = config with { Dropout = d };
         if (UseRsLora is { } rs) config = config with { UseRsLora = rs };
         if (UseDora is { } dora) config = config with { UseDora = dora };
+        if (Init is { } init) config = config with { Init = init };
+        if (PissaNiter is { } n) config = config with { PissaNiter = n };
         foreach (var (name, rank) in RankPattern ?? new Dictionary<string, int>())
             if (ModulePath.Matches(path, name)) { config = config with { Rank = rank }; break; }
         foreach (var (name, alpha) in AlphaPattern ?? new Dictionary<string, double>())

@@ -61,3 +61,19 @@ for name, t in {"A": EA, "B": EB, "m": em}.items():
 out["dora.embedding.merged"] = f32((em / torch.linalg.norm(E + es * (EB @ EA).T, dim=0)).view(1, -1) * (E + es * (EB @ EA).T))
 
 save("variants.safetensors", out, {"generator": "make_variant_fixtures.py", "torch": torch.__version__})
+
+# ---- PiSSA and OLoRA initialisation of a Linear weight W [6, 8], r = 3, s = alpha / r = 6 / 3 (PEFT's pissa_init and
+# olora_init): PiSSA B = U_r diag(sqrt(S_r / s)), A = diag(sqrt(S_r / s)) V_r^T; OLoRA W = QR, B = Q[:, :r], A = R[:r];
+# either way W_res = W - s * B @ A. (Singular vectors and QR columns are defined up to sign: compare B @ A, W_res.)
+torch.manual_seed(7)
+PW = torch.randn(6, 8)
+pr, ps = 3, 2.0
+U, S, Vh = torch.linalg.svd(PW, full_matrices=False)
+pA = torch.diag(torch.sqrt(S[:pr] / ps)) @ Vh[:pr]
+pB = U[:, :pr] @ torch.diag(torch.sqrt(S[:pr] / ps))
+Q, R = torch.linalg.qr(PW)
+oA, oB = R[:pr], Q[:, :pr]
+init = {"W": PW, "pissa.A": pA, "pissa.B": pB, "pissa.BA": pB @ pA, "pissa.Wres": PW - ps * pB @ pA,
+        "olora.A": oA, "olora.B": oB, "olora.BA": oB @ oA, "olora.Wres": PW - ps * oB @ oA}
+init_out = {f"init.{k}": f32(v) for k, v in init.items()}
+save("variants_init.safetensors", init_out, {"generator": "make_variant_fixtures.py", "torch": torch.__version__})
