@@ -21,7 +21,25 @@ internal static class LoraAdapterFiles
     {
         public static ModelLayers Of(Module model) => new(AdaptableLayers.Find(model), AdaptableLayers.Aliases(model));
 
-        public List<(string Path, LayerKind Kind)> Kinds() => Layers.Select(l => (l.Path, l.Layer.Kind)).ToList();
+        /// <summary>
+        /// The first paths of the layers <paramref name="config"/> adapts (<see cref="AdapterConfig.SelectLayers"/>); a
+        /// shared layer is selected when any of its paths is.
+        /// </summary>
+        public HashSet<string> Select(AdapterConfig config)
+        {
+            var every = new List<(string Path, LayerKind Kind)>();
+            var firstOf = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var (path, layer, _) in Layers)
+                foreach (var p in PathsOf(path))
+                {
+                    every.Add((p, layer.Kind));
+                    firstOf[p] = path;
+                }
+            return config.SelectLayers(every).Select(p => firstOf[p]).ToHashSet(StringComparer.Ordinal);
+        }
+
+        /// <summary>Whether the layer at <paramref name="path"/> (its first path) is <paramref name="name"/> or ends with "." + it under any of its paths.</summary>
+        public bool Matches(string path, string name) => PathsOf(path).Any(p => ModulePath.Matches(p, name));
 
         /// <summary>The layer's first path, then its other paths.</summary>
         public IEnumerable<string> PathsOf(string path) => Aliases.TryGetValue(path, out var more) ? [path, .. more] : [path];
@@ -63,7 +81,7 @@ internal static class LoraAdapterFiles
             }
         }
         if (adapted.Count == 0) throw new InvalidOperationException($"Adapter '{name}' has no LoRA layers (PEFT's LoRA config needs target modules).");
-        var config = SelectingExactly(ConfigOf(adapted, bias, options.BaseModelName), adapted.Select(a => a.Path).ToList(), model.Kinds(), selection);
+        var config = SelectingExactly(ConfigOf(adapted, bias, options.BaseModelName), adapted.Select(a => a.Path).ToList(), model, selection);
         if (saved.Count > 0) config = config with { ModulesToSave = saved };
         if (tokens.Count > 0) config = config.WithTrainableTokenIndices(tokens);
         AdapterDirectory.Save(directory, config, tensors);
@@ -76,10 +94,10 @@ internal static class LoraAdapterFiles
     /// written back as PEFT wrote it), else the names plus <c>exclude_modules</c> listing, by full path, each layer the
     /// names reach that holds no adapter.
     /// </summary>
-    internal static AdapterConfig SelectingExactly(AdapterConfig config, IReadOnlyList<string> adapted, List<(string Path, LayerKind Kind)> layers, AdapterConfig? selection)
+    internal static AdapterConfig SelectingExactly(AdapterConfig config, IReadOnlyList<string> adapted, ModelLayers model, AdapterConfig? selection)
     {
         var want = adapted.ToHashSet(StringComparer.Ordinal);
-        bool Exact(AdapterConfig c) => c.SelectLayers(layers).ToHashSet(StringComparer.Ordinal).SetEquals(want);
+        bool Exact(AdapterConfig c) => model.Select(c).SetEquals(want);
         if (selection is not null)
         {
             var kept = config with
@@ -94,7 +112,7 @@ internal static class LoraAdapterFiles
             if (Exact(named)) return named;
         }
         if (Exact(config)) return config;
-        var extra = config.SelectLayers(layers).Where(p => !want.Contains(p)).ToList();
+        var extra = model.Select(config).Where(p => !want.Contains(p)).ToList();
         return config with { ExcludeModules = OneOrMany<string>.Many(extra) };
     }
 
@@ -144,7 +162,7 @@ internal static class LoraAdapterFiles
             throw new LoraAdapterException(directory, $"{AdapterKeys.ConfigFile}: LoraGen does not support {string.Join("; ", unhonoured)}.");
         var file = files.Weights;
         var layers = model.Layers;
-        var selected = cfg.SelectLayers(model.Kinds()).ToHashSet(StringComparer.Ordinal);
+        var selected = model.Select(cfg);
         var expected = new List<(string Key, long[] Shape)>();
         var wanted = new List<(string Path, string KeyPath, IAdaptableLayer Layer, int Rank)>();
         foreach (var (path, layer, _) in layers)

@@ -80,7 +80,7 @@ public sealed class LoraModelController : ILoraFacade
             TargetModules = Options.Targets is [var one] && string.Equals(one, ConfigFields.AllLinear, StringComparison.OrdinalIgnoreCase)
                 ? OneOrMany<string>.One(one) : OneOrMany<string>.Many(Options.Targets),
         };
-        return config.SelectLayers(layers.Select(l => (l.Path, l.Layer.Kind)).ToList()).ToHashSet(StringComparer.Ordinal);
+        return LoraAdapterFiles.ModelLayers.Of(_model).Select(config);
     }
 
     /// <summary>The targets the attributes select (ignoring adapters already attached or loaded).</summary>
@@ -102,13 +102,14 @@ public sealed class LoraModelController : ILoraFacade
     /// </summary>
     private List<LoraTarget> TargetsFor(LoraOverride? config)
     {
-        var layers = AllLayers();
+        var model = LoraAdapterFiles.ModelLayers.Of(_model);
+        var layers = model.Layers;
         config?.Validate();
         List<LoraTarget> targets;
         var selection = config?.Selection();
         if (config?.TargetRegex is { } regex)
         {
-            var chosen = selection!.SelectLayers(layers.Select(l => (l.Path, l.Layer.Kind)).ToList()).ToHashSet(StringComparer.Ordinal);
+            var chosen = model.Select(selection!);
             if (chosen.Count == 0)
                 throw new ArgumentException($"LoRA override: {nameof(LoraOverride.TargetRegex)} ({ConfigFields.TargetModules}) \"{regex}\" matches no Linear/Embedding layer of {_model.GetType().Name} (its layers: {Quote(layers.Select(l => l.Path))}).");
             var declared = DeclaredTargets(layers);
@@ -118,18 +119,18 @@ public sealed class LoraModelController : ILoraFacade
         }
         else if (config?.TargetModules is { } names)
         {
-            var missing = names.Where(n => !layers.Any(l => ModulePath.Matches(l.Path, n))).ToList();
+            var missing = names.Where(n => !layers.Any(l => model.Matches(l.Path, n))).ToList();
             if (missing.Count > 0)
                 throw new ArgumentException($"LoRA override: {nameof(LoraOverride.TargetModules)} names {Quote(missing)}, which match no Linear/Embedding layer of {_model.GetType().Name} (its layers: {Quote(layers.Select(l => l.Path))}).");
             var declared = DeclaredTargets(layers);
-            targets = layers.Where(l => names.Any(n => ModulePath.Matches(l.Path, n)))
+            targets = layers.Where(l => names.Any(n => model.Matches(l.Path, n)))
                 .Select(l => declared.Find(d => d.Path == l.Path) ?? new LoraTarget(l.Path, l.Layer, ByName(l.Path), Options.Bias))
                 .ToList();
         }
         else
         {
             targets = DeclaredTargets(layers);
-            var unreachable = Options.Targets.Where(n => !string.Equals(n, ConfigFields.AllLinear, StringComparison.OrdinalIgnoreCase) && !layers.Any(l => ModulePath.Matches(l.Path, n))).ToList();
+            var unreachable = Options.Targets.Where(n => !string.Equals(n, ConfigFields.AllLinear, StringComparison.OrdinalIgnoreCase) && !layers.Any(l => model.Matches(l.Path, n))).ToList();
             if (unreachable.Count > 0)
                 throw new InvalidOperationException(
                     $"{_model.GetType().Name}: [LoraModel(Targets = ...)] lists {Quote(unreachable)}, which the compiler found but no Linear/Embedding reachable through the generated module tree has that name at run time. " +
