@@ -54,7 +54,7 @@ public sealed class LoraModelController : ILoraFacade
     {
         var targets = new List<LoraTarget>();
         var all = AllLayers();
-        var byName = SelectedByName(all);
+        var byName = SelectedByName();
         foreach (var (path, layer, spec) in all)
         {
             var bias = spec?.Bias ?? Options.Bias;
@@ -72,22 +72,28 @@ public sealed class LoraModelController : ILoraFacade
     /// The paths <see cref="LoraModelOptions.Targets"/> selects: names as PEFT matches them, or, when the one entry is
     /// <c>"all-linear"</c>, every Linear but the output head (<see cref="AdapterConfig.SelectLayers"/>).
     /// </summary>
-    private HashSet<string> SelectedByName(IReadOnlyList<(string Path, IAdaptableLayer Layer, LoraFieldSpec? Spec)> layers)
+    private HashSet<string> SelectedByName()
     {
-        if (Options.Targets.Count == 0) return [];
-        var config = new AdapterConfig
-        {
-            TargetModules = Options.Targets is [var one] && string.Equals(one, ConfigFields.AllLinear, StringComparison.OrdinalIgnoreCase)
-                ? OneOrMany<string>.One(one) : OneOrMany<string>.Many(Options.Targets),
-        };
-        return LoraAdapterFiles.ModelLayers.Of(_model).Select(config);
+        var result = new HashSet<string>(StringComparer.Ordinal);
+        if (Options.Targets.Count == 0) return result;
+        var model = LoraAdapterFiles.ModelLayers.Of(_model);
+        var names = Options.Targets.Where(t => !IsSelector(t)).ToList();
+        if (names.Count > 0) result.UnionWith(model.Select(new AdapterConfig { TargetModules = OneOrMany<string>.Many(names) }));
+        foreach (var t in Options.Targets.Where(IsSelector)) result.UnionWith(SelectedBy(model, t));
+        return result;
     }
+
+    /// <summary>A Targets entry that is <c>"all-linear"</c> or a regular expression (PEFT's one-string <c>target_modules</c>), not a name.</summary>
+    private static bool IsSelector(string target) => TargetMatching.IsAllLinear(target) || TargetMatching.IsPattern(target);
+
+    private static HashSet<string> SelectedBy(LoraAdapterFiles.ModelLayers model, string selector) =>
+        model.Select(new AdapterConfig { TargetModules = OneOrMany<string>.One(selector) });
 
     /// <summary>The targets the attributes select (ignoring adapters already attached or loaded).</summary>
     private List<LoraTarget> DeclaredTargets(IReadOnlyList<(string Path, IAdaptableLayer Layer, LoraFieldSpec? Spec)> layers)
     {
         var targets = new List<LoraTarget>();
-        var byName = SelectedByName(layers);
+        var byName = SelectedByName();
         foreach (var (path, layer, spec) in layers)
         {
             if (spec is not null) targets.Add(new LoraTarget(path, layer, spec.Config, spec.Bias));
@@ -130,7 +136,7 @@ public sealed class LoraModelController : ILoraFacade
         else
         {
             targets = DeclaredTargets(layers);
-            var unreachable = Options.Targets.Where(n => !string.Equals(n, ConfigFields.AllLinear, StringComparison.OrdinalIgnoreCase) && !layers.Any(l => model.Matches(l.Path, n))).ToList();
+            var unreachable = Options.Targets.Where(n => IsSelector(n) ? SelectedBy(model, n).Count == 0 : !layers.Any(l => model.Matches(l.Path, n))).ToList();
             if (unreachable.Count > 0)
                 throw new InvalidOperationException(
                     $"{_model.GetType().Name}: [LoraModel(Targets = ...)] lists {Quote(unreachable)}, which the compiler found but no Linear/Embedding reachable through the generated module tree has that name at run time. " +
