@@ -120,7 +120,7 @@ namespace LoraGen.Analyzers
 
         public static readonly DiagnosticDescriptor BadTargetPattern = Rule("LORA0025",
             "Target is not a valid regular expression", "Target \"{0}\" is read as a regular expression (it holds characters a module name cannot) but does not parse: {1}",
-            Usage, DiagnosticSeverity.Error, "A [LoraModel(Targets)] entry is a module name (letters, digits, '_' and '.'), \"all-linear\", or else a regular expression the whole dotted path must match, as PEFT's one-string target_modules.");
+            Usage, DiagnosticSeverity.Error, "A [LoraModel(Targets)] entry is a module name (letters, digits, '_' and '.'), \"all-linear\", or else a regular expression the whole dotted path must match, as PEFT's one-string " + ConfigFields.TargetModules + ".");
 
         // ---- LORA01xx: the TorchSharp backend
 
