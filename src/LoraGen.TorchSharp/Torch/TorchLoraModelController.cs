@@ -313,6 +313,13 @@ public sealed class TorchLoraModelController : ILoraFacade
             throw new LoraAdapterException(directory, $"{AdapterKeys.ConfigFile}: DoRA adapters ({ConfigFields.UseDora}) are not supported yet.");
         if (cfg.FanInFanOut)
             throw new LoraAdapterException(directory, $"{AdapterKeys.ConfigFile}: transposed ({ConfigFields.FanInFanOut}, Conv1D) layouts are not supported yet.");
+        var unsupported = cfg.FieldsNotHonoured().ToList();
+        if (cfg.ModulesToSave is { Count: > 0 }) unsupported.Add($"\"{ConfigFields.ModulesToSave}\" (full module copies; the managed backend loads them)");
+        if (cfg.OtherFields.ContainsKey(ConfigFields.TrainableTokenIndices) && cfg.TrainableTokenIndices().Count > 0)
+            unsupported.Add($"\"{ConfigFields.TrainableTokenIndices}\" (trained embedding rows; the managed backend loads them)");
+        if (cfg.IsAllLinear) unsupported.Add($"\"{ConfigFields.TargetModules}\": \"{ConfigFields.AllLinear}\" (list the module names; the managed backend reads it)");
+        if (unsupported.Count > 0)
+            throw new LoraAdapterException(directory, $"{AdapterKeys.ConfigFile}: the TorchSharp backend does not support {string.Join("; ", unsupported)}.");
         var file = files.Weights;
         var expected = new List<(string Key, long[] Shape)>();
         var wanted = new List<(Candidate Layer, int Rank)>();
