@@ -114,6 +114,14 @@ namespace LoraGen.Analyzers
             "Module name is not a valid path segment or clashes with a generated member", "{0}",
             Usage, DiagnosticSeverity.Error, "A [ModuleName] or [Lora(Name = ...)] string becomes one segment of PEFT's dotted module path, so it must be non-empty and hold no '.', whitespace or control character; a module type or member named like a generated member (Children, AdapterSpecFor; Lora, LoraOptions, LoraKeys on a [LoraModel] root) does not compile with the generated code.");
 
+        public static readonly DiagnosticDescriptor SharedLayer = Rule("LORA0024",
+            "One layer held by two fields (a shared or tied layer)", "'{0}' holds the same layer as '{1}': the layer is shared, so LoRA adapts it once and saves it under its first path only (a file naming it under either path loads)",
+            Usage, DiagnosticSeverity.Warning, "A Linear or Embedding reachable under two field names is one layer: as in PyTorch's named_modules(), LoraGen adapts it once, under its first path; [Lora] on both names or a file using the second path refer to that same adapter. Give each field its own layer if they should be adapted separately.");
+
+        public static readonly DiagnosticDescriptor BadTargetPattern = Rule("LORA0025",
+            "Target is not a valid regular expression", "Target \"{0}\" is read as a regular expression (it holds characters a module name cannot) but does not parse: {1}",
+            Usage, DiagnosticSeverity.Error, "A [LoraModel(Targets)] entry is a module name (letters, digits, '_' and '.'), \"all-linear\", or else a regular expression the whole dotted path must match, as PEFT's one-string " + ConfigFields.TargetModules + ".");
+
         // ---- LORA01xx: the TorchSharp backend
 
         public static readonly DiagnosticDescriptor TorchForwardSkipsHooks = Rule("LORA0101",

@@ -23,7 +23,7 @@ namespace LoraGen.Analyzers
             Descriptors.TargetMatchesNothing, Descriptors.ConflictingSettings, Descriptors.KeyCollision, Descriptors.BadPattern,
             Descriptors.ContainingTypeNotPartial, Descriptors.RootNotModule, Descriptors.NotAModule,
             Descriptors.RankTooSmall, Descriptors.AlphaNotPositive, Descriptors.DropoutOutOfRange, Descriptors.RankNotPowerOfTwo, Descriptors.ExtremeAlphaRatio,
-            Descriptors.ModuleWithChildrenNotPartial, Descriptors.MissingLoraModel, Descriptors.BadModuleName);
+            Descriptors.ModuleWithChildrenNotPartial, Descriptors.MissingLoraModel, Descriptors.BadModuleName, Descriptors.BadTargetPattern);
 
         /// <inheritdoc />
         public override void Initialize(AnalysisContext context)
@@ -153,9 +153,14 @@ namespace LoraGen.Analyzers
             if (candidates.Length == 0) candidates = "(no Linear or Embedding in the tree)";
             var syntax = attribute.ApplicationSyntaxReference?.GetSyntax(context.CancellationToken) as AttributeSyntax;
 
+            // A name, "all-linear" (every Linear but the output head) or a regular expression (LORA0025 when it does not parse).
+            bool Selects(string target, AdaptableField f) => TargetMatching.Selects(target, f.PathTemplate, f.Kind == AdaptableKind.Linear,
+                TargetMatching.IsOutputHead(f.PathTemplate, f.Kind == AdaptableKind.Linear, ReferenceEquals(f, fields[fields.Count - 1])));
             foreach (var target in spec.Targets)
             {
-                if (!fields.Any(f => TargetMatching.Matches(f.PathTemplate, target)))
+                if (TargetMatching.PatternProblem(target) is { } problem)
+                    context.ReportDiagnostic(Diagnostic.Create(Descriptors.BadTargetPattern, LiteralLocation(syntax, RuntimeNames.TargetsProperty, target), target, problem));
+                else if (!fields.Any(f => Selects(target, f)))
                     context.ReportDiagnostic(Diagnostic.Create(Descriptors.TargetMatchesNothing, LiteralLocation(syntax, RuntimeNames.TargetsProperty, target), fixes, target, type.Name, candidates));
             }
             foreach (var (property, integer) in new[] { (RuntimeNames.RankPatternProperty, true), (RuntimeNames.AlphaPatternProperty, false) })
@@ -173,7 +178,7 @@ namespace LoraGen.Analyzers
             foreach (var f in fields)
             {
                 if (f.Lora is null) continue;
-                var target = spec.Targets.FirstOrDefault(t => TargetMatching.Matches(f.PathTemplate, t));
+                var target = spec.Targets.FirstOrDefault(t => Selects(t, f));
                 if (target is null) continue;
                 var own = LoraSpec.Read(f.Lora);
                 var d = spec.Defaults;

@@ -43,6 +43,34 @@ namespace LoraGen.Contract
         /// <summary>PEFT's <c>adapter_names</c> entry for a batch row that uses no adapter (the base model).</summary>
         public const string BaseAdapterName = "__base__";
 
+        /// <summary>
+        /// <c>modules_to_save</c>: in a PEFT model a saved module's trainable copy for one adapter lives at
+        /// <c>PATH.modules_to_save.ADAPTER</c> (the frozen original at <c>PATH.original_module</c>); in the adapter file
+        /// its parameters are keyed like the base module's own: <c>base_model.model.PATH.weight</c>.
+        /// </summary>
+        public const string ModulesToSave = "modules_to_save";
+
+        /// <summary>The frozen original of a module in <see cref="ModulesToSave"/> inside a PEFT model.</summary>
+        public const string OriginalModule = "original_module";
+
+        /// <summary><c>trainable_token_indices</c>: the wrapper's child that holds the trained rows.</summary>
+        public const string TokenAdapter = "token_adapter";
+
+        /// <summary>The trained rows [n_tokens, dim] of a <see cref="TokenAdapter"/> (a ParameterDict by adapter name).</summary>
+        public const string TrainableTokensDelta = "trainable_tokens_delta";
+
+        /// <summary>The file key of parameter <paramref name="parameter"/> (<c>weight</c>, <c>bias</c>) of a module in <c>modules_to_save</c>.</summary>
+        public static string SavedModule(string path, string parameter) => Prefix + path + "." + parameter;
+
+        /// <summary>The file key of the trained rows of the embedding at <paramref name="path"/>: <c>base_model.model.PATH.token_adapter.trainable_tokens_delta</c>.</summary>
+        public static string TrainableTokens(string path) => Prefix + path + "." + TokenAdapter + "." + TrainableTokensDelta;
+
+        /// <summary>The state-dict name of a saved module's copy inside its wrapper: <c>modules_to_save.NAME.PARAMETER</c>.</summary>
+        public static string ModuleSavedCopy(string adapter, string parameter) => ModulesToSave + "." + adapter + "." + parameter;
+
+        /// <summary>The state-dict name of the trained rows inside their wrapper: <c>token_adapter.trainable_tokens_delta.NAME</c>.</summary>
+        public static string ModuleTokensDelta(string adapter) => TokenAdapter + "." + TrainableTokensDelta + "." + adapter;
+
         /// <summary>The suffix of a submodule's weight.</summary>
         public const string WeightSuffix = ".weight";
 

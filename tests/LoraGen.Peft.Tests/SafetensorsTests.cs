@@ -198,6 +198,15 @@ public class SafetensorsTests : IDisposable
     [Fact] public void InvalidJson() => Bad(File("{\"a\":"), SafetensorsRule.InvalidHeaderDeserialization);
     [Fact] public void UnknownDType() => Bad(File("{\"w\":{\"dtype\":\"F31\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4), SafetensorsRule.InvalidHeaderDeserialization, "w");
     [Fact] public void DuplicateKey() => Bad(File("{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4), SafetensorsRule.InvalidHeaderDeserialization, "w");
+    [Fact]
+    public void NullMetadataIsNoMetadata()   // issue 19 item 4: the reference reader's field is optional
+    {
+        using var f = SafetensorsFile.FromBytes(File("{\"__metadata__\":null,\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4));
+        Assert.Empty(f.Metadata);
+        Assert.Equal(["w"], f.Tensors.Select(t => t.Name));
+    }
+
+    [Fact] public void MetadataNotAnObject() => Bad(File("{\"__metadata__\":[\"a\"]}"), SafetensorsRule.InvalidHeaderDeserialization);
     [Fact] public void MetadataValueNotString() => Bad(File("{\"__metadata__\":{\"a\":1}}"), SafetensorsRule.InvalidHeaderDeserialization);
     [Fact] public void NegativeShape() => Bad(File("{\"w\":{\"dtype\":\"F32\",\"shape\":[-1],\"data_offsets\":[0,4]}}", 4), SafetensorsRule.InvalidHeaderDeserialization, "w");
 

@@ -66,9 +66,13 @@ namespace LoraGen.Generators.Parsing
             if (symbols is null || !symbols.IsModule(type)) return null;
             var spec = LoraModelSpec.Read(context.Attributes[0]);
             var keys = new List<AdapterKeyModel>();
-            foreach (var f in ModuleGraph.AdaptableFields(type, symbols, ct))
+            var fields = ModuleGraph.AdaptableFields(type, symbols, ct).ToList();
+            for (int i = 0; i < fields.Count; i++)
             {
-                bool adapted = f.Lora is not null || spec.Targets.Any(t => TargetMatching.Matches(f.PathTemplate, t));
+                var f = fields[i];
+                bool linear = f.Kind == AdaptableKind.Linear;
+                bool head = TargetMatching.IsOutputHead(f.PathTemplate, linear, i == fields.Count - 1);
+                bool adapted = f.Lora is not null || spec.Targets.Any(t => TargetMatching.Selects(t, f.PathTemplate, linear, head));
                 if (adapted) keys.Add(new AdapterKeyModel(f.PathTemplate, f.Kind));
             }
             return new RootModel(TypeKey(type), spec, new(keys.ToArray()));

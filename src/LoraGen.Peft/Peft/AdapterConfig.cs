@@ -132,38 +132,14 @@ public sealed partial record AdapterConfig
     /// <see cref="TargetModules"/> (a list: equal to or ending with "." + a name, then filtered by
     /// <see cref="LayersToTransform"/>/<see cref="LayersPattern"/>; a string: a regular expression matching the
     /// whole path). <c>"all-linear"</c> matches every <see cref="LayerKind.Linear"/> layer; leaving out the output
-    /// layer, as PEFT does, is the caller's part. With no <see cref="TargetModules"/> nothing matches.
+    /// layer, as PEFT does, takes the whole model: <see cref="SelectLayers"/>. With no <see cref="TargetModules"/> nothing matches.
     /// </summary>
     public bool IsTargeted(string path, LayerKind kind = LayerKind.Linear)
     {
         ArgumentNullException.ThrowIfNull(path);
-        if (ExcludeModules is { } exclude)
-        {
-            if (exclude.IsSingle ? PeftRegex.FullMatch(exclude.Single, path) : exclude.Items.Any(n => TargetMatching.Matches(path, n)))
-                return false;
-        }
-        if (ModulesToSave is { Count: > 0 } saved && saved.Any(m => PeftRegex.MatchesModuleToSave(m, path)))
-            return false;
+        if (IsExcluded(path) || IsModuleToSave(path)) return false;
         if (TargetModules is not { } targets) return false;
-        if (targets.IsSingle)
-        {
-            var t = targets.Single;
-            return string.Equals(t, ConfigFields.AllLinear, StringComparison.OrdinalIgnoreCase)
-                ? kind == LayerKind.Linear
-                : PeftRegex.FullMatch(t, path);
-        }
-        if (!targets.Items.Any(n => TargetMatching.Matches(path, n))) return false;
-        if (LayersToTransform is not { } layers || (!layers.IsSingle && layers.Items.Count == 0)) return true;
-
-        // The layer index: the first number segment after the layers pattern (any segment when there is none).
-        System.Text.RegularExpressions.Match? m = null;
-        if (LayersPattern is not { } patterns || (patterns.IsSingle ? patterns.Single.Length == 0 : patterns.Items.Count == 0))
-            m = PeftRegex.MatchStart(@".*?\.[^.]*\.(\d+)\.", path);
-        else
-            foreach (var p in patterns.Items)
-                if ((m = PeftRegex.MatchStart(@".*?\." + PeftRegex.Translate(p) + @"\.(\d+)\.", path)) is not null) break;
-        return m is not null
-            && int.TryParse(m.Groups[1].ValueSpan, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var index)
-            && layers.Items.Contains(index);
+        if (targets.IsSingle) return IsAllLinear ? kind == LayerKind.Linear : PeftRegex.FullMatch(targets.Single, path);
+        return targets.Items.Any(n => TargetMatching.Matches(path, n)) && IsInSelectedLayers(path);
     }
 }

@@ -27,6 +27,24 @@ public static class AdapterKeys
     /// <summary>The file key of DoRA's magnitude vector: <c>base_model.model.PATH.lora_magnitude_vector</c>.</summary>
     public static string Magnitude(string path) => PeftKeys.Magnitude(path);
 
+    /// <summary>The file key of parameter <paramref name="parameter"/> (<c>weight</c>, <c>bias</c>) of a module in <c>modules_to_save</c>: <c>base_model.model.PATH.PARAMETER</c>, as PEFT writes it.</summary>
+    public static string SavedModule(string path, string parameter) => PeftKeys.SavedModule(path, parameter);
+
+    /// <summary>The file key of an embedding's trained rows (<c>trainable_token_indices</c>): <c>base_model.model.PATH.token_adapter.trainable_tokens_delta</c>.</summary>
+    public static string TrainableTokens(string path) => PeftKeys.TrainableTokens(path);
+
+    /// <summary>A saved module's copy inside its PEFT wrapper: <c>modules_to_save.ADAPTER.PARAMETER</c>.</summary>
+    public static string ModuleSavedCopy(string adapter, string parameter) => PeftKeys.ModuleSavedCopy(adapter, parameter);
+
+    /// <summary>The trained rows inside their PEFT wrapper: <c>token_adapter.trainable_tokens_delta.ADAPTER</c>.</summary>
+    public static string ModuleTokensDelta(string adapter) => PeftKeys.ModuleTokensDelta(adapter);
+
+    /// <summary>The weight parameter's name (<c>weight</c>).</summary>
+    public const string WeightParameter = "weight";
+
+    /// <summary>The bias parameter's name (<c>bias</c>).</summary>
+    public const string BiasParameter = "bias";
+
     /// <summary>A's name inside its layer: <c>lora_A.ADAPTER.weight</c> or <c>lora_embedding_A.ADAPTER</c>.</summary>
     public static string ModuleA(string adapter, LayerKind kind) => PeftKeys.ModuleA(adapter, kind == LayerKind.Embedding);
 

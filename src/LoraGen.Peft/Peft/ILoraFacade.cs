@@ -34,6 +34,16 @@ public interface ILoraFacade
     /// <summary>Merges the active adapter, then drops every adapter: a plain base model again.</summary>
     void MergeAndUnload(bool safe = false);
 
+    /// <summary>PEFT's <c>unload()</c>: removes every adapter without merging (unmerging first where one is merged), giving back the untouched base model.</summary>
+    void Unload();
+
+    /// <summary>
+    /// PEFT's <c>hotswap_adapter</c>: loads the PEFT adapter in <paramref name="directory"/> into the existing adapter
+    /// <paramref name="name"/> (same layers, ranks and shapes), without rebuilding the model; every key and shape is
+    /// checked before anything changes.
+    /// </summary>
+    void HotSwap(string directory, string name = "default");
+
     /// <summary>Within the returned scope the model computes its base outputs (unmerged adapters are skipped).</summary>
     IDisposable Disable();
 

@@ -280,7 +280,9 @@ public sealed unsafe class SafetensorsFile : IDisposable
                 if (!seen.Add(prop.Name)) throw Bad(path, prop.Name, "the key appears twice in the header.");
                 if (prop.Name == "__metadata__")
                 {
-                    if (prop.Value.ValueKind != JsonValueKind.Object) throw Bad(path, null, "__metadata__ must be an object of strings.");
+                    // The reference reader declares the field Option<HashMap<String, String>>: null is no metadata.
+                    if (prop.Value.ValueKind == JsonValueKind.Null) continue;
+                    if (prop.Value.ValueKind != JsonValueKind.Object) throw Bad(path, null, "__metadata__ must be an object of strings (or null).");
                     foreach (var m in prop.Value.EnumerateObject())
                     {
                         if (m.Value.ValueKind != JsonValueKind.String) throw Bad(path, null, $"__metadata__ value of '{m.Name}' must be a string.");

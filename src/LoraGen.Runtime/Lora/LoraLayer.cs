@@ -205,6 +205,28 @@ public sealed class LoraLayer : ILayerAdapter
         }
     }
 
+    /// <summary>
+    /// Hot swap: adapter <paramref name="name"/> gets new A and B (and settings, e.g. another α) of the same rank and
+    /// shapes, published in one snapshot: a pass in flight computes with the old pair or the new one, never a mix.
+    /// A merged adapter is refused (unmerge first).
+    /// </summary>
+    public void Replace(string name, LoraConfig config, Tensor a, Tensor b)
+    {
+        config.Validate($"{LayerName} adapter '{name}'");
+        lock (_gate)
+        {
+            var s = _state;
+            if (!s.Adapters.TryGetValue(name, out var old)) throw new KeyNotFoundException($"{LayerName}: no adapter named '{name}'.");
+            if (s.Merged.Contains(name)) throw new InvalidOperationException($"{LayerName}: adapter '{name}' is merged; Unmerge() before swapping it.");
+            if (config.Rank != old.Config.Rank || !a.Shape.SequenceEqual(old.A.Shape) || !b.Shape.SequenceEqual(old.B.Shape))
+                throw new ArgumentException($"{LayerName}: a hot swap needs adapter '{name}''s shapes (A {old.A.ShapeString}, B {old.B.ShapeString}), got A {a.ShapeString}, B {b.ShapeString}.");
+            a.RequiresGrad = old.A.RequiresGrad;
+            b.RequiresGrad = old.B.RequiresGrad;
+            var adapters = new Dictionary<string, LoraAdapter>(s.Adapters, StringComparer.Ordinal) { [name] = new LoraAdapter(name, config, a, b, old.DropoutRng) };
+            _state = s with { Adapters = adapters };
+        }
+    }
+
     /// <summary>Makes exactly these adapters active.</summary>
     public void SetActive(params string[] names)
     {

@@ -18,6 +18,7 @@ public sealed partial class LoraModelController : ILoraFacade
     private readonly Module _model;
     private readonly List<string> _names = [];
     private readonly Dictionary<string, bool> _trainable = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, AdapterConfig?> _selection = new(StringComparer.Ordinal);   // how each adapter chose its layers, for Save
     private volatile string? _active;
     private readonly Lock _gate = new();   // adapter changes run one at a time; passes never take it
 
@@ -52,7 +53,9 @@ public sealed partial class LoraModelController : ILoraFacade
     public IReadOnlyList<LoraTarget> Targets()
     {
         var targets = new List<LoraTarget>();
-        foreach (var (path, layer, spec) in AllLayers())
+        var all = AllLayers();
+        var byName = SelectedByName();
+        foreach (var (path, layer, spec) in all)
         {
             var bias = spec?.Bias ?? Options.Bias;
             if (_active is not null)
@@ -60,19 +63,41 @@ public sealed partial class LoraModelController : ILoraFacade
                 if (layer.Lora is { } slot && slot.Adapters.TryGetValue(_active, out var ad)) targets.Add(new LoraTarget(path, layer, ad.Config, bias));
             }
             else if (spec is not null) targets.Add(new LoraTarget(path, layer, spec.Config, spec.Bias));
-            else if (Options.Targets.Any(t => ModulePath.Matches(path, t))) targets.Add(new LoraTarget(path, layer, ByName(path), Options.Bias));
+            else if (byName.Contains(path)) targets.Add(new LoraTarget(path, layer, ByName(path), Options.Bias));
         }
         return targets;
     }
+
+    /// <summary>
+    /// The paths <see cref="LoraModelOptions.Targets"/> selects: names as PEFT matches them, or, when the one entry is
+    /// <c>"all-linear"</c>, every Linear but the output head (<see cref="AdapterConfig.SelectLayers"/>).
+    /// </summary>
+    private HashSet<string> SelectedByName()
+    {
+        var result = new HashSet<string>(StringComparer.Ordinal);
+        if (Options.Targets.Count == 0) return result;
+        var model = LoraAdapterFiles.ModelLayers.Of(_model);
+        var names = Options.Targets.Where(t => !IsSelector(t)).ToList();
+        if (names.Count > 0) result.UnionWith(model.Select(new AdapterConfig { TargetModules = OneOrMany<string>.Many(names) }));
+        foreach (var t in Options.Targets.Where(IsSelector)) result.UnionWith(SelectedBy(model, t));
+        return result;
+    }
+
+    /// <summary>A Targets entry that is <c>"all-linear"</c> or a regular expression (PEFT's one-string <c>target_modules</c>), not a name.</summary>
+    private static bool IsSelector(string target) => TargetMatching.IsAllLinear(target) || TargetMatching.IsPattern(target);
+
+    private static HashSet<string> SelectedBy(LoraAdapterFiles.ModelLayers model, string selector) =>
+        model.Select(new AdapterConfig { TargetModules = OneOrMany<string>.One(selector) });
 
     /// <summary>The targets the attributes select (ignoring adapters already attached or loaded).</summary>
     private List<LoraTarget> DeclaredTargets(IReadOnlyList<(string Path, IAdaptableLayer Layer, LoraFieldSpec? Spec)> layers)
     {
         var targets = new List<LoraTarget>();
+        var byName = SelectedByName();
         foreach (var (path, layer, spec) in layers)
         {
             if (spec is not null) targets.Add(new LoraTarget(path, layer, spec.Config, spec.Bias));
-            else if (Options.Targets.Any(t => ModulePath.Matches(path, t))) targets.Add(new LoraTarget(path, layer, ByName(path), Options.Bias));
+            else if (byName.Contains(path)) targets.Add(new LoraTarget(path, layer, ByName(path), Options.Bias));
         }
         return targets;
     }
@@ -83,28 +108,48 @@ public sealed partial class LoraModelController : ILoraFacade
     /// </summary>
     private List<LoraTarget> TargetsFor(LoraOverride? config)
     {
-        var layers = AllLayers();
+        var model = LoraAdapterFiles.ModelLayers.Of(_model);
+        var layers = model.Layers;
         config?.Validate();
         List<LoraTarget> targets;
-        if (config?.TargetModules is { } names)
+        var selection = config?.Selection();
+        if (config?.TargetRegex is { } regex)
         {
-            var missing = names.Where(n => !layers.Any(l => ModulePath.Matches(l.Path, n))).ToList();
+            var chosen = model.Select(selection!);
+            if (chosen.Count == 0)
+                throw new ArgumentException($"LoRA override: {nameof(LoraOverride.TargetRegex)} ({ConfigFields.TargetModules}) \"{regex}\" matches no Linear/Embedding layer of {_model.GetType().Name} (its layers: {Quote(layers.Select(l => l.Path))}).");
+            var declared = DeclaredTargets(layers);
+            targets = layers.Where(l => chosen.Contains(l.Path))
+                .Select(l => declared.Find(d => d.Path == l.Path) ?? new LoraTarget(l.Path, l.Layer, ByName(l.Path), Options.Bias))
+                .ToList();
+        }
+        else if (config?.TargetModules is { } names)
+        {
+            var missing = names.Where(n => !layers.Any(l => model.Matches(l.Path, n))).ToList();
             if (missing.Count > 0)
                 throw new ArgumentException($"LoRA override: {nameof(LoraOverride.TargetModules)} names {Quote(missing)}, which match no Linear/Embedding layer of {_model.GetType().Name} (its layers: {Quote(layers.Select(l => l.Path))}).");
             var declared = DeclaredTargets(layers);
-            targets = layers.Where(l => names.Any(n => ModulePath.Matches(l.Path, n)))
+            targets = layers.Where(l => names.Any(n => model.Matches(l.Path, n)))
                 .Select(l => declared.Find(d => d.Path == l.Path) ?? new LoraTarget(l.Path, l.Layer, ByName(l.Path), Options.Bias))
                 .ToList();
         }
         else
         {
             targets = DeclaredTargets(layers);
-            var unreachable = Options.Targets.Where(n => !layers.Any(l => ModulePath.Matches(l.Path, n))).ToList();
+            var unreachable = Options.Targets.Where(n => IsSelector(n) ? SelectedBy(model, n).Count == 0 : !layers.Any(l => model.Matches(l.Path, n))).ToList();
             if (unreachable.Count > 0)
                 throw new InvalidOperationException(
                     $"{_model.GetType().Name}: [LoraModel(Targets = ...)] lists {Quote(unreachable)}, which the compiler found but no Linear/Embedding reachable through the generated module tree has that name at run time. " +
                     "A layer is unreachable when a Module subclass on its path is not `partial` (the generator cannot list its children: make it partial, see LORA0021) or when the field is null or not assigned in the constructor." +
                     (layers.Count == 0 ? "" : $" Reachable layers: {Quote(layers.Select(l => l.Path))}."));
+        }
+        if (selection is not null)   // exclusions, layer selection and modules_to_save narrow whichever set was chosen
+        {
+            var narrowed = targets.Where(t => !selection.IsExcluded(t.Path) && !selection.IsModuleToSave(t.Path) &&
+                (config!.TargetRegex is not null || selection.IsInSelectedLayers(t.Path))).ToList();
+            if (narrowed.Count == 0 && targets.Count > 0)
+                throw new ArgumentException($"LoRA override: {nameof(LoraOverride.ExcludeModules)}/{nameof(LoraOverride.LayersToTransform)}/{nameof(LoraOverride.ModulesToSave)} leave no layer of {Quote(targets.Select(t => t.Path))} to adapt.");
+            targets = narrowed;
         }
         if (config?.RankPattern is { } rp) CheckPatternNames(rp.Keys, nameof(LoraOverride.RankPattern), targets);
         if (config?.AlphaPattern is { } ap) CheckPatternNames(ap.Keys, nameof(LoraOverride.AlphaPattern), targets);
@@ -156,12 +201,34 @@ public sealed partial class LoraModelController : ILoraFacade
             throw new InvalidOperationException($"Adapter '{name}' would be DoRA on {Quote(targets.Where(t => t.Config.UseDora).Select(t => t.Path))} and plain LoRA on '{plain.Path}'; " +
                 $"PEFT's {ConfigFields.UseDora} is one setting per adapter. Set UseDora alike on every [Lora] and [LoraModel], or pass config: new() {{ UseDora = ... }}. Nothing was changed.");
         var problems = targets.Select(t => LoraLayer.ProblemAdding(t.Layer, t.Path, name, t.Config)).OfType<string>().ToList();
+        var model = LoraAdapterFiles.ModelLayers.Of(_model);
+        var selection = config?.Selection() ?? new AdapterConfig();
+        if (config?.TrainableTokenIndices is { Count: > 0 } ti) selection = selection.WithTrainableTokenIndices(ti);
+        List<(string Path, IAdaptableLayer Layer)> copies;
+        List<(string Path, IAdaptableLayer Layer, int[] Indices)> tokens;
+        try
+        {
+            copies = LoraAdapterFiles.SavedModulesOf("LoRA override", selection, model);
+            tokens = LoraAdapterFiles.TokensOf("LoRA override", selection, model);
+        }
+        catch (LoraAdapterException e) { throw new ArgumentException(e.Message, e); }
+        foreach (var (path, layer) in copies)
+            if (layer.Adapter is not (null or SavedModuleSlot)) problems.Add($"{path}: {nameof(LoraOverride.ModulesToSave)} names a layer that holds a {layer.Adapter.GetType().Name}.");
+        foreach (var (path, layer, indices) in tokens)
+        {
+            if (layer.Adapter is not (null or TrainableTokensSlot)) problems.Add($"{path}: {nameof(LoraOverride.TrainableTokenIndices)} names an embedding that holds a {layer.Adapter.GetType().Name}.");
+            if (indices.Any(i => i >= layer.Weight.Dim(0))) problems.Add($"{path}: {nameof(LoraOverride.TrainableTokenIndices)} lists a token outside the table of {layer.Weight.Dim(0)} rows.");
+        }
         if (problems.Count > 0) throw new InvalidOperationException(string.Join(" ", problems) + " Nothing was changed.");   // all or nothing
         _model.Freeze();
         var rng = new Rng(seed ^ 0x4C6F5241UL);
         foreach (var t in targets) t.Layer.EnableLora(t.Path).Add(name, t.Config, rng);
+        foreach (var (path, layer) in copies) SavedSlot(layer, path).Add(name);
+        foreach (var (path, layer, indices) in tokens) TokensSlot(layer, path).Add(name, indices);
         ApplyBias(targets);
         Register(name, trainable: true);
+        _selection[name] = config?.Selection();
+        if (_active != name) foreach (var aux in AuxSlots()) aux.SetActive(_active);
         return this;
     }
 
@@ -175,6 +242,8 @@ public sealed partial class LoraModelController : ILoraFacade
     ILoraFacade ILoraFacade.Attach(string name, ulong seed) => Attach(name, seed);
 
     void ILoraFacade.Load(string directory, string name) => Load(directory, name);
+
+    void ILoraFacade.HotSwap(string directory, string name) => HotSwap(directory, name);
 
     private void ApplyBias(IReadOnlyList<LoraTarget> targets)
     {
@@ -202,6 +271,25 @@ public sealed partial class LoraModelController : ILoraFacade
 
     private IEnumerable<LoraLayer> Slots() => AllLayers().Select(l => l.Layer.Lora).OfType<LoraLayer>();
 
+    /// <summary>The <c>modules_to_save</c> and <c>trainable_token_indices</c> slots.</summary>
+    private IEnumerable<IAuxiliarySlot> AuxSlots() => AllLayers().Select(l => l.Layer.Adapter).OfType<IAuxiliarySlot>();
+
+    private static SavedModuleSlot SavedSlot(IAdaptableLayer layer, string path)
+    {
+        if (layer.Adapter is SavedModuleSlot s) return s;
+        var slot = new SavedModuleSlot(layer, path);
+        layer.Adapter = slot;
+        return slot;
+    }
+
+    private static TrainableTokensSlot TokensSlot(IAdaptableLayer layer, string path)
+    {
+        if (layer.Adapter is TrainableTokensSlot s) return s;
+        var slot = new TrainableTokensSlot(layer, path);
+        layer.Adapter = slot;
+        return slot;
+    }
+
     /// <summary>
     /// What trains, for the optimizer: A and B of the active adapter (when it is trainable — a loaded adapter is frozen
     /// unless loaded with <c>isTrainable: true</c>) and the base parameters the bias setting unfroze. <see cref="Summary"/>
@@ -218,6 +306,7 @@ public sealed partial class LoraModelController : ILoraFacade
         if (_active is null || !_trainable.GetValueOrDefault(_active)) return result;
         foreach (var slot in Slots())
             if (slot.Adapters.TryGetValue(_active, out var ad)) result.AddRange(ad.Parameters());
+        foreach (var aux in AuxSlots()) result.AddRange(aux.ParametersOf(_active));
         return result;
     }
 
@@ -237,6 +326,8 @@ public sealed partial class LoraModelController : ILoraFacade
             result.Add((ad.B, slot.Kind, AdapterKeyPart.B));
             if (ad.Magnitude is not null) result.Add((ad.Magnitude, slot.Kind, AdapterKeyPart.Magnitude));
         }
+        foreach (var aux in AuxSlots())
+            foreach (var p in aux.ParametersOf(_active)) result.Add((p, null, null));   // modules_to_save copies, token rows
         return result;
     }
 
@@ -261,8 +352,9 @@ public sealed partial class LoraModelController : ILoraFacade
     private void SetActiveLocked(string name)
     {
         if (!_names.Contains(name)) throw new KeyNotFoundException($"No adapter named '{name}' (have: {string.Join(", ", _names)}).");
-        if (Slots().Any(s => s.IsMerged)) throw new InvalidOperationException("Unmerge before switching adapters.");
+        if (IsMerged) throw new InvalidOperationException("Unmerge before switching adapters.");
         foreach (var slot in Slots()) if (slot.Adapters.ContainsKey(name)) slot.SetActive(name);
+        foreach (var aux in AuxSlots()) aux.SetActive(name);   // a slot without this adapter computes the base layer, as PEFT
         _active = name;
     }
 
@@ -276,7 +368,14 @@ public sealed partial class LoraModelController : ILoraFacade
     {
         if (!_names.Remove(name)) throw new KeyNotFoundException($"No adapter named '{name}'.");
         _trainable.Remove(name);
+        _selection.Remove(name);
         foreach (var slot in Slots()) if (slot.Adapters.ContainsKey(name)) slot.Remove(name);
+        foreach (var (_, layer, _) in AllLayers())
+            if (layer.Adapter is IAuxiliarySlot aux && aux.Names.Contains(name))
+            {
+                aux.Remove(name);
+                if (aux.Names.Count == 0) layer.Adapter = null;
+            }
         if (_active == name)
         {
             _active = _names.FirstOrDefault();
@@ -288,18 +387,24 @@ public sealed partial class LoraModelController : ILoraFacade
     public void Merge(bool safe = false)
     {
         lock (_gate)
+        {
             foreach (var slot in Slots()) slot.Merge(safe);
+            foreach (var aux in AuxSlots()) aux.Merge(safe);
+        }
     }
 
     /// <summary>Undoes <see cref="Merge"/>, restoring W within float rounding.</summary>
     public void Unmerge()
     {
         lock (_gate)
+        {
             foreach (var slot in Slots()) slot.Unmerge();
+            foreach (var aux in AuxSlots()) aux.Unmerge();
+        }
     }
 
-    /// <summary>Whether any layer has a merged adapter.</summary>
-    public bool IsMerged => Slots().Any(s => s.IsMerged);
+    /// <summary>Whether any layer has a merged adapter (or a merged <c>modules_to_save</c> copy or token rows).</summary>
+    public bool IsMerged => Slots().Any(s => s.IsMerged) || AuxSlots().Any(s => s.IsMerged);
 
     /// <summary>Merges the active adapter, then drops every adapter: the model is a plain base model again, with no extra latency.</summary>
     public void MergeAndUnload(bool safe = false)
@@ -310,25 +415,59 @@ public sealed partial class LoraModelController : ILoraFacade
     private void MergeAndUnloadLocked(bool safe)
     {
         Merge(safe);
-        foreach (var (_, layer, _) in AllLayers()) layer.RemoveLora();
+        RemoveEverySlot();
+    }
+
+    /// <summary>Drops every adapter slot (LoRA, saved copies, token rows) and forgets every adapter name.</summary>
+    private void RemoveEverySlot()
+    {
+        foreach (var (_, layer, _) in AllLayers())
+        {
+            if (layer.Adapter is IAuxiliarySlot)
+            {
+                layer.Weight.StepLock = null;   // a plain layer again: its (possibly merged) weight may be trained
+                layer.Adapter = null;
+            }
+            else layer.RemoveLora();
+        }
         _names.Clear();
         _trainable.Clear();
+        _selection.Clear();
         _active = null;
+    }
+
+    /// <summary>
+    /// PEFT's <c>unload()</c>: removes every adapter without merging and gives back the untouched base model. Where an
+    /// adapter is merged it is unmerged first, so every base weight is bit-identical to what it was before the first
+    /// merge (PEFT's <c>unload</c> keeps a merged weight as it is; use <see cref="MergeAndUnload"/> for that). The layers
+    /// stay where they are; only their adapter slots are emptied. The base stays frozen as the adapters left it.
+    /// </summary>
+    public void Unload()
+    {
+        lock (_gate)
+        {
+            foreach (var slot in Slots()) slot.Unmerge();
+            foreach (var aux in AuxSlots()) aux.Unmerge();
+            RemoveEverySlot();
+        }
     }
 
     /// <summary>Within the returned scope the model computes its base outputs (unmerged adapters are skipped).</summary>
     public IDisposable Disable()
     {
         var slots = Slots().ToList();
+        var aux = AuxSlots().ToList();
         foreach (var s in slots) s.Disabled = true;
-        return new DisableScope(slots);
+        foreach (var s in aux) s.Disabled = true;
+        return new DisableScope(slots, aux);
     }
 
-    private sealed class DisableScope(List<LoraLayer> slots) : IDisposable
+    private sealed class DisableScope(List<LoraLayer> slots, List<IAuxiliarySlot> aux) : IDisposable
     {
         public void Dispose()
         {
             foreach (var s in slots) s.Disabled = false;
+            foreach (var s in aux) s.Disabled = false;
         }
     }
 
@@ -346,7 +485,9 @@ public sealed partial class LoraModelController : ILoraFacade
         name ??= _active ?? throw new InvalidOperationException("No adapter to save: call Attach or Load first.");
         CheckName(name);
         if (!_names.Contains(name)) throw new KeyNotFoundException($"No adapter named '{name}'.");
-        LoraAdapterFiles.Save(DirectoryFor(directory, name), name, AllLayers(), Options);
+        AdapterConfig? selection;
+        lock (_gate) selection = _selection.GetValueOrDefault(name);
+        LoraAdapterFiles.Save(DirectoryFor(directory, name), name, LoraAdapterFiles.ModelLayers.Of(_model), Options, selection);
     }
 
     /// <summary>Where PEFT keeps adapter <paramref name="name"/> of a saved model: the directory itself for "default", else a subdirectory.</summary>
@@ -376,7 +517,8 @@ public sealed partial class LoraModelController : ILoraFacade
     {
         CheckName(name);
         if (_names.Contains(name)) throw new InvalidOperationException($"An adapter named '{name}' is already attached; Delete it first or load under another name.");
-        var layers = AllLayers();
+        var model = LoraAdapterFiles.ModelLayers.Of(_model);
+        var layers = model.Layers;
         if (config is not null)
         {
             config.Validate();
@@ -386,7 +528,8 @@ public sealed partial class LoraModelController : ILoraFacade
         }
         var sub = Path.Combine(directory, name);
         if (name != DefaultAdapterName && AdapterDirectory.Exists(sub)) directory = sub;
-        var loaded = LoraAdapterFiles.Read(directory, layers, name, allowNonFinite, Options.FanInFanOut);   // checks everything; nothing changed yet
+        var read = LoraAdapterFiles.Read(directory, model, name, allowNonFinite, Options.FanInFanOut);   // checks everything; nothing changed yet
+        var loaded = read.Layers;
         var configs = loaded.Select(l => config is null ? l.Config : ApplyToLoaded(config, l.Path, l.Config)).ToList();
         for (int i = 0; i < loaded.Count; i++) configs[i].Validate(loaded[i].Path);
         _model.Freeze();
@@ -396,7 +539,66 @@ public sealed partial class LoraModelController : ILoraFacade
             var ad = l.Layer.EnableLora(l.Path).Add(name, configs[i], l.A, l.B, l.Magnitude);
             foreach (var p in ad.Parameters()) p.RequiresGrad = isTrainable;
         }
+        foreach (var c in read.Copies)
+        {
+            var copy = SavedSlot(c.Layer, c.Path).Add(name, c.Weight, c.Bias);
+            copy.Weight.RequiresGrad = isTrainable;
+            if (copy.Bias is not null) copy.Bias.RequiresGrad = isTrainable;
+        }
+        foreach (var t in read.Tokens) TokensSlot(t.Layer, t.Path).Add(name, t.Indices, t.Rows).Rows.RequiresGrad = isTrainable;
         Register(name, isTrainable);
+        _selection[name] = read.Config;
+        if (_active != name) foreach (var aux in AuxSlots()) aux.SetActive(_active);   // the new copies wait until their adapter is active
+    }
+
+    /// <summary>
+    /// PEFT's <c>hotswap_adapter</c>: loads the adapter in <paramref name="directory"/> into the existing adapter
+    /// <paramref name="name"/>, which must cover the same layers with the same ranks and shapes (α and the other settings
+    /// may differ). Nothing in the module tree is allocated or replaced: each layer's slot publishes the new pair in one
+    /// snapshot, so a forward pass on another thread computes each layer with either the old or the new weights, never
+    /// a torn mix (each layer swaps atomically; see src/LoraGen.Runtime/README.md, Threads). Every key, shape and value
+    /// is checked before any layer changes; a mismatch throws <see cref="LoraAdapterException"/> and leaves the old
+    /// adapter in place. A merged adapter is refused (unmerge first). Saved module copies and trained token rows swap
+    /// the same way.
+    /// </summary>
+    public void HotSwap(string directory, string name = DefaultAdapterName, bool allowNonFinite = false)
+    {
+        lock (_gate) HotSwapLocked(directory, name, allowNonFinite);
+    }
+
+    private void HotSwapLocked(string directory, string name, bool allowNonFinite)
+    {
+        CheckName(name);
+        if (!_names.Contains(name)) throw new KeyNotFoundException($"No adapter named '{name}' to swap into (have: {string.Join(", ", _names)}).");
+        var model = LoraAdapterFiles.ModelLayers.Of(_model);
+        var read = LoraAdapterFiles.Read(directory, model, "\u0001hot-swap", allowNonFinite);   // a name no layer holds: only shapes and values are checked
+        var problems = new List<string>();
+        var holding = model.Layers.Where(l => l.Layer.Lora is { } s && s.Adapters.ContainsKey(name)).Select(l => l.Path).ToHashSet(StringComparer.Ordinal);
+        foreach (var l in read.Layers)
+        {
+            if (!holding.Remove(l.Path)) problems.Add($"{l.Path}: adapter '{name}' does not adapt this layer");
+            else if (l.Layer.Lora!.Adapters[name] is var old && (old.Config.Rank != l.Config.Rank))
+                problems.Add($"{l.Path}: rank {l.Config.Rank} in the file, {old.Config.Rank} in adapter '{name}'");
+            else if (l.Layer.Lora!.MergedAdapters.Contains(name)) problems.Add($"{l.Path}: adapter '{name}' is merged; Unmerge() before swapping");
+        }
+        foreach (var p in holding) problems.Add($"{p}: adapter '{name}' adapts this layer, the file has no tensors for it");
+        var copies = model.Layers.Where(l => l.Layer.Adapter is SavedModuleSlot s && s.Copies.ContainsKey(name)).Select(l => l.Path).ToHashSet(StringComparer.Ordinal);
+        foreach (var c in read.Copies)
+            if (!copies.Remove(c.Path)) problems.Add($"{c.Path}: adapter '{name}' saves no copy of this layer ({ConfigFields.ModulesToSave})");
+        foreach (var p in copies) problems.Add($"{p}: adapter '{name}' saves a copy of this layer, the file has none ({ConfigFields.ModulesToSave})");
+        var rows = model.Layers.Where(l => l.Layer.Adapter is TrainableTokensSlot s && s.ByName.ContainsKey(name)).Select(l => l.Path).ToHashSet(StringComparer.Ordinal);
+        foreach (var t in read.Tokens)
+        {
+            if (!rows.Remove(t.Path)) problems.Add($"{t.Path}: adapter '{name}' trains no tokens of this embedding ({ConfigFields.TrainableTokenIndices})");
+            else if (!((TrainableTokensSlot)t.Layer.Adapter!).ByName[name].Indices.SequenceEqual(t.Indices))
+                problems.Add($"{t.Path}: the file trains other tokens than adapter '{name}' ({ConfigFields.TrainableTokenIndices})");
+        }
+        foreach (var p in rows) problems.Add($"{p}: adapter '{name}' trains tokens of this embedding, the file has none ({ConfigFields.TrainableTokenIndices})");
+        if (problems.Count > 0) throw new LoraAdapterException(directory, $"cannot hot-swap into adapter '{name}': " + string.Join("; ", problems) + "; nothing was changed");
+        foreach (var l in read.Layers) l.Layer.Lora!.Replace(name, l.Config, l.A, l.B);
+        foreach (var c in read.Copies) ((SavedModuleSlot)c.Layer.Adapter!).Replace(name, c.Weight, c.Bias);
+        foreach (var t in read.Tokens) ((TrainableTokensSlot)t.Layer.Adapter!).Replace(name, t.Rows);
+        _selection[name] = read.Config;
     }
 
     private static LoraConfig ApplyToLoaded(LoraOverride config, string path, LoraConfig fromFile)

@@ -27,6 +27,31 @@ public sealed record LoraOverride
     /// </summary>
     public IReadOnlyList<string>? TargetModules { get; init; }
 
+    /// <summary>
+    /// PEFT <c>target_modules</c> as one string: a regular expression the whole dotted path must match, or
+    /// <c>"all-linear"</c> (every Linear but the output head). Replaces the attribute-selected set; cannot be combined
+    /// with <see cref="TargetModules"/>, <see cref="LayersToTransform"/> or <see cref="LayersPattern"/> (as in PEFT).
+    /// </summary>
+    public string? TargetRegex { get; init; }
+
+    /// <summary>PEFT <c>exclude_modules</c>: names (equal to the path or a dotted suffix of it) never adapted.</summary>
+    public IReadOnlyList<string>? ExcludeModules { get; init; }
+
+    /// <summary>PEFT <c>layers_to_transform</c>: only layers with these indices (in the list named by <see cref="LayersPattern"/>) are adapted.</summary>
+    public IReadOnlyList<int>? LayersToTransform { get; init; }
+
+    /// <summary>PEFT <c>layers_pattern</c>: the name of the layer list whose index <see cref="LayersToTransform"/> selects (e.g. "h", "layers").</summary>
+    public IReadOnlyList<string>? LayersPattern { get; init; }
+
+    /// <summary>PEFT <c>modules_to_save</c>: Linear/Embedding layers (a path ending with the name) trained and saved in full, per adapter.</summary>
+    public IReadOnlyList<string>? ModulesToSave { get; init; }
+
+    /// <summary>
+    /// PEFT <c>trainable_token_indices</c>: embedding name → the token rows trained in place of the base rows
+    /// (<see cref="AdapterConfig.InputEmbeddingKey"/>, "", for the model's first Embedding).
+    /// </summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<int>>? TrainableTokenIndices { get; init; }
+
     /// <summary>PEFT <c>use_rslora</c>: scale by α/√r instead of α/r.</summary>
     public bool? UseRsLora { get; init; }
 
@@ -61,14 +86,19 @@ public sealed record LoraOverride
     public static LoraOverride From(AdapterConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
-        if (config.TargetModules is { IsSingle: true } regex)
-            throw new ArgumentException($"LoRA override: a single-string {ConfigFields.TargetModules} ({regex}) is a regular expression in PEFT; list the module names instead.");
+        var tokens = config.TrainableTokenIndices();
         return new LoraOverride
         {
             R = config.R,
             LoraAlpha = config.LoraAlpha,
             LoraDropout = config.LoraDropout,
-            TargetModules = config.TargetModules?.Items,
+            TargetModules = config.TargetModules is { IsSingle: false } list ? list.Items : null,
+            TargetRegex = config.TargetModules is { IsSingle: true } one ? one.Single : null,
+            ExcludeModules = config.ExcludeModules?.Items,
+            LayersToTransform = config.LayersToTransform?.Items,
+            LayersPattern = config.LayersPattern?.Items,
+            ModulesToSave = config.ModulesToSave,
+            TrainableTokenIndices = tokens.Count == 0 ? null : tokens,
             UseRsLora = config.UseRsLora,
             UseDora = config.UseDora ? true : null,
             Init = InitOf(config.InitLoraWeights, out var niter),
@@ -109,9 +139,26 @@ public sealed record LoraOverride
             Check(ConfigRules.Rank(rank), $"{nameof(RankPattern)}[\"{name}\"]", ConfigFields.RankPattern, rank);
         foreach (var (name, alpha) in AlphaPattern ?? new Dictionary<string, double>())
             Check(ConfigRules.Alpha(alpha), $"{nameof(AlphaPattern)}[\"{name}\"]", ConfigFields.AlphaPattern, alpha);
+        if (TargetRegex is not null && TargetModules is not null)
+            throw new ArgumentException($"LoRA override: set {nameof(TargetModules)} (a list of names) or {nameof(TargetRegex)} (one regular expression), not both: PEFT's {ConfigFields.TargetModules} is one or the other.");
+        try { _ = Selection().ToJson(); }   // the PEFT unit's rules: valid regular expressions, layers_pattern needs layers_to_transform, …
+        catch (AdapterConfigException e) { throw new ArgumentException($"LoRA override: {e.Message}", e); }
         if (TargetModules is { Count: 0 })
             throw new ArgumentException($"LoRA override: {nameof(TargetModules)} ({ConfigFields.TargetModules}) is empty; leave it null to keep the attributes' targets.");
     }
+
+    /// <summary>
+    /// The override's layer selection as a PEFT config (target_modules, exclude_modules, layers_to_transform,
+    /// layers_pattern, modules_to_save), for <see cref="AdapterConfig.SelectLayers"/> and friends.
+    /// </summary>
+    public AdapterConfig Selection() => new()
+    {
+        TargetModules = TargetRegex is { } rx ? OneOrMany<string>.One(rx) : TargetModules is { } names ? OneOrMany<string>.Many(names) : null,
+        ExcludeModules = ExcludeModules is { } x ? OneOrMany<string>.Many(x) : null,
+        LayersToTransform = LayersToTransform is { } l ? OneOrMany<int>.Many(l) : null,
+        LayersPattern = LayersPattern is { } p ? OneOrMany<string>.Many(p) : null,
+        ModulesToSave = ModulesToSave,
+    };
 
     private static void Check(string? problem, string field, string peftField, object? value)
     {

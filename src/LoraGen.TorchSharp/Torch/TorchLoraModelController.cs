@@ -217,6 +217,56 @@ public sealed class TorchLoraModelController : ILoraFacade
         _active = null;
     }
 
+    /// <summary>
+    /// PEFT's <c>unload()</c>: every merge is undone, then every adapter is removed without merging (each layer's hook
+    /// goes, its weights get back their former requires_grad): the untouched base model.
+    /// </summary>
+    public void Unload()
+    {
+        foreach (var layer in LoraLayers().Values) layer.Unload(merge: false);
+        _names.Clear();
+        _active = null;
+    }
+
+    /// <summary>
+    /// PEFT's <c>hotswap_adapter</c>: copies the A/B of the adapter in <paramref name="directory"/> into the existing
+    /// adapter <paramref name="name"/> (same layers, ranks, shapes and scaling), in place under <c>no_grad</c>, after
+    /// checking every key and shape. On this backend the copy is not atomic against a forward pass on another thread
+    /// (the managed backend's is, per layer).
+    /// </summary>
+    public void HotSwap(string directory, string name = "default")
+    {
+        if (!_names.Contains(name)) throw new KeyNotFoundException($"No adapter named '{name}' to swap into.");
+        using var files = Open(directory);
+        var cfg = files.Config;
+        var file = files.Weights;
+        var holding = TorchLoraModules.Layers(_model).Where(l => l.Layer.Adapters.ContainsKey(name)).ToList();
+        var expected = new List<(string Key, long[] Shape)>();
+        var problems = new List<string>();
+        foreach (var (path, layer) in holding)
+        {
+            var ad = layer.Adapters[name];
+            expected.Add((AdapterKeys.A(path, layer.Kind), ad.MatrixA.shape));
+            expected.Add((AdapterKeys.B(path, layer.Kind), ad.MatrixB.shape));
+            double scaling = cfg.ScalingFor(path);
+            if (Math.Abs(scaling - ad.Scaling) > 1e-12 * Math.Max(1, Math.Abs(scaling)))
+                problems.Add($"{path}: scaling {scaling} in the file, {ad.Scaling} in adapter '{name}' (this backend swaps weights only)");
+        }
+        var match = file.Match(expected);
+        if (!match.IsExact)
+            throw new LoraAdapterException(directory, $"cannot hot-swap into adapter '{name}'", match.Missing, match.Unexpected, match.Mismatched);
+        if (problems.Count > 0) throw new LoraAdapterException(directory, $"cannot hot-swap into adapter '{name}': " + string.Join("; ", problems));
+        using var _ = torch.no_grad();
+        foreach (var (path, layer) in holding)
+        {
+            var ad = layer.Adapters[name];
+            using var a = TorchSafetensors.ReadTensor(file, AdapterKeys.A(path, layer.Kind));
+            using var b = TorchSafetensors.ReadTensor(file, AdapterKeys.B(path, layer.Kind));
+            ad.MatrixA.copy_(a);
+            ad.MatrixB.copy_(b);
+        }
+    }
+
     /// <inheritdoc/>
     public IDisposable Disable() => new TorchLoraDisableScope(LoraLayers().Values);
 
@@ -263,6 +313,13 @@ public sealed class TorchLoraModelController : ILoraFacade
             throw new LoraAdapterException(directory, $"{AdapterKeys.ConfigFile}: DoRA adapters ({ConfigFields.UseDora}) are not supported yet.");
         if (cfg.FanInFanOut)
             throw new LoraAdapterException(directory, $"{AdapterKeys.ConfigFile}: transposed ({ConfigFields.FanInFanOut}, Conv1D) layouts are not supported yet.");
+        var unsupported = cfg.FieldsNotHonoured().ToList();
+        if (cfg.ModulesToSave is { Count: > 0 }) unsupported.Add($"\"{ConfigFields.ModulesToSave}\" (full module copies; the managed backend loads them)");
+        if (cfg.OtherFields.ContainsKey(ConfigFields.TrainableTokenIndices) && cfg.TrainableTokenIndices().Count > 0)
+            unsupported.Add($"\"{ConfigFields.TrainableTokenIndices}\" (trained embedding rows; the managed backend loads them)");
+        if (cfg.IsAllLinear) unsupported.Add($"\"{ConfigFields.TargetModules}\": \"{ConfigFields.AllLinear}\" (list the module names; the managed backend reads it)");
+        if (unsupported.Count > 0)
+            throw new LoraAdapterException(directory, $"{AdapterKeys.ConfigFile}: the TorchSharp backend does not support {string.Join("; ", unsupported)}.");
         var file = files.Weights;
         var expected = new List<(string Key, long[] Shape)>();
         var wanted = new List<(Candidate Layer, int Rank)>();
