@@ -7,7 +7,7 @@ namespace LoraGen.Benchmarks.TorchSharpPeer;
 /// <summary>
 /// A Linear with LoRA written by hand the way PEFT computes it: <c>x·Wᵀ + b + s · B(A(dropout(x)))</c>, s = alpha / r.
 /// Parameters <c>weight</c> [out, in] and <c>bias</c> [out] (nn.Linear's names, so base weights load by state-dict
-/// name), and with a rank <c>lora_A</c> [r, in] (kaiming_uniform(a=√5), i.e. U(±1/√in)) and <c>lora_B</c> [out, r] (zeros).
+/// name), and with a rank <c>adapter_a</c> (PEFT's A) [r, in] (kaiming_uniform(a=√5), i.e. U(±1/√in)) and <c>adapter_b</c> (PEFT's B) [out, r] (zeros).
 /// Rank 0: a plain linear layer. No LoraGen anywhere: this is what a TorchSharp user would write by hand.
 /// </summary>
 public sealed class PeerLoraLinear : nn.Module<Tensor, Tensor>
@@ -30,13 +30,13 @@ public sealed class PeerLoraLinear : nn.Module<Tensor, Tensor>
         {
             _loraA = new Parameter(empty(rank, inFeatures).uniform_(-bound, bound));
             _loraB = new Parameter(zeros(outFeatures, rank));
-            register_parameter("lora_A", _loraA);
-            register_parameter("lora_B", _loraB);
+            register_parameter("adapter_a", _loraA);
+            register_parameter("adapter_b", _loraB);
             _scaling = alpha / rank;
             if (dropout > 0)
             {
                 _dropout = nn.Dropout(dropout);
-                register_module("lora_dropout", _dropout);
+                register_module("adapter_dropout", _dropout);
             }
         }
     }

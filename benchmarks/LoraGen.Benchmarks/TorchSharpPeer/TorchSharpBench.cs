@@ -201,11 +201,11 @@ public static class TorchSharpBench
         LoadBase(model, weights);
         if (mode is "lora" or "full")
         {
-            foreach (var (name, p) in model.named_parameters()) p.requires_grad = mode == "full" || name.Contains("lora_", StringComparison.Ordinal);
+            foreach (var (name, p) in model.named_parameters()) p.requires_grad = mode == "full" || name.Contains(".adapter_", StringComparison.Ordinal);
             var trainable = model.named_parameters().Where(p => p.parameter.requires_grad).ToList();
             Console.WriteLine($"dtype={trainable[0].parameter.dtype.ToString().ToLowerInvariant()}");
             Console.WriteLine(mode == "lora"
-                ? $"trainable=lora_A/lora_B only ({trainable.Count} tensors, {trainable.Sum(p => p.parameter.numel()):N0} values: {string.Join(",", trainable.Select(p => p.name).Take(2))},…); base requires_grad=false"
+                ? $"trainable=adapter A/B only ({trainable.Count} tensors, {trainable.Sum(p => p.parameter.numel()):N0} values: {string.Join(",", trainable.Select(p => p.name).Take(2))},…); base requires_grad=false"
                 : $"trainable=all {trainable.Count} tensors ({trainable.Sum(p => p.parameter.numel()):N0} values)");
             var times = TorchTrain(model, trainable.Select(p => p.parameter), x, y, warmup, steps, out var first);
             Console.WriteLine($"first_loss={first.ToString("F6", Inv)}");
@@ -242,7 +242,7 @@ public static class TorchSharpBench
         generated.Lora.Attach();
         var peer = new PeerGpt(new PeerConfig());
         LoadBase(peer, weights);
-        foreach (var (name, p) in peer.named_parameters()) p.requires_grad = name.Contains("lora_", StringComparison.Ordinal);
+        foreach (var (name, p) in peer.named_parameters()) p.requires_grad = name.Contains(".adapter_", StringComparison.Ordinal);
         var optGen = optim.AdamW(generated.Lora.Parameters(), lr: 2e-4);
         var optPeer = optim.AdamW(peer.parameters().Where(p => p.requires_grad), lr: 2e-4);
         using var xs = Ids(x, B, T);
@@ -297,11 +297,11 @@ public static class TorchSharpBench
         return loss.item<float>();
     }
 
-    /// <summary>Base weights into the peer by state-dict name; only the hand-written lora_A/lora_B are absent from the file.</summary>
+    /// <summary>Base weights into the peer by state-dict name; only the hand-written adapters are absent from the file.</summary>
     private static void LoadBase(PeerGpt model, string weights)
     {
         var match = TorchSafetensors.LoadWeights(model, weights, strict: false);
-        var missing = match.Missing.Where(k => !k.Contains(".lora_", StringComparison.Ordinal)).ToList();
+        var missing = match.Missing.Where(k => !k.Contains(".adapter_", StringComparison.Ordinal)).ToList();
         if (missing.Count > 0 || match.Unexpected.Count > 0 || match.Mismatched.Count > 0)
             throw new InvalidOperationException($"the peer does not fit {weights}: missing {string.Join(", ", missing)}; unexpected {string.Join(", ", match.Unexpected)}; mismatched {string.Join(", ", match.Mismatched)}");
     }
