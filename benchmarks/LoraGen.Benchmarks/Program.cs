@@ -10,6 +10,8 @@ using LoraGen.Benchmarks;
 //   dotnet run -c Release --project benchmarks/LoraGen.Benchmarks -- safetensors-load   256 MiB load vs plain read, GB/s
 //   dotnet run -c Release --project benchmarks/LoraGen.Benchmarks -- runtime-gemm       managed GEMM GFLOP/s, fp32 and bf16 weight (LORAGEN_GEMM_AVX512=0|1)
 //   dotnet run -c Release --project benchmarks/LoraGen.Benchmarks -- tinygpt-vs-torch   TinyGpt LoRA/full steps, forward, memory vs PyTorch
+//   dotnet run -c Release --project benchmarks/LoraGen.Benchmarks -- tinygpt-vs-torchsharp [--quick]   TinyGpt vs the hand-written TorchSharp peer, ratio line
+//   dotnet run -c Release --project benchmarks/LoraGen.Benchmarks -- torchsharp-wiring [--quick]   generated TorchSharp LoRA vs the peer: wiring overhead
 //   dotnet run -c Release --project benchmarks/LoraGen.Benchmarks -- generator          generator time, 1,000 classes, cold and after an edit
 //   dotnet run -c Release --project benchmarks/LoraGen.Benchmarks -- plot [OUT.svg|png] benchmarks/gemm.svg from the README's GEMM table
 //   dotnet run -c Release --project benchmarks/LoraGen.Benchmarks -- [BenchmarkDotNet args]   any suite, e.g. --filter '*Gemm*'
@@ -78,6 +80,21 @@ if (args.Length > 1 && args[0] == "tinygpt-mode")
 if (args.Length > 0 && args[0] == "tinygpt-vs-torch")
 {
     TinyGptBench.Compare(RepoRoot());
+    return;
+}
+if (args.Length > 3 && args[0] == "tinygpt-ts-mode")
+{
+    LoraGen.Benchmarks.TorchSharpPeer.TorchSharpBench.RunMode(args[1], args[2], args[3], args.Contains("--quick"));
+    return;
+}
+if (args.Length > 0 && args[0] == "tinygpt-vs-torchsharp")
+{
+    LoraGen.Benchmarks.TorchSharpPeer.TorchSharpBench.Compare(args.Contains("--quick"));
+    return;
+}
+if (args.Length > 0 && args[0] == "torchsharp-wiring")
+{
+    LoraGen.Benchmarks.TorchSharpPeer.TorchSharpBench.Wiring(args.Contains("--quick"));
     return;
 }
 if (args.Length > 0 && args[0] == "generator")

@@ -125,7 +125,8 @@ public static class TinyGptBench
         }
     }
 
-    private static IEnumerable<(string, string)> Run(string exe, string arguments)
+    /// <summary>Runs a child process and returns its key=value output lines (stderr is reported on failure).</summary>
+    internal static IEnumerable<(string, string)> Run(string exe, string arguments)
     {
         var psi = new ProcessStartInfo(exe, arguments) { RedirectStandardOutput = true, RedirectStandardError = true };
         try

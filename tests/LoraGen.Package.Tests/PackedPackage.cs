@@ -5,12 +5,15 @@ using System.Reflection;
 namespace LoraGen.Package.Tests;
 
 /// <summary>
-/// Packs <c>src/LoraGen.Runtime</c> once per test run into a temporary folder feed, under a unique prerelease version
-/// (so no copy in the NuGet cache can shadow it), and removes that version from the cache afterwards.
+/// Packs <c>src/LoraGen.Runtime</c> (the "LoraGen" package), and any further projects under src/ named (e.g.
+/// LoraGen.TorchSharp), once per fixture into a temporary folder feed, all under one unique prerelease version (so no
+/// copy in the NuGet cache can shadow it), and removes that version from the cache afterwards.
 /// </summary>
 public sealed class PackedPackage : IDisposable
 {
-    public PackedPackage()
+    private readonly string[] _ids;
+
+    public PackedPackage(params string[] moreProjects)
     {
         RepoRoot = FindRepoRoot();
         Root = Directory.CreateTempSubdirectory("loragen-pkg-").FullName;
@@ -21,6 +24,14 @@ public sealed class PackedPackage : IDisposable
             "pack", Path.Combine(RepoRoot, "src", "LoraGen.Runtime", "LoraGen.Runtime.csproj"), "--no-build", "-c", configuration,
             "-o", Feed, $"-p:PackageVersion={Version}", "-nodeReuse:false");
         if (code != 0) throw new InvalidOperationException($"dotnet pack failed ({code}):\n{output}");
+        foreach (var project in moreProjects)
+        {
+            (code, output) = Dotnet(RepoRoot, TimeSpan.FromMinutes(4),
+                "pack", Path.Combine(RepoRoot, "src", project, project + ".csproj"), "--no-build", "-c", configuration,
+                "-o", Feed, $"-p:PackageVersion={Version}", "-nodeReuse:false");
+            if (code != 0) throw new InvalidOperationException($"dotnet pack {project} failed ({code}):\n{output}");
+        }
+        _ids = ["LoraGen", .. moreProjects];
         Nupkg = Path.Combine(Feed, $"LoraGen.{Version}.nupkg");
         Snupkg = Path.Combine(Feed, $"LoraGen.{Version}.snupkg");
     }
@@ -32,17 +43,20 @@ public sealed class PackedPackage : IDisposable
     public string Nupkg { get; }
     public string Snupkg { get; }
 
-    /// <summary>The file names inside the .nupkg.</summary>
-    public IReadOnlyList<string> Entries()
+    /// <summary>The .nupkg of package <paramref name="id"/> in the feed.</summary>
+    public string NupkgOf(string id) => Path.Combine(Feed, $"{id}.{Version}.nupkg");
+
+    /// <summary>The file names inside the .nupkg (of "LoraGen", or of <paramref name="nupkg"/>).</summary>
+    public IReadOnlyList<string> Entries(string? nupkg = null)
     {
-        using var zip = ZipFile.OpenRead(Nupkg);
+        using var zip = ZipFile.OpenRead(nupkg ?? Nupkg);
         return [.. zip.Entries.Select(e => e.FullName)];
     }
 
-    /// <summary>One file of the .nupkg as text.</summary>
-    public string ReadEntry(string name)
+    /// <summary>One file of the .nupkg (of "LoraGen", or of <paramref name="nupkg"/>) as text.</summary>
+    public string ReadEntry(string name, string? nupkg = null)
     {
-        using var zip = ZipFile.OpenRead(Nupkg);
+        using var zip = ZipFile.OpenRead(nupkg ?? Nupkg);
         using var reader = new StreamReader(zip.GetEntry(name)!.Open());
         return reader.ReadToEnd();
     }
@@ -81,7 +95,10 @@ public sealed class PackedPackage : IDisposable
         try { Directory.Delete(Root, recursive: true); } catch (IOException) { }
         var packages = Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } env
             ? env : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
-        var cached = Path.Combine(packages, "loragen", Version);
-        try { if (Directory.Exists(cached)) Directory.Delete(cached, recursive: true); } catch (IOException) { }
+        foreach (var id in _ids)
+        {
+            var cached = Path.Combine(packages, id.ToLowerInvariant(), Version);
+            try { if (Directory.Exists(cached)) Directory.Delete(cached, recursive: true); } catch (IOException) { }
+        }
     }
 }

@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 
 namespace TinyGpt.TorchSharp.Model;
 
-/// <summary>The feed-forward part: Linear(d, 4d), GELU, Linear(4d, d).</summary>
+/// <summary>The feed-forward part: Linear(d, 4d), GELU (tanh approximation, as the managed sample), Linear(4d, d).</summary>
 public sealed partial class Mlp : nn.Module<Tensor, Tensor>
 {
     private readonly Linear fc;
@@ -20,6 +20,6 @@ public sealed partial class Mlp : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        return proj.call(nn.functional.gelu(fc.call(x))).MoveToOuterDisposeScope();
+        return proj.call(nn.functional.gelu(fc.call(x), GELU.Approximate.tanh)).MoveToOuterDisposeScope();
     }
 }

@@ -1,0 +1,62 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace LoraGen.Benchmarks.TorchSharpPeer;
+
+/// <summary>
+/// A Linear with LoRA written by hand the way PEFT computes it: <c>x·Wᵀ + b + s · B(A(dropout(x)))</c>, s = alpha / r.
+/// Parameters <c>weight</c> [out, in] and <c>bias</c> [out] (nn.Linear's names, so base weights load by state-dict
+/// name), and with a rank <c>adapter_a</c> (PEFT's A) [r, in] (kaiming_uniform(a=√5), i.e. U(±1/√in)) and <c>adapter_b</c> (PEFT's B) [out, r] (zeros).
+/// Rank 0: a plain linear layer. No LoraGen anywhere: this is what a TorchSharp user would write by hand.
+/// </summary>
+public sealed class PeerLoraLinear : nn.Module<Tensor, Tensor>
+{
+    private readonly Parameter _weight;
+    private readonly Parameter _bias;
+    private readonly Parameter? _loraA;
+    private readonly Parameter? _loraB;
+    private readonly Dropout? _dropout;
+    private readonly double _scaling;
+
+    public PeerLoraLinear(long inFeatures, long outFeatures, int rank = 0, double alpha = 16, double dropout = 0) : base(nameof(PeerLoraLinear))
+    {
+        double bound = 1.0 / Math.Sqrt(inFeatures);
+        _weight = new Parameter(empty(outFeatures, inFeatures).uniform_(-bound, bound));
+        _bias = new Parameter(empty(outFeatures).uniform_(-bound, bound));
+        register_parameter("weight", _weight);
+        register_parameter("bias", _bias);
+        if (rank > 0)
+        {
+            _loraA = new Parameter(empty(rank, inFeatures).uniform_(-bound, bound));
+            _loraB = new Parameter(zeros(outFeatures, rank));
+            register_parameter("adapter_a", _loraA);
+            register_parameter("adapter_b", _loraB);
+            _scaling = alpha / rank;
+            if (dropout > 0)
+            {
+                _dropout = nn.Dropout(dropout);
+                register_module("adapter_dropout", _dropout);
+            }
+        }
+    }
+
+    /// <summary>x [..., in] → [..., out].</summary>
+    public override Tensor forward(Tensor x)
+    {
+        var y = nn.functional.linear(x, _weight, _bias);
+        if (_loraA is null || _loraB is null) return y;
+        var dropped = _dropout is null ? x : _dropout.call(x);
+        try
+        {
+            using var h = nn.functional.linear(dropped, _loraA);   // [..., r]
+            using var up = nn.functional.linear(h, _loraB);        // [..., out]
+            using var scaled = up.mul(_scaling);
+            using (y) return y.add(scaled);
+        }
+        finally
+        {
+            if (!ReferenceEquals(dropped, x)) dropped.Dispose();
+        }
+    }
+}
