@@ -127,5 +127,19 @@ namespace LoraGen.Analyzers
         public static readonly DiagnosticDescriptor TorchAdaptedFieldReassigned = Rule("LORA0103",
             "Adapted TorchSharp layer reassigned after construction", "'{0}' has [Lora] and is reassigned {1}: the new layer has no LoRA hook and the registered child is still the old one",
             Usage, DiagnosticSeverity.Warning, "RegisterComponents() registers the layer object held at that time and Attach() hooks that object; a later assignment leaves the model with an unregistered, unadapted layer.");
+
+        // ---- LORA02xx: LoRA variants
+
+        public static readonly DiagnosticDescriptor DoraUnsupported = Rule("LORA0201",
+            "DoRA where the backend cannot apply it", "'{0}' asks for DoRA (UseDora = true), but {1}: remove UseDora or use the managed backend",
+            Usage, DiagnosticSeverity.Error, "DoRA adds a magnitude vector per output feature of a Linear or Embedding layer. The managed runtime implements it; the TorchSharp backend does not yet, and would silently train plain LoRA.");
+
+        public static readonly DiagnosticDescriptor ResidualInitWithDropout = Rule("LORA0202",
+            "PiSSA/OLoRA initialisation with dropout", "'{0}' uses {1} initialisation with Dropout = {2}: the adapter starts as the principal part of W, and dropping its input perturbs the model from the first step; use Dropout = 0",
+            Tuning, DiagnosticSeverity.Warning, "PiSSA and OLoRA move the top part of W into B·A (W = W_res + s·BA), so dropout on the adapter's input drops part of the base model's own computation. PEFT warns about this too.");
+
+        public static readonly DiagnosticDescriptor ResidualInitUnsupported = Rule("LORA0203",
+            "PiSSA/OLoRA initialisation where it cannot apply", "'{0}' uses {1} initialisation, but {2}",
+            Usage, DiagnosticSeverity.Error, "PiSSA and OLoRA initialise A and B from W's SVD or QR and rewrite W to the residual; PEFT does this for Linear layers, the managed runtime likewise, and the TorchSharp backend not yet.");
     }
 }

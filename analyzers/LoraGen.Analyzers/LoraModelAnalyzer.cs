@@ -177,7 +177,7 @@ namespace LoraGen.Analyzers
                 if (target is null) continue;
                 var own = LoraSpec.Read(f.Lora);
                 var d = spec.Defaults;
-                if (own.Rank != d.Rank || own.Alpha != d.Alpha || own.Dropout != d.Dropout || own.UseRsLora != d.UseRsLora || own.Init != d.Init)
+                if (own.Rank != d.Rank || own.Alpha != d.Alpha || own.Dropout != d.Dropout || own.UseRsLora != d.UseRsLora || own.UseDora != d.UseDora || own.Init != d.Init)
                     context.ReportDiagnostic(Diagnostic.Create(Descriptors.ConflictingSettings,
                         f.Lora.ApplicationSyntaxReference?.GetSyntax(context.CancellationToken).GetLocation() ?? Location.None,
                         additionalLocations: f.Field.Locations, messageArgs: new object[] { f.PathTemplate, target }));

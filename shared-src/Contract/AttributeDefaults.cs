@@ -20,5 +20,8 @@ namespace LoraGen.Contract
 
         /// <summary>Whether rsLoRA scaling is on when <c>UseRsLora</c> is not set.</summary>
         public const bool UseRsLora = false;
+
+        /// <summary>Whether DoRA is on when <c>UseDora</c> is not set.</summary>
+        public const bool UseDora = false;
     }
 }

@@ -61,6 +61,15 @@ namespace LoraGen.Contract
         /// <summary>The <c>init_lora_weights</c> string for a Gaussian A.</summary>
         public const string InitGaussian = "gaussian";
 
+        /// <summary>The <c>init_lora_weights</c> string for PiSSA (exact SVD).</summary>
+        public const string InitPissa = "pissa";
+
+        /// <summary>PiSSA with a randomized SVD of N power iterations is <c>"pissa_niter_N"</c>: this infix.</summary>
+        public const string InitPissaNiterInfix = "_niter_";
+
+        /// <summary>The <c>init_lora_weights</c> string for OLoRA.</summary>
+        public const string InitOlora = "olora";
+
         /// <summary>The safetensors <c>__metadata__</c> entry PEFT and transformers write.</summary>
         public const string FormatMetadataKey = "format";
 

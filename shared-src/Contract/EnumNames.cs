@@ -13,7 +13,7 @@ namespace LoraGen.Contract
         public const string LoraBiasType = "global::LoraGen.LoraBias";
 
         /// <summary>LoraInit members, index = value.</summary>
-        public static readonly string[] LoraInit = { "Kaiming", "Gaussian" };
+        public static readonly string[] LoraInit = { "Kaiming", "Gaussian", "Pissa", "Olora" };
 
         /// <summary>LoraBias members, index = value.</summary>
         public static readonly string[] LoraBias = { "None", "All", "LoraOnly" };

@@ -40,6 +40,9 @@ namespace LoraGen.Contract
         /// <summary>VeRA's trainable scaling vector d, [r].</summary>
         public const string VeraLambdaD = "vera_lambda_d";
 
+        /// <summary>PEFT's <c>adapter_names</c> entry for a batch row that uses no adapter (the base model).</summary>
+        public const string BaseAdapterName = "__base__";
+
         /// <summary>The suffix of a submodule's weight.</summary>
         public const string WeightSuffix = ".weight";
 
@@ -57,6 +60,9 @@ namespace LoraGen.Contract
         /// <summary>The state-dict name of A inside its layer: <c>lora_A.NAME.weight</c> or <c>lora_embedding_A.NAME</c>.</summary>
         public static string ModuleA(string adapter, bool embedding) =>
             embedding ? EmbeddingA + "." + adapter : LinearA + "." + adapter + WeightSuffix;
+
+        /// <summary>The state-dict name of DoRA's magnitude inside its layer: <c>lora_magnitude_vector.NAME.weight</c>.</summary>
+        public static string ModuleMagnitude(string adapter) => DoraMagnitude + "." + adapter + WeightSuffix;
 
         /// <summary>The state-dict name of B inside its layer: <c>lora_B.NAME.weight</c> or <c>lora_embedding_B.NAME</c>.</summary>
         public static string ModuleB(string adapter, bool embedding) =>

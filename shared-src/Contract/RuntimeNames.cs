@@ -102,6 +102,7 @@ namespace LoraGen.Contract
         public const string DropoutProperty = "Dropout";
         public const string InitProperty = "Init";
         public const string UseRsLoraProperty = "UseRsLora";
+        public const string UseDoraProperty = "UseDora";
         public const string BiasProperty = "Bias";
         public const string NameProperty = "Name";
         public const string TargetsProperty = "Targets";

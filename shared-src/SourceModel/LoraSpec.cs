@@ -7,16 +7,17 @@ namespace LoraGen.SourceModel
 {
     /// <summary>
     /// The values of a <c>[Lora]</c> attribute (or the shared settings of <c>[LoraModel]</c>), defaults applied from
-    /// <see cref="AttributeDefaults"/> (Alpha unset means Alpha = Rank). Init and Bias are the enum values.
+    /// <see cref="AttributeDefaults"/> (Alpha unset means Alpha = Rank). Init and Bias are the enum values; UseDora is the
+    /// variant (DoRA or plain LoRA).
     /// </summary>
-    internal readonly record struct LoraSpec(int Rank, double Alpha, double Dropout, int Init, bool UseRsLora, int Bias, string? Name)
+    internal readonly record struct LoraSpec(int Rank, double Alpha, double Dropout, int Init, bool UseRsLora, int Bias, string? Name, bool UseDora = false)
     {
         public static LoraSpec Read(AttributeData attribute)
         {
             int rank = AttributeDefaults.Rank, init = AttributeDefaults.Init, bias = AttributeDefaults.Bias;
             double? alpha = null;
             double dropout = AttributeDefaults.Dropout;
-            bool rs = AttributeDefaults.UseRsLora;
+            bool rs = AttributeDefaults.UseRsLora, dora = AttributeDefaults.UseDora;
             string? name = null;
             foreach (var arg in attribute.NamedArguments)
             {
@@ -28,11 +29,12 @@ namespace LoraGen.SourceModel
                     case RuntimeNames.DropoutProperty when v is not null: dropout = Convert.ToDouble(v, CultureInfo.InvariantCulture); break;
                     case RuntimeNames.InitProperty when v is int i: init = i; break;
                     case RuntimeNames.UseRsLoraProperty when v is bool b: rs = b; break;
+                    case RuntimeNames.UseDoraProperty when v is bool d: dora = d; break;
                     case RuntimeNames.BiasProperty when v is int bi: bias = bi; break;
                     case RuntimeNames.NameProperty when v is string s: name = s; break;
                 }
             }
-            return new LoraSpec(rank, alpha ?? AttributeDefaults.Alpha(rank), dropout, init, rs, bias, name);
+            return new LoraSpec(rank, alpha ?? AttributeDefaults.Alpha(rank), dropout, init, rs, bias, name, dora);
         }
 
         /// <summary>Whether the attribute sets the property <paramref name="name"/> explicitly.</summary>

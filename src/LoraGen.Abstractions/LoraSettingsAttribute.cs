@@ -20,6 +20,13 @@ public abstract class LoraSettingsAttribute : Attribute
     /// <summary>Rank-stabilized LoRA: scaling α/√r instead of α/r.</summary>
     public bool UseRsLora { get; set; }
 
+    /// <summary>
+    /// DoRA (weight-decomposed LoRA, PEFT's <c>use_dora</c>): a trainable magnitude per output feature rescales the
+    /// adapted weight, W' = m ⊙ (W + s·BA) / ‖W + s·BA‖. The compile-time default; a run-time config or a loaded adapter
+    /// file may choose otherwise. The managed backend only (LORA0201 on TorchSharp models).
+    /// </summary>
+    public bool UseDora { get; set; }
+
     /// <summary>Which biases train. Default <see cref="LoraBias.None"/>.</summary>
     public LoraBias Bias { get; set; } = LoraBias.None;
 }

@@ -266,4 +266,35 @@ public class BehaviourTests : IDisposable
         Assert.Empty(mlp.Lora.Names);
         Assert.All(mlp.Lora.Targets(), t => Assert.Null(t.Layer.Lora));
     }
+
+    [Fact]
+    public void DoraFromTheAttributesTrainsSavesAndLoadsAndAnOverrideMakesItPlain()
+    {
+        var mlp = new DoraMlp(6, 10, 3, new Rng(4));
+        mlp.Lora.Attach(seed: 3);
+        var slots = mlp.Lora.Targets().ToDictionary(t => t.Path, t => t.Layer.Lora!);
+        Assert.Equal(["fc1", "fc2"], slots.Keys.Order());
+        Assert.All(slots.Values, s => Assert.NotNull(s.Adapters["default"].Magnitude));
+        Assert.Equal(2 * 3, mlp.Lora.Parameters().Count());   // A, B and m per layer
+
+        var x = Tensor.Randn(new Rng(5), 1, 4, 6);
+        var opt = new AdamW(mlp.Lora.Parameters(), lr: 1e-2f, weightDecay: 0f);
+        for (int i = 0; i < 3; i++)
+        {
+            opt.ZeroGrad();
+            (mlp.Forward(x) * mlp.Forward(x)).Mean().Backward();
+            opt.Step();
+        }
+        var trained = mlp.Forward(x).ToArray();
+        mlp.Lora.Save(_dir);
+        Assert.True(AdapterConfig.Parse(File.ReadAllText(Path.Combine(_dir, AdapterKeys.ConfigFile))).UseDora);
+
+        var again = new DoraMlp(6, 10, 3, new Rng(4));
+        again.Lora.Load(_dir);
+        Assert.Equal(trained, again.Forward(x).ToArray());
+
+        var plain = new DoraMlp(6, 10, 3, new Rng(4));
+        plain.Lora.Attach(config: new LoraOverride { UseDora = false });
+        Assert.All(plain.Lora.Targets(), t => Assert.Null(t.Layer.Lora!.Adapters["default"].Magnitude));
+    }
 }

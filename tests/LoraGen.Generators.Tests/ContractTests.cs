@@ -66,7 +66,7 @@ public class ContractTests
         Assert.NotNull(typeof(LoraFieldSpec).GetConstructor([typeof(LoraConfig), typeof(LoraBias)]));
         Assert.NotNull(typeof(LoraModelController).GetConstructor([typeof(Module), typeof(LoraModelOptions)]));
         Assert.Contains(typeof(LoraConfig).GetConstructors(), c => c.GetParameters().Select(p => p.Name)
-            .SequenceEqual(["Rank", "Alpha", "Dropout", "Init", "UseRsLora"]));
+            .SequenceEqual(["Rank", "Alpha", "Dropout", "Init", "UseRsLora", RuntimeNames.UseDoraProperty, "PissaNiter"]));
         Assert.Contains(typeof(LoraModelOptions).GetConstructors(), c => c.GetParameters().Select(p => p.Name)
             .SequenceEqual(["Defaults", "Bias", "Targets", "RankPattern", "AlphaPattern", "BaseModelName"]));
         Assert.NotNull(typeof(ModuleNameAttribute).GetConstructor([typeof(string)]));
@@ -80,6 +80,7 @@ public class ContractTests
             (RuntimeNames.RankProperty, typeof(int)), (RuntimeNames.AlphaProperty, typeof(double)),
             (RuntimeNames.DropoutProperty, typeof(double)), (RuntimeNames.InitProperty, typeof(LoraInit)),
             (RuntimeNames.UseRsLoraProperty, typeof(bool)), (RuntimeNames.BiasProperty, typeof(LoraBias)),
+            (RuntimeNames.UseDoraProperty, typeof(bool)),
         };
         var lora = shared.Append((RuntimeNames.NameProperty, typeof(string)));
         var root = shared.Concat([

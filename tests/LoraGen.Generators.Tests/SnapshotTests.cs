@@ -80,6 +80,9 @@ public class SnapshotTests
     public void MlpWithNamedTargets() => VerifyAll("Mlp", GeneratorHarness.ModelSources("Mlp.cs"));
 
     [Fact]
+    public void DoraDefaultsAndFields() => VerifyAll("DoraMlp", GeneratorHarness.ModelSources("DoraMlp.cs"));
+
+    [Fact]
     public void EdgeCasesOfTypeShapes() => VerifyAll("EdgeCases", ("EdgeCases.cs", EdgeCases));
 
     [Fact]

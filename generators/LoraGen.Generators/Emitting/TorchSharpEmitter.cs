@@ -101,6 +101,7 @@ namespace LoraGen.Generators.Emitting
             w.CloseBlock();
         }
 
-        private static string ConfigOf(LoraSpec s) => NewConfig(Config, s);
+        // The TorchSharp backend has no DoRA: the setting is left out here and LORA0201 reports it.
+        private static string ConfigOf(LoraSpec s) => NewConfig(Config, s with { UseDora = false });
     }
 }

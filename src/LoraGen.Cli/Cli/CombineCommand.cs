@@ -8,7 +8,7 @@ using Spectre.Console;
 namespace LoraGen.Cli;
 
 /// <summary>
-/// <c>loragen combine A B … --weights 0.7,0.3 --method linear|cat -o OUT</c>: PEFT's <c>add_weighted_adapter</c>
+/// <c>loragen combine A B … --weights 0.7,0.3 --method linear|cat|svd|ties|dare_linear|dare_ties|magnitude_prune [--density 0.5] -o OUT</c>: PEFT's <c>add_weighted_adapter</c>
 /// through the one backend-neutral implementation (<see cref="AdapterCombination"/>); the result is an adapter
 /// directory saved as one unit.
 /// </summary>
@@ -18,24 +18,26 @@ internal static class CombineCommand
     {
         var adapters = new Argument<string[]>("adapters") { Description = "two or more PEFT adapter directories", Arity = ArgumentArity.OneOrMore };
         var weights = new Option<string?>("--weights", "-w") { Description = "comma-separated weights, one per adapter (default: all 1)" };
-        var method = new Option<string>("--method", "-m") { Description = "linear, cat or svd", DefaultValueFactory = _ => "linear" };
-        method.AcceptOnlyFromAmong("linear", "cat", "svd");
+        var method = new Option<string>("--method", "-m") { Description = string.Join(", ", CombinationMethods.Names), DefaultValueFactory = _ => "linear" };
+        method.AcceptOnlyFromAmong([.. CombinationMethods.Names]);
+        var density = new Option<double?>("--density") { Description = "fraction of entries kept by ties, dare_linear, dare_ties, magnitude_prune (PEFT's density)" };
+        var seed = new Option<ulong>("--seed") { Description = "seed of dare's random drops", DefaultValueFactory = _ => 0 };
         var output = new Option<string>("--output", "-o") { Description = "output adapter directory", Required = true };
         var force = new Option<bool>("--force") { Description = "replace an existing output" };
-        var cmd = new Command("combine", "Combine adapters into one (PEFT's add_weighted_adapter: linear, cat, svd).") { adapters, weights, method, output, force };
-        cmd.SetAction(p => Run(ctx, p.GetValue(adapters)!, p.GetValue(weights), p.GetValue(method)!, p.GetValue(output)!, p.GetValue(force)));
+        var cmd = new Command("combine", "Combine adapters into one (PEFT's add_weighted_adapter: linear, cat, svd, ties, dare_linear, dare_ties, magnitude_prune).")
+            { adapters, weights, method, density, seed, output, force };
+        cmd.SetAction(p => Run(ctx, p.GetValue(adapters)!, p.GetValue(weights), p.GetValue(method)!, p.GetValue(output)!, p.GetValue(force),
+            p.GetValue(density), p.GetValue(seed)));
         return cmd;
     }
 
-    public static int Run(CliContext ctx, string[] paths, string? weightList, string methodName, string outputPath, bool force)
+    public static int Run(CliContext ctx, string[] paths, string? weightList, string methodName, string outputPath, bool force,
+        double? density = null, ulong seed = 0)
     {
-        var method = methodName switch
-        {
-            "linear" => CombinationMethod.Linear,
-            "cat" => CombinationMethod.Cat,
-            "svd" => CombinationMethod.Svd,
-            _ => throw new CliException(ExitCodes.Usage, $"--method: '{methodName}' is not one of linear, cat, svd."),
-        };
+        if (!CombinationMethods.TryParse(methodName, out var method))
+            throw new CliException(ExitCodes.Usage, $"--method: '{methodName}' is not one of {string.Join(", ", CombinationMethods.Names)}.");
+        if (CombinationMethods.NeedsDensity(method) && density is not (> 0 and <= 1))
+            throw new CliException(ExitCodes.Usage, $"--density: {methodName} needs a density in (0, 1]{(density is null ? "" : $", got {density}")}.");
         var weights = ParseWeights(weightList, paths.Length);
         var inputs = new List<AdapterInput>();
         try
@@ -74,7 +76,8 @@ internal static class CombineCommand
                         (int)ia.Shape[0], (int)ia.Shape[1], (int)ib.Shape[0], configs[i].ScalingFor(path));
                 }
                 LoraFactors combined;
-                try { combined = AdapterCombination.Combine(method, factors, weights, rank); }
+                var options = density is { } d ? new TaskArithmeticOptions(d, Seed: seed + (ulong)entries.Count) : null;
+                try { combined = AdapterCombination.Combine(method, factors, weights, rank, options); }
                 catch (ArgumentException e) { throw CliException.Input($"layer '{path}' ({AdapterKeys.A(path, kind)}): {e.Message}", e); }
                 entries.Add(SafetensorsEntry.FromFloats(AdapterKeys.A(path, kind), [combined.Rank, combined.InFeatures], combined.A, dtype));
                 entries.Add(SafetensorsEntry.FromFloats(AdapterKeys.B(path, kind), [combined.OutFeatures, combined.Rank], combined.B, dtype));

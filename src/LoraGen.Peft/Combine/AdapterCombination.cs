@@ -25,9 +25,10 @@ public static class AdapterCombination
         if (ranks.Count == 0) throw new ArgumentException("At least one adapter is needed.", nameof(ranks));
         return method switch
         {
-            CombinationMethod.Linear => ranks.Distinct().Count() == 1
+            CombinationMethod.Linear or CombinationMethod.Ties or CombinationMethod.DareLinear or CombinationMethod.DareTies or CombinationMethod.MagnitudePrune
+                => ranks.Distinct().Count() == 1
                 ? ranks[0]
-                : throw new ArgumentException($"linear needs every adapter to have the same r; got {string.Join(", ", ranks)} (use cat).", nameof(ranks)),
+                : throw new ArgumentException($"{CombinationMethods.PeftName(method)} needs every adapter to have the same r; got {string.Join(", ", ranks)} (use cat or svd).", nameof(ranks)),
             CombinationMethod.Cat => ranks.Sum(),
             CombinationMethod.Svd => ranks.Max(),   // PEFT's svd_rank default: the largest rank among the adapters
             _ => throw NotYet(method),
@@ -39,7 +40,14 @@ public static class AdapterCombination
     /// lacks it; <paramref name="weights"/>[i] its weight. Returns factors of rank <paramref name="combinedRank"/>
     /// (from <see cref="CombinedRank"/>) with scaling 1.
     /// </summary>
-    public static LoraFactors Combine(CombinationMethod method, IReadOnlyList<LoraFactors?> layers, IReadOnlyList<double> weights, int combinedRank)
+    /// <remarks>
+    /// The trimming/dropping methods (<see cref="CombinationMethod.Ties"/>, <see cref="CombinationMethod.DareLinear"/>,
+    /// <see cref="CombinationMethod.DareTies"/>, <see cref="CombinationMethod.MagnitudePrune"/>) need
+    /// <paramref name="options"/>; give each layer its own <see cref="TaskArithmeticOptions.Seed"/> (e.g. the seed plus
+    /// the layer's index) so DARE's drops differ between layers.
+    /// </remarks>
+    public static LoraFactors Combine(CombinationMethod method, IReadOnlyList<LoraFactors?> layers, IReadOnlyList<double> weights, int combinedRank,
+        TaskArithmeticOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(layers);
         ArgumentNullException.ThrowIfNull(weights);
@@ -90,6 +98,9 @@ public static class AdapterCombination
                 break;
             case CombinationMethod.Svd:
                 return Svd(layers, weights, present, combinedRank, inF, outF);
+            case CombinationMethod.Ties or CombinationMethod.DareLinear or CombinationMethod.DareTies or CombinationMethod.MagnitudePrune:
+                return Trimmed(method, layers, weights, present, combinedRank, inF, outF,
+                    options ?? throw new ArgumentException($"{CombinationMethods.PeftName(method)} needs a density ({nameof(TaskArithmeticOptions)}).", nameof(options)));
             default:
                 throw NotYet(method);
         }
@@ -148,11 +159,36 @@ public static class AdapterCombination
         return new LoraFactors(newA, newB, k, inF, outF, 1.0);
     }
 
+    /// <summary>
+    /// PEFT's <c>_generalized_task_arithmetic_weighted_adapter</c>: the merge runs on the A factors and on the B factors
+    /// separately, each adapter weighted by √(wᵢ·sᵢ), so B·A approximates Σ wᵢ·sᵢ·Bᵢ·Aᵢ.
+    /// </summary>
+    private static LoraFactors Trimmed(CombinationMethod method, IReadOnlyList<LoraFactors?> layers, IReadOnlyList<double> weights, List<int> present,
+        int r, int inF, int outF, TaskArithmeticOptions options)
+    {
+        options.Validate();
+        var w = new List<double>();
+        foreach (int i in present)
+        {
+            var l = layers[i]!;
+            if (l.Rank != r)
+                throw new ArgumentException($"{CombinationMethods.PeftName(method)} needs rank {r} at every layer; adapter {i} has {l.Rank} (use cat or svd).", nameof(layers));
+            double ws = weights[i] * l.Scaling;
+            if (ws < 0 || double.IsNaN(ws))
+                throw new ArgumentException($"{CombinationMethods.PeftName(method)} takes √(weight·scaling) and adapter {i} has weight·scaling = {ws}.", nameof(weights));
+            w.Add(Math.Sqrt(ws));
+        }
+        ulong state = options.Seed;
+        var a = TaskArithmetic.Merge(method, present.Select(i => layers[i]!.A).ToList(), w, options, ref state);
+        var b = TaskArithmetic.Merge(method, present.Select(i => layers[i]!.B).ToList(), w, options, ref state);
+        return new LoraFactors(a, b, r, inF, outF, 1.0);
+    }
+
     private static void Axpy(float c, float[] x, float[] y)
     {
         for (long i = 0; i < x.LongLength; i++) y[i] += c * x[i];
     }
 
     private static NotSupportedException NotYet(CombinationMethod method) =>
-        new($"combination method '{method}' is not one of linear, cat, svd.");
+        new($"combination method '{method}' is not one of {string.Join(", ", Contract.CombinationTypes.All)}.");
 }

@@ -20,4 +20,23 @@ public enum CombinationMethod
     /// B = U_k·diag(σ_k) and A = V_kᵀ; scaling 1. Any weights, any ranks.
     /// </summary>
     Svd,
+
+    /// <summary>
+    /// PEFT's <c>ties</c> (Yadav et al. 2023), on A and on B separately with weights √(wᵢ·sᵢ) as PEFT does: keep each
+    /// factor's ⌊density·n⌋ largest entries, elect each entry's sign, average the weighted entries that agree. Same
+    /// rank r in, rank r out, scaling 1. Needs <see cref="TaskArithmeticOptions"/>.
+    /// </summary>
+    Ties,
+
+    /// <summary>
+    /// PEFT's <c>dare_linear</c> (Yu et al. 2023): drop each entry of each factor with probability 1 − density,
+    /// rescale the kept ones by 1/density, then the weighted sum (weights √(wᵢ·sᵢ)). Seeded.
+    /// </summary>
+    DareLinear,
+
+    /// <summary>PEFT's <c>dare_ties</c>: DARE's random drop and rescale, then TIES's sign election and disjoint merge. Seeded.</summary>
+    DareTies,
+
+    /// <summary>PEFT's <c>magnitude_prune</c>: TIES's trimming, then the weighted sum (no sign election).</summary>
+    MagnitudePrune,
 }

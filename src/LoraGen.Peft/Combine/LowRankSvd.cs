@@ -4,10 +4,80 @@ namespace LoraGen.Combine;
 /// The truncated SVD of a matrix given in factored form ΔW = B·A (B [m, R], A [R, n], R small), without forming ΔW:
 /// thin QR of B and of Aᵀ (B = Q_b·R_b, Aᵀ = Q_a·R_a), a one-sided Jacobi SVD of the R×R core R_b·R_aᵀ, then
 /// U = Q_b·U_core and V = Q_a·V_core. Cost O((m + n)·R² + R³) in float64, so it suits PEFT's <c>svd</c> combination
-/// of LoRA adapters of any layer size.
+/// of LoRA adapters of any layer size. The same routines give a dense matrix's top-k SVD (exact, and randomized as
+/// <c>torch.svd_lowrank</c>) and its reduced QR, for PiSSA and OLoRA initialisation.
 /// </summary>
-internal static class LowRankSvd
+public static class LowRankSvd
 {
+    /// <summary>
+    /// The top-<paramref name="k"/> SVD of a dense W [m, n] (row-major): W ≈ U_k·diag(σ_k)·V_kᵀ, as
+    /// <see cref="Truncate"/> returns it (<c>newB</c> = U_k·diag(σ_k) [m, k], <c>newA</c> = V_kᵀ [k, n]). Exact: W is
+    /// taken as the product W·I (or I·W when it is wide), so the core is min(m, n)².
+    /// </summary>
+    public static (float[] NewB, float[] NewA, double[] Sigma) TopK(double[] w, int m, int n, int k)
+    {
+        ArgumentNullException.ThrowIfNull(w);
+        return m >= n ? Truncate(w, Identity(n), m, n, n, k) : Truncate(Identity(m), w, m, m, n, k);
+    }
+
+    /// <summary>
+    /// The randomized top-<paramref name="k"/> SVD of W [m, n] (Halko et al., as <c>torch.svd_lowrank(W, q=k, niter)</c>
+    /// computes it): Q = orth(W·Ω) for a Gaussian Ω [n, k] drawn from <paramref name="seed"/>, <paramref name="niter"/>
+    /// power iterations Q = orth(W·orth(Wᵀ·Q)), then the exact SVD of the factored W ≈ Q·(Qᵀ·W). Same result layout as <see cref="TopK"/>.
+    /// </summary>
+    public static (float[] NewB, float[] NewA, double[] Sigma) RandomizedTopK(double[] w, int m, int n, int k, int niter, ulong seed)
+    {
+        ArgumentNullException.ThrowIfNull(w);
+        var random = new Random(unchecked((int)seed ^ (int)(seed >> 32)));
+        var omega = new double[n * k];
+        for (int i = 0; i < omega.Length; i++)
+            omega[i] = Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());   // Box–Muller
+        var q = ThinQr(MatMul(w, omega, m, n, k), m, k).Q;                                // [m, k]
+        var wt = Transpose(w, m, n);
+        for (int it = 0; it < niter; it++)
+        {
+            var p = ThinQr(MatMul(wt, q, n, m, k), n, k).Q;                                // [n, k]
+            q = ThinQr(MatMul(w, p, m, n, k), m, k).Q;
+        }
+        var qtw = MatMul(Transpose(q, m, k), w, k, m, n);                                  // [k, n]
+        return Truncate(q, qtw, m, k, n, k);
+    }
+
+    /// <summary>
+    /// The reduced QR of W [m, n] with p = min(m, n): Q [m, p] orthonormal columns spanning W's first p columns (Gram–Schmidt,
+    /// R's diagonal ≥ 0; LAPACK's Householder QR may flip the sign of a column of Q and the matching row of R) and
+    /// R = Qᵀ·W [p, n], upper triangular.
+    /// </summary>
+    public static (double[] Q, double[] R) Qr(double[] w, int m, int n)
+    {
+        ArgumentNullException.ThrowIfNull(w);
+        int p = Math.Min(m, n);
+        var first = new double[m * p];
+        for (int i = 0; i < m; i++) Array.Copy(w, i * n, first, i * p, p);
+        var q = ThinQr(first, m, p).Q;
+        return (q, MatMul(Transpose(q, m, p), w, p, m, n));
+    }
+
+    private static double[] Identity(int n)
+    {
+        var id = new double[n * n];
+        for (int i = 0; i < n; i++) id[i * n + i] = 1;
+        return id;
+    }
+
+    /// <summary>X [r, t] · Y [t, c].</summary>
+    private static double[] MatMul(double[] x, double[] y, int r, int t, int c)
+    {
+        var z = new double[r * c];
+        for (int i = 0; i < r; i++)
+            for (int l = 0; l < t; l++)
+            {
+                double a = x[i * t + l];
+                if (a == 0) continue;
+                for (int j = 0; j < c; j++) z[i * c + j] += a * y[l * c + j];
+            }
+        return z;
+    }
     /// <summary>
     /// The best rank-<paramref name="k"/> factors of B·A (Eckart–Young): <c>newB</c> [m, k] = U_k·diag(σ_k) and
     /// <c>newA</c> [k, n] = V_kᵀ, as PEFT's <c>svd</c> combination returns them (lora_B = U·S, lora_A = Vh).

@@ -17,6 +17,8 @@ public sealed partial record AdapterConfig
         ArgumentNullException.ThrowIfNull(layers);
         if (layers.Count == 0) throw new ArgumentException("an adapter config needs at least one layer.", nameof(layers));
         var first = layers[0];
+        if (layers.FirstOrDefault(l => l.UseDora != first.UseDora) is { } odd)
+            throw new ArgumentException($"PEFT has one {Contract.ConfigFields.UseDora} flag per adapter, but {first.Path} is {(first.UseDora ? "DoRA" : "plain LoRA")} and {odd.Path} is not.", nameof(layers));
         bool rsLora = layers.Count(l => l.UseRsLora) * 2 > layers.Count;
         double EffectiveAlpha(AdapterLayerSettings c) => c.UseRsLora == rsLora ? c.Alpha
             : c.UseRsLora ? c.Alpha * Math.Sqrt(c.Rank) : c.Alpha / Math.Sqrt(c.Rank);
@@ -30,6 +32,7 @@ public sealed partial record AdapterConfig
             TargetModules = OneOrMany<string>.Many(layers.Select(l => ModulePath.LastSegment(l.Path)).Distinct().Order(StringComparer.Ordinal)),
             Bias = bias,
             UseRsLora = rsLora,
+            UseDora = first.UseDora,
             InitLoraWeights = first.Init == LoraInit.Gaussian ? InitLoraWeights.Gaussian : InitLoraWeights.Default,
             RankPattern = layers.Where(l => l.Rank != r)
                 .OrderBy(l => l.Path, StringComparer.Ordinal).ToDictionary(l => l.Path, l => l.Rank),

@@ -30,6 +30,9 @@ public static class AdapterKeys
     /// <summary>A's name inside its layer: <c>lora_A.ADAPTER.weight</c> or <c>lora_embedding_A.ADAPTER</c>.</summary>
     public static string ModuleA(string adapter, LayerKind kind) => PeftKeys.ModuleA(adapter, kind == LayerKind.Embedding);
 
+    /// <summary>DoRA's magnitude name inside its layer: <c>lora_magnitude_vector.ADAPTER.weight</c>.</summary>
+    public static string ModuleMagnitude(string adapter) => PeftKeys.ModuleMagnitude(adapter);
+
     /// <summary>B's name inside its layer: <c>lora_B.ADAPTER.weight</c> or <c>lora_embedding_B.ADAPTER</c>.</summary>
     public static string ModuleB(string adapter, LayerKind kind) => PeftKeys.ModuleB(adapter, kind == LayerKind.Embedding);
 

@@ -10,4 +10,5 @@ namespace LoraGen.Peft;
 /// <param name="Dropout">The adapter's dropout probability.</param>
 /// <param name="UseRsLora">Whether the layer scales by α/√r.</param>
 /// <param name="Init">How the layer's A was initialized.</param>
-public sealed record AdapterLayerSettings(string Path, int Rank, double Alpha, double Dropout, bool UseRsLora, LoraInit Init);
+/// <param name="UseDora">Whether the layer's adapter is DoRA (PEFT's one <c>use_dora</c> flag: all layers or none).</param>
+public sealed record AdapterLayerSettings(string Path, int Rank, double Alpha, double Dropout, bool UseRsLora, LoraInit Init, bool UseDora = false);

@@ -6,7 +6,10 @@ namespace LoraGen.Lora;
 /// <param name="Dropout">Dropout probability on the adapter's input, in [0, 1).</param>
 /// <param name="Init">How A is initialized (B is zeros).</param>
 /// <param name="UseRsLora">Scaling α/√r (rank-stabilized) instead of α/r.</param>
-public sealed record LoraConfig(int Rank, double Alpha, double Dropout = 0, LoraInit Init = LoraInit.Kaiming, bool UseRsLora = false)
+/// <param name="UseDora">DoRA (PEFT <c>use_dora</c>): a trainable magnitude per output feature rescales W + s·BA to m/‖W + s·BA‖.</param>
+/// <param name="PissaNiter">With <see cref="LoraInit.Pissa"/>: 0 for the exact SVD, N &gt; 0 for PEFT's <c>pissa_niter_N</c> (a randomized SVD with N power iterations).</param>
+public sealed record LoraConfig(int Rank, double Alpha, double Dropout = 0, LoraInit Init = LoraInit.Kaiming, bool UseRsLora = false, bool UseDora = false,
+    int PissaNiter = 0)
 {
     /// <summary>The factor applied to B·A: α/r, or α/√r with rsLoRA.</summary>
     public float Scaling => (float)(UseRsLora ? Alpha / Math.Sqrt(Rank) : Alpha / Rank);
@@ -17,5 +20,8 @@ public sealed record LoraConfig(int Rank, double Alpha, double Dropout = 0, Lora
         if (Rank < 1) throw new ArgumentException($"{where}: LoRA rank must be at least 1, got {Rank}.");
         if (!(Alpha > 0) || double.IsInfinity(Alpha)) throw new ArgumentException($"{where}: LoRA alpha must be positive and finite, got {Alpha}.");
         if (!(Dropout >= 0 && Dropout < 1)) throw new ArgumentException($"{where}: LoRA dropout must be in [0, 1), got {Dropout}.");
+        if (PissaNiter < 0) throw new ArgumentException($"{where}: PiSSA's power iterations must be ≥ 0, got {PissaNiter}.");
+        if (UseDora && Init is LoraInit.Pissa or LoraInit.Olora)
+            throw new ArgumentException($"{where}: {Init} initialisation with DoRA is not supported; use one or the other.");
     }
 }

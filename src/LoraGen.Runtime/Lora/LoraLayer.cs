@@ -29,6 +29,7 @@ public sealed class LoraLayer : ILayerAdapter
     private readonly Lock _gate = new();
     private volatile State _state = State.Empty;
     private volatile bool _disabled;
+    private volatile string[]? _rowAdapters;
 
     /// <summary>Creates the slot for a layer whose base weight is <paramref name="weight"/>.</summary>
     public LoraLayer(LayerKind kind, Tensor weight, string layerName)
@@ -60,6 +61,12 @@ public sealed class LoraLayer : ILayerAdapter
     /// <summary>True when any adapter is merged.</summary>
     public bool IsMerged => _state.Merged.Length > 0;
 
+    /// <summary>
+    /// PEFT's <c>adapter_names=</c>: when set, row i of a batch (the first dimension) goes through adapter
+    /// RowAdapters[i] alone ("__base__": none), inference only, no merging (see <see cref="MixedBatch"/>).
+    /// </summary>
+    public IReadOnlyList<string>? RowAdapters { get => _rowAdapters; set => _rowAdapters = value?.ToArray(); }
+
     /// <summary>When true the forward pass ignores unmerged adapters (the base model's output, unless merged).</summary>
     public bool Disabled { get => _disabled; set => _disabled = value; }
 
@@ -76,6 +83,7 @@ public sealed class LoraLayer : ILayerAdapter
         CheckNew(name, config);
         int r = config.Rank, inDim = InDim, outDim = OutDim;
         Tensor a, b;
+        if (config.Init is LoraInit.Pissa or LoraInit.Olora) return AddResidualInit(name, config, rng);
         if (Kind == LayerKind.Linear)
         {
             a = config.Init == LoraInit.Gaussian
@@ -88,11 +96,15 @@ public sealed class LoraLayer : ILayerAdapter
             a = Tensor.Zeros(r, inDim);
             b = Tensor.Randn(rng, 1f, outDim, r);
         }
-        return Register(name, config, a, b, new Rng(rng.NextUInt() | (ulong)rng.NextUInt() << 32));
+        return Register(name, config, a, b, new Rng(rng.NextUInt() | (ulong)rng.NextUInt() << 32), InitialMagnitude(config, a, b));
     }
 
-    /// <summary>Adds an adapter with given A and B (e.g. loaded from a file); shapes are checked against the layer.</summary>
-    public LoraAdapter Add(string name, LoraConfig config, Tensor a, Tensor b)
+    /// <summary>
+    /// Adds an adapter with given A and B (e.g. loaded from a file); shapes are checked against the layer. A DoRA
+    /// adapter (<see cref="LoraConfig.UseDora"/>) takes <paramref name="magnitude"/> ([out] or [dim]) or, when it is
+    /// null, ‖W + s·BA‖ per output feature, so the layer's output does not jump.
+    /// </summary>
+    public LoraAdapter Add(string name, LoraConfig config, Tensor a, Tensor b, Tensor? magnitude = null)
     {
         CheckNew(name, config);
         int r = config.Rank;
@@ -100,7 +112,34 @@ public sealed class LoraLayer : ILayerAdapter
             throw new ShapeMismatchException("lora", "A", a.shape, "expected", [r, InDim], $"{LayerName}: adapter '{name}' A must be [r, {(Kind == LayerKind.Linear ? "in" : "num_embeddings")}].");
         if (!b.Shape.SequenceEqual([OutDim, r]))
             throw new ShapeMismatchException("lora", "B", b.shape, "expected", [OutDim, r], $"{LayerName}: adapter '{name}' B must be [{(Kind == LayerKind.Linear ? "out" : "dim")}, r].");
-        return Register(name, config, a, b, new Rng(StableHash(name)));
+        if (magnitude is not null && (!config.UseDora || !magnitude.Shape.SequenceEqual([OutDim])))
+            throw new ShapeMismatchException("lora", "magnitude", magnitude.shape, "expected", [OutDim],
+                $"{LayerName}: adapter '{name}' {(config.UseDora ? "DoRA magnitude must be [out] (Linear) or [dim] (Embedding)" : "has a magnitude but is not a DoRA adapter")}.");
+        return Register(name, config, a, b, new Rng(StableHash(name)), magnitude ?? InitialMagnitude(config, a, b));
+    }
+
+    /// <summary>PiSSA/OLoRA: A, B from W's SVD or QR, W ← W − s·BA (see <see cref="ResidualInit"/>).</summary>
+    private LoraAdapter AddResidualInit(string name, LoraConfig config, Rng rng)
+    {
+        if (Kind != LayerKind.Linear) throw new ArgumentException($"{LayerName}: {config.Init} initialisation applies to Linear layers only (as PEFT).");
+        lock (_gate)
+        {
+            if (_state.Merged.Length > 0) throw new InvalidOperationException($"{LayerName}: Unmerge() before a {config.Init} initialisation (it rewrites the base weight).");
+            var (a, b) = ResidualInit.Apply(config, Weight, rng.NextUInt() | (ulong)rng.NextUInt() << 32);
+            var initial = (a.Clone(), b.Clone());
+            var ad = Register(name, config, a, b, new Rng(rng.NextUInt()), null);
+            ad.Initial = initial;
+            return ad;
+        }
+    }
+
+    /// <summary>DoRA's m at creation: ‖W + s·BA‖ per output feature (null for plain LoRA).</summary>
+    private Tensor? InitialMagnitude(LoraConfig config, Tensor a, Tensor b)
+    {
+        if (!config.UseDora) return null;
+        var delta = DeltaOf(a, b, config.Rank, config.Scaling);
+        var norm = Dora.WeightNorm(Kind, Weight.Data, delta.Data, Weight.Dim(0), Weight.Dim(1));
+        return Tensor.FromArray(norm, norm.Length);
     }
 
     /// <summary>
@@ -128,11 +167,12 @@ public sealed class LoraLayer : ILayerAdapter
     }
 
     /// <summary>Makes A and B trainable, stores the adapter, and activates it if none is active.</summary>
-    private LoraAdapter Register(string name, LoraConfig config, Tensor a, Tensor b, Rng dropoutRng)
+    private LoraAdapter Register(string name, LoraConfig config, Tensor a, Tensor b, Rng dropoutRng, Tensor? magnitude)
     {
         a.RequiresGrad = true;
         b.RequiresGrad = true;
-        var adapter = new LoraAdapter(name, config, a, b, dropoutRng);
+        if (magnitude is not null) magnitude.RequiresGrad = true;
+        var adapter = new LoraAdapter(name, config, a, b, dropoutRng, magnitude);
         lock (_gate)
         {
             var s = _state;
@@ -181,12 +221,17 @@ public sealed class LoraLayer : ILayerAdapter
     public Tensor DeltaWeight(string name)
     {
         var ad = _state.Adapters.TryGetValue(name, out var x) ? x : throw new KeyNotFoundException($"{LayerName}: no adapter named '{name}'.");
-        int r = ad.Config.Rank;
+        return DeltaOf(ad.A, ad.B, ad.Config.Rank, ad.Scaling);
+    }
+
+    /// <summary>s·BA in the base weight's layout.</summary>
+    internal Tensor DeltaOf(Tensor a, Tensor b, int r, float scaling)
+    {
         var delta = Tensor.Empty(Weight.shape);
         if (Kind == LayerKind.Linear)   // [out, in] = s · B[out, r] · A[r, in]
-            Gemm.Sgemm(false, false, OutDim, InDim, r, ad.Scaling, ad.B.Data, r, ad.A.Data, InDim, 0f, delta.Data, InDim);
+            Gemm.Sgemm(false, false, OutDim, InDim, r, scaling, b.Data, r, a.Data, InDim, 0f, delta.Data, InDim);
         else                                 // [num, dim] = s · A[r, num]ᵀ · B[dim, r]ᵀ
-            Gemm.Sgemm(true, true, InDim, OutDim, r, ad.Scaling, ad.A.Data, InDim, ad.B.Data, r, 0f, delta.Data, OutDim);
+            Gemm.Sgemm(true, true, InDim, OutDim, r, scaling, a.Data, InDim, b.Data, r, 0f, delta.Data, OutDim);
         return delta;
     }
 
@@ -207,6 +252,8 @@ public sealed class LoraLayer : ILayerAdapter
         {
             if (_state.Merged.Contains(name)) continue;
             var delta = DeltaWeight(name);
+            if (_state.Adapters[name].Magnitude is { } m)   // DoRA: W' = m/‖W + ΔW‖ ⊙ (W + ΔW)
+                Dora.ToMergeIncrement(Kind, Weight.Data, delta.Data, m.Data, Weight.Dim(0), Weight.Dim(1));
             var saved = _state.Saved ?? Weight.Data.ToArray();
             if (safe)
             {
@@ -234,8 +281,7 @@ public sealed class LoraLayer : ILayerAdapter
         foreach (var ad in s.Adapters.Values)
         {
             string? reason = s.Merged.Contains(ad.Name) ? $"{LayerName}: adapter '{ad.Name}' is merged; Unmerge() before training it." : null;
-            ad.A.StepLock = reason;
-            ad.B.StepLock = reason;
+            foreach (var p in ad.Parameters()) p.StepLock = reason;
         }
     }
 
@@ -280,18 +326,29 @@ public sealed class LoraLayer : ILayerAdapter
     /// <summary>Linear: y + Σ s · (dropout(x) · Aᵀ) · Bᵀ over the contributing adapters.</summary>
     public Tensor ForwardLinear(Tensor x, Tensor y, bool training)
     {
+        if (_rowAdapters is { } rows) return MixedBatch.Linear(this, rows, x, y, training);
         foreach (var ad in Contributing())
+        {
+            if (ad.Magnitude is not null)
+            {
+                var xd = x.Dropout((float)ad.Config.Dropout, ad.DropoutRng, training);          // [..., in]
+                y = y + Dora.LinearContribution(Weight, DeltaOf(ad.A, ad.B, ad.Config.Rank, ad.Scaling), xd, ad);
+                continue;
+            }
             y = LoraOps.LoraLinear(x, y, ad.A, ad.B, ad.Scaling, (float)ad.Config.Dropout, ad.DropoutRng, training);   // [..., out]
+        }
         return y;
     }
 
     /// <summary>Embedding: y + Σ s · Aᵀ[ids] · Bᵀ over the contributing adapters (no dropout, as PEFT).</summary>
     public Tensor ForwardEmbedding(int[] ids, int[] idsShape, Tensor y)
     {
+        if (_rowAdapters is { } rows) return MixedBatch.Embedding(this, rows, ids, idsShape, y);
         foreach (var ad in Contributing())
         {
             var h = EmbeddingOps.Embedding(ad.A.Transpose(0, 1), ids, idsShape);   // [..., r]
-            y = y + h.Scale(ad.Scaling).Linear(ad.B);                     // [..., dim]
+            var e = h.Scale(ad.Scaling).Linear(ad.B);                              // [..., dim]
+            y = ad.Magnitude is null ? y + e : Dora.EmbeddingOutput(Weight, DeltaOf(ad.A, ad.B, ad.Config.Rank, ad.Scaling), y, e, ad);
         }
         return y;
     }
@@ -303,6 +360,7 @@ public sealed class LoraLayer : ILayerAdapter
         {
             yield return (AdapterKeys.ModuleA(ad.Name, Kind), ad.A);
             yield return (AdapterKeys.ModuleB(ad.Name, Kind), ad.B);
+            if (ad.Magnitude is not null) yield return (AdapterKeys.ModuleMagnitude(ad.Name), ad.Magnitude);
         }
     }
 }

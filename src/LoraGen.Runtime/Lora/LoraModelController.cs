@@ -13,7 +13,7 @@ namespace LoraGen.Lora;
 /// (<see cref="SetActive"/>, <see cref="Delete"/>) and <see cref="Disable"/>. The generator creates it with the
 /// model's compile-time settings; the layers it adapts come from the generated module tree, not reflection.
 /// </summary>
-public sealed class LoraModelController : ILoraFacade
+public sealed partial class LoraModelController : ILoraFacade
 {
     private readonly Module _model;
     private readonly List<string> _names = [];
@@ -152,6 +152,9 @@ public sealed class LoraModelController : ILoraFacade
         if (targets.Count == 0)
             throw new InvalidOperationException($"{_model.GetType().Name} has no LoRA target: mark Linear/Embedding fields with [Lora] or list them in [LoraModel(Targets = ...)]. " +
                 "Every Module subclass that holds layers must be `partial` (LORA0021), or its layers are invisible.");
+        if (targets.Any(t => t.Config.UseDora) && targets.FirstOrDefault(t => !t.Config.UseDora) is { } plain)
+            throw new InvalidOperationException($"Adapter '{name}' would be DoRA on {Quote(targets.Where(t => t.Config.UseDora).Select(t => t.Path))} and plain LoRA on '{plain.Path}'; " +
+                $"PEFT's {ConfigFields.UseDora} is one setting per adapter. Set UseDora alike on every [Lora] and [LoraModel], or pass config: new() {{ UseDora = ... }}. Nothing was changed.");
         var problems = targets.Select(t => LoraLayer.ProblemAdding(t.Layer, t.Path, name, t.Config)).OfType<string>().ToList();
         if (problems.Count > 0) throw new InvalidOperationException(string.Join(" ", problems) + " Nothing was changed.");   // all or nothing
         _model.Freeze();
@@ -214,7 +217,26 @@ public sealed class LoraModelController : ILoraFacade
         var result = _model.Parameters(includeAdapters: false).Where(p => p.RequiresGrad).ToList();
         if (_active is null || !_trainable.GetValueOrDefault(_active)) return result;
         foreach (var slot in Slots())
-            if (slot.Adapters.TryGetValue(_active, out var ad)) { result.Add(ad.A); result.Add(ad.B); }
+            if (slot.Adapters.TryGetValue(_active, out var ad)) result.AddRange(ad.Parameters());
+        return result;
+    }
+
+    /// <summary>
+    /// What <see cref="Parameters"/> returns, each with the layer kind and part it belongs to (null kind and part for a
+    /// base parameter the bias setting unfroze): the split LoRA+ groups by.
+    /// </summary>
+    internal List<(Tensor Parameter, LayerKind? Kind, AdapterKeyPart? Part)> TrainableByPart()
+    {
+        var result = _model.Parameters(includeAdapters: false).Where(p => p.RequiresGrad)
+            .Select(p => (p, (LayerKind?)null, (AdapterKeyPart?)null)).ToList();
+        if (_active is null || !_trainable.GetValueOrDefault(_active)) return result;
+        foreach (var slot in Slots())
+        {
+            if (!slot.Adapters.TryGetValue(_active, out var ad)) continue;
+            result.Add((ad.A, slot.Kind, AdapterKeyPart.A));
+            result.Add((ad.B, slot.Kind, AdapterKeyPart.B));
+            if (ad.Magnitude is not null) result.Add((ad.Magnitude, slot.Kind, AdapterKeyPart.Magnitude));
+        }
         return result;
     }
 
@@ -371,9 +393,8 @@ public sealed class LoraModelController : ILoraFacade
         for (int i = 0; i < loaded.Count; i++)
         {
             var l = loaded[i];
-            var ad = l.Layer.EnableLora(l.Path).Add(name, configs[i], l.A, l.B);
-            ad.A.RequiresGrad = isTrainable;
-            ad.B.RequiresGrad = isTrainable;
+            var ad = l.Layer.EnableLora(l.Path).Add(name, configs[i], l.A, l.B, l.Magnitude);
+            foreach (var p in ad.Parameters()) p.RequiresGrad = isTrainable;
         }
         Register(name, isTrainable);
     }
@@ -383,6 +404,8 @@ public sealed class LoraModelController : ILoraFacade
         var applied = config.Apply(path, fromFile);
         if (applied.Rank != fromFile.Rank)
             throw new ArgumentException($"LoRA override: {path} has rank {fromFile.Rank} in the adapter file; an override cannot change a loaded adapter's rank (got {applied.Rank}).");
+        if (applied.UseDora != fromFile.UseDora)
+            throw new ArgumentException($"LoRA override: {path} is {(fromFile.UseDora ? "a DoRA" : "a plain LoRA")} adapter in the file; an override cannot change a loaded adapter's variant ({nameof(LoraOverride.UseDora)}).");
         return applied;
     }
 }

@@ -30,6 +30,21 @@ public sealed record LoraOverride
     /// <summary>PEFT <c>use_rslora</c>: scale by α/√r instead of α/r.</summary>
     public bool? UseRsLora { get; init; }
 
+    /// <summary>
+    /// PEFT <c>use_dora</c>: DoRA (a trainable magnitude per output feature) instead of plain LoRA, whatever the
+    /// attributes say (Attach only: a loaded adapter's variant is its file's).
+    /// </summary>
+    public bool? UseDora { get; init; }
+
+    /// <summary>
+    /// PEFT <c>init_lora_weights</c> for Attach: Kaiming (<c>true</c>), Gaussian, PiSSA (<c>"pissa"</c>) or OLoRA
+    /// (<c>"olora"</c>). PiSSA and OLoRA rewrite the base weights to the residual; saves convert to plain LoRA.
+    /// </summary>
+    public LoraInit? Init { get; init; }
+
+    /// <summary>PEFT's <c>"pissa_niter_N"</c>: N power iterations of a randomized SVD for PiSSA (0: the exact SVD).</summary>
+    public int? PissaNiter { get; init; }
+
     /// <summary>PEFT <c>rank_pattern</c>: rank by module name, applied after <see cref="R"/>.</summary>
     public IReadOnlyDictionary<string, int>? RankPattern { get; init; }
 
@@ -55,10 +70,31 @@ public sealed record LoraOverride
             LoraDropout = config.LoraDropout,
             TargetModules = config.TargetModules?.Items,
             UseRsLora = config.UseRsLora,
+            UseDora = config.UseDora ? true : null,
+            Init = InitOf(config.InitLoraWeights, out var niter),
+            PissaNiter = niter,
             RankPattern = config.RankPattern.Count == 0 ? null : config.RankPattern,
             AlphaPattern = config.AlphaPattern.Count == 0 ? null : config.AlphaPattern,
             Bias = config.Bias,
         };
+    }
+
+    /// <summary>PEFT's <c>init_lora_weights</c> as a <see cref="LoraInit"/> (null for <c>true</c>/<c>false</c>); throws for a method LoraGen lacks.</summary>
+    private static LoraInit? InitOf(InitLoraWeights init, out int? niter)
+    {
+        niter = null;
+        var m = init.Method;
+        if (m is null) return null;
+        if (m == ConfigFields.InitGaussian) return LoraInit.Gaussian;
+        if (m == ConfigFields.InitOlora) return LoraInit.Olora;
+        if (m == ConfigFields.InitPissa) return LoraInit.Pissa;
+        var prefix = ConfigFields.InitPissa + ConfigFields.InitPissaNiterInfix;
+        if (m.StartsWith(prefix, StringComparison.Ordinal) && int.TryParse(m.AsSpan(prefix.Length), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n))
+        {
+            niter = n;
+            return LoraInit.Pissa;
+        }
+        throw new ArgumentException($"LoRA override: {ConfigFields.InitLoraWeights} \"{m}\" is not one LoraGen implements ({ConfigFields.InitGaussian}, {ConfigFields.InitPissa}, {prefix}N, {ConfigFields.InitOlora}).");
     }
 
     /// <summary>
@@ -90,6 +126,9 @@ public sealed record LoraOverride
         if (LoraAlpha is { } a) config = config with { Alpha = a };
         if (LoraDropout is { } d) config = config with { Dropout = d };
         if (UseRsLora is { } rs) config = config with { UseRsLora = rs };
+        if (UseDora is { } dora) config = config with { UseDora = dora };
+        if (Init is { } init) config = config with { Init = init };
+        if (PissaNiter is { } n) config = config with { PissaNiter = n };
         foreach (var (name, rank) in RankPattern ?? new Dictionary<string, int>())
             if (ModulePath.Matches(path, name)) { config = config with { Rank = rank }; break; }
         foreach (var (name, alpha) in AlphaPattern ?? new Dictionary<string, double>())

@@ -10,7 +10,8 @@ internal static class LoraAnalyzers
     /// <summary>One instance of each analyzer, as a build runs them.</summary>
     public static ImmutableArray<DiagnosticAnalyzer> All =>
         [new LoraAttributeAnalyzer(), new LoraModelAnalyzer(), new WeightMutationAnalyzer(), new MergeThenTrainAnalyzer(),
-         new TorchForwardCallAnalyzer(), new TorchRegisterComponentsAnalyzer(), new TorchFieldReassignmentAnalyzer()];
+         new TorchForwardCallAnalyzer(), new TorchRegisterComponentsAnalyzer(), new TorchFieldReassignmentAnalyzer(),
+         new VariantAnalyzer()];
 
     /// <summary>The descriptor of rule <paramref name="id"/> (as some analyzer supports it).</summary>
     public static DiagnosticDescriptor Descriptor(string id) =>

@@ -1,0 +1,21 @@
+namespace LoraGen.Contract
+{
+    /// <summary>
+    /// PEFT's <c>combination_type</c> names of <c>add_weighted_adapter</c> that LoraGen implements, in the order of the
+    /// <c>LoraGen.Combine.CombinationMethod</c> members (a test checks the two agree). The analyzers judge a constant
+    /// combination type against this list (LORA0204).
+    /// </summary>
+    internal static class CombinationTypes
+    {
+        public const string Linear = "linear";
+        public const string Cat = "cat";
+        public const string Svd = "svd";
+        public const string Ties = "ties";
+        public const string DareLinear = "dare_linear";
+        public const string DareTies = "dare_ties";
+        public const string MagnitudePrune = "magnitude_prune";
+
+        /// <summary>Every name, index = <c>CombinationMethod</c> value.</summary>
+        public static readonly string[] All = { Linear, Cat, Svd, Ties, DareLinear, DareTies, MagnitudePrune };
+    }
+}

@@ -1,0 +1,30 @@
+using LoraGen.Contract;
+
+namespace LoraGen.Combine;
+
+/// <summary>PEFT's <c>combination_type</c> spellings of <see cref="CombinationMethod"/>, both ways.</summary>
+public static class CombinationMethods
+{
+    /// <summary>Every PEFT name LoraGen implements (<c>linear</c>, <c>cat</c>, <c>svd</c>, <c>ties</c>, <c>dare_linear</c>, …).</summary>
+    public static IReadOnlyList<string> Names => CombinationTypes.All;
+
+    /// <summary>PEFT's name of <paramref name="method"/>.</summary>
+    public static string PeftName(CombinationMethod method) =>
+        (int)method >= 0 && (int)method < CombinationTypes.All.Length ? CombinationTypes.All[(int)method] : method.ToString();
+
+    /// <summary>The method PEFT calls <paramref name="name"/>; false for a name LoraGen does not implement.</summary>
+    public static bool TryParse(string name, out CombinationMethod method)
+    {
+        int i = Array.IndexOf(CombinationTypes.All, name);
+        method = (CombinationMethod)Math.Max(i, 0);
+        return i >= 0;
+    }
+
+    /// <summary>The method PEFT calls <paramref name="name"/>; <see cref="ArgumentException"/> naming the known ones otherwise.</summary>
+    public static CombinationMethod Parse(string name) =>
+        TryParse(name, out var m) ? m : throw new ArgumentException($"combination type '{name}' is not one of {string.Join(", ", CombinationTypes.All)}.", nameof(name));
+
+    /// <summary>Whether <paramref name="method"/> needs <see cref="TaskArithmeticOptions"/> (a density).</summary>
+    public static bool NeedsDensity(CombinationMethod method) =>
+        method is CombinationMethod.Ties or CombinationMethod.DareLinear or CombinationMethod.DareTies or CombinationMethod.MagnitudePrune;
+}
