@@ -232,4 +232,24 @@ public class Nf4Tests(ITestOutputHelper output)
         Assert.Contains(adapter.B.ToArray(), v => v != 0f);
         Assert.Equal(BaseFormat.NF4, layer.BaseFormat);
     }
+
+    [Fact]
+    public void MergeOnAnNf4BaseIsExactOnTheDequantizedWeightAndUnmergeReturnsToNf4()
+    {
+        var layer = new Linear(80, 24, rng: new Rng(31));
+        layer.Freeze();
+        var adapter = layer.EnableLora("layer").Add("default", new LoraConfig(4, 8), new Rng(32));
+        new Rng(33).FillNormal(adapter.B.Data, 0, 0.3f);
+        layer.CastBase(BaseFormat.NF4);
+        var dequantized = layer.Weight.ToArray();
+        var x = Tensor.Randn(new Rng(34), 1f, 6, 80);
+        using var _ = GradMode.NoGrad();
+        var unmerged = layer.Forward(x);
+        layer.Lora!.Merge();
+        TestUtil.AssertClose(unmerged, layer.Forward(x), 1e-5f, "merged forward (fp32 W + ΔW)");
+        layer.Lora!.Unmerge();
+        Assert.Equal(dequantized, layer.Weight.ToArray());
+        Assert.Equal(BaseFormat.NF4, layer.BaseFormat);
+        Assert.Equal(unmerged.ToArray(), layer.Forward(x).ToArray());
+    }
 }
