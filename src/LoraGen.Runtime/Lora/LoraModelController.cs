@@ -222,7 +222,11 @@ public sealed partial class LoraModelController : ILoraFacade
         if (problems.Count > 0) throw new InvalidOperationException(string.Join(" ", problems) + " Nothing was changed.");   // all or nothing
         _model.Freeze();
         var rng = new Rng(seed ^ 0x4C6F5241UL);
-        foreach (var t in targets) t.Layer.EnableLora(t.Path).Add(name, t.Config, rng);
+        foreach (var t in targets)
+        {
+            var ad = t.Layer.EnableLora(t.Path).Add(name, t.Config, rng);
+            if (config?.FreezeA == true && t.Layer.Kind == LayerKind.Linear) ad.A.RequiresGrad = false;   // LoRA-FA
+        }
         foreach (var (path, layer) in copies) SavedSlot(layer, path).Add(name);
         foreach (var (path, layer, indices) in tokens) TokensSlot(layer, path).Add(name, indices);
         ApplyBias(targets);
@@ -305,7 +309,7 @@ public sealed partial class LoraModelController : ILoraFacade
         var result = _model.Parameters(includeAdapters: false).Where(p => p.RequiresGrad).ToList();
         if (_active is null || !_trainable.GetValueOrDefault(_active)) return result;
         foreach (var slot in Slots())
-            if (slot.Adapters.TryGetValue(_active, out var ad)) result.AddRange(ad.Parameters());
+            if (slot.Adapters.TryGetValue(_active, out var ad)) result.AddRange(ad.Parameters().Where(p => p.RequiresGrad));   // LoRA-FA: no A
         foreach (var aux in AuxSlots()) result.AddRange(aux.ParametersOf(_active));
         return result;
     }
@@ -322,7 +326,7 @@ public sealed partial class LoraModelController : ILoraFacade
         foreach (var slot in Slots())
         {
             if (!slot.Adapters.TryGetValue(_active, out var ad)) continue;
-            result.Add((ad.A, slot.Kind, AdapterKeyPart.A));
+            if (ad.A.RequiresGrad) result.Add((ad.A, slot.Kind, AdapterKeyPart.A));   // frozen under LoRA-FA
             result.Add((ad.B, slot.Kind, AdapterKeyPart.B));
             if (ad.Magnitude is not null) result.Add((ad.Magnitude, slot.Kind, AdapterKeyPart.Magnitude));
         }

@@ -70,6 +70,14 @@ public sealed record LoraOverride
     /// <summary>PEFT's <c>"pissa_niter_N"</c>: N power iterations of a randomized SVD for PiSSA (0: the exact SVD).</summary>
     public int? PissaNiter { get; init; }
 
+    /// <summary>
+    /// LoRA-FA (Zhang et al. 2023): A of every adapted Linear layer stays frozen at its initialization and only B
+    /// trains, so the fused LoRA op's backward keeps the rank-r x·Aᵀ instead of the layer input. Attach only; not a
+    /// PEFT field: the saved file is a plain LoRA adapter. Embedding adapters are left as they are (their A starts at
+    /// zero, so a frozen A would never let B learn).
+    /// </summary>
+    public bool? FreezeA { get; init; }
+
     /// <summary>PEFT <c>rank_pattern</c>: rank by module name, applied after <see cref="R"/>.</summary>
     public IReadOnlyDictionary<string, int>? RankPattern { get; init; }
 

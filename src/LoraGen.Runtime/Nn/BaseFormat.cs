@@ -8,4 +8,10 @@ public enum BaseFormat
 
     /// <summary>bfloat16: the weight is rounded to bf16 and the GEMM reads half the bytes, widening tile by tile.</summary>
     BF16,
+
+    /// <summary>
+    /// 4-bit NormalFloat with double-quantized block absmax (QLoRA): ≈ 4.13 bits per weight; the GEMM dequantizes tile
+    /// by tile (see <see cref="LoraGen.Kernels.Nf4Weight"/>).
+    /// </summary>
+    NF4,
 }

@@ -45,7 +45,12 @@ public sealed class Linear : Module, IAdaptableLayer
     public ILowPrecisionWeight? LowPrecisionBase { get; private set; }
 
     /// <summary>The format the base weight is multiplied in.</summary>
-    public BaseFormat BaseFormat => LowPrecisionBase is null ? BaseFormat.Fp32 : BaseFormat.BF16;
+    public BaseFormat BaseFormat => LowPrecisionBase switch
+    {
+        null => BaseFormat.Fp32,
+        Nf4Weight => BaseFormat.NF4,
+        _ => BaseFormat.BF16,
+    };
 
     /// <summary>
     /// Multiplies by the frozen base weight in <paramref name="format"/> from now on. For <see cref="BaseFormat.BF16"/>
@@ -54,6 +59,15 @@ public sealed class Linear : Module, IAdaptableLayer
     /// The weight must be frozen. While the weight requires grad or an adapter is merged into it, the forward uses fp32
     /// <see cref="Weight"/>; <c>LoadWeights</c> rebuilds the copy from the loaded weight. A weight changed any other way
     /// after the cast (trained, written through <see cref="Tensor.Data"/>) needs <c>CastBase</c> again.
+    /// <para>
+    /// <see cref="BaseFormat.NF4"/> works the same way: W is quantized (<see cref="Nf4Weight"/>) and overwritten with its
+    /// dequantized values, and the GEMM reads only the NF4 bytes (≈ 0.13× fp32), dequantizing tile by tile. The fp32
+    /// <see cref="Weight"/> stays allocated (state dicts, merge and unmerge use it), so the layer's own memory does not
+    /// shrink yet; the NF4 storage is what the forward and backward multiply by. A merged adapter is added to the
+    /// dequantized fp32 weight (exact, and the forward uses fp32 while merged); to keep a merged base in NF4, unload the
+    /// adapter and cast again, which re-quantizes the merged weight (lossy: the sum is rounded to the code book again).
+    /// Casting an NF4 base again re-quantizes its dequantized values, which can move some values by one code.
+    /// </para>
     /// </summary>
     public void CastBase(BaseFormat format)
     {
@@ -67,6 +81,13 @@ public sealed class Linear : Module, IAdaptableLayer
         if (Adapter?.IsMerged == true)
             throw new InvalidOperationException($"{this}: an adapter is merged into the weight; unmerge before casting the base to {format}.");
         var w = Weight.Data;
+        if (format == BaseFormat.NF4)
+        {
+            var nf4 = new Nf4Weight(w, OutFeatures, InFeatures);
+            nf4.Dequantize(w);
+            LowPrecisionBase = nf4;
+            return;
+        }
         for (int i = 0; i < w.Length; i++) w[i] = Bf16Weight.RoundToFloat(w[i]);
         LowPrecisionBase = new Bf16Weight(w, OutFeatures, InFeatures);
     }
@@ -75,8 +96,9 @@ public sealed class Linear : Module, IAdaptableLayer
     internal void BaseWeightLoaded()
     {
         if (LowPrecisionBase is null) return;
+        var format = BaseFormat;
         LowPrecisionBase = null;
-        if (!Weight.RequiresGrad && Adapter?.IsMerged != true) CastBase(BaseFormat.BF16);
+        if (!Weight.RequiresGrad && Adapter?.IsMerged != true) CastBase(format);
     }
 
     /// <summary>x [..., in] → [..., out].</summary>

@@ -18,6 +18,8 @@ public static class LoraOps
     /// <paramref name="training"/>) draws its mask from <paramref name="rng"/> element by element, as
     /// <see cref="DropoutOps.Dropout"/> does. Backward: with g = dOut and h = dropout(x)·Aᵀ [rows, r],
     /// dh = s·g·B, dB += s·gᵀ·h, dA += dhᵀ·dropout(x), dx += (dh·A) ⊙ mask, dy += g.
+    /// When A does not require grad (LoRA-FA), the backward holds h [rows, r] for dB and not dropout(x) [rows, in];
+    /// x stays an input of the graph node (as of every op), and the dropout mask is kept while x needs a gradient.
     /// </summary>
     public static Tensor LoraLinear(Tensor x, Tensor y, Tensor a, Tensor b, float scaling, float dropout, Rng rng, bool training)
     {
@@ -46,12 +48,17 @@ public static class LoraOps
         Gemm.Sgemm(false, true, rows, outF, r, scaling, h, r, b.Data, r, 1f, output.Data, outF);
         if (!GradMode.Needs([x, y, a, b])) return output;
 
+        // LoRA-FA (A frozen): dA is never computed, so the backward keeps only the rank-r h for dB, not dropout(x).
+        // Decided here, at forward time: A unfrozen between forward and backward gets no gradient from this step.
+        bool needA = a.RequiresGrad;
+        if (!needA) dropped = null;
+
         return Backprop.Record(output, "lora", [x, y, a, b], g =>
         {
             var gs = g.Data;
             // dh = s · g · B [rows, r]
             var dh = GC.AllocateUninitializedArray<float>(rows * r);
-            if (a.RequiresGrad || x.RequiresGrad)
+            if (needA || x.RequiresGrad)
                 Gemm.Sgemm(false, false, rows, r, outF, scaling, gs, outF, b.Data, r, 0f, dh, r);
             if (b.RequiresGrad)   // dB += s · gᵀ · h [out, r]
             {
@@ -59,7 +66,7 @@ public static class LoraOps
                 // Serial: a 256-deep K block of a rank-r product is less work than handing it to another core.
                 Gemm.Sgemm(true, false, outF, r, rows, scaling, gs, outF, h, r, fresh ? 0f : 1f, gb.Data, r, parallel: false);
             }
-            if (a.RequiresGrad)   // dA += dhᵀ · xd [r, in]
+            if (needA)   // dA += dhᵀ · xd [r, in]
             {
                 var ga = a.GradBuffer(out bool fresh);
                 ReadOnlySpan<float> xdb = dropped ?? (ReadOnlySpan<float>)x.Data;
