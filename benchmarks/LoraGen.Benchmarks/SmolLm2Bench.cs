@@ -90,7 +90,7 @@ internal static class SmolLm2Bench
         Console.WriteLine($"| managed heap after load (GC.GetTotalMemory) | {V("managed_after_load_mb")} MB |");
         Console.WriteLine($"| decode, batch 1, KV cache, 16-token prompt + 32 new (greedy), median of {V("decode_runs")} | {V("decode_tps")} tokens/s (prefill {V("prefill_ms")} ms) |");
         Console.WriteLine($"| LoRA step (r 8 on q_proj, v_proj; AdamW), T 256, batch 1, median of {V("train_steps")} after 1 warm-up | {V("train_tps")} tokens/s ({V("train_step_s")} s/step) |");
-        Console.WriteLine($"| adapter (PEFT summary) | {V("trainable")} |");
+        Console.WriteLine($"| adapter (PEFT summary) | {V("trainable").Replace("|", "\\|", StringComparison.Ordinal)} |");
         Console.WriteLine($"| peak RSS, whole run | {V("peak_rss_mb")} MB |");
     }
 
