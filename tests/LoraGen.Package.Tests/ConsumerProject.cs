@@ -77,34 +77,7 @@ public sealed class ConsumerProject : IDisposable
     public ConsumerProject()
     {
         Package = new PackedPackage();
-        Dir = Directory.CreateDirectory(Path.Combine(Package.Root, "consumer")).FullName;
-        File.WriteAllText(Path.Combine(Dir, "Consumer.csproj"), $"""
-            <Project Sdk="Microsoft.NET.Sdk">
-              <PropertyGroup>
-                <OutputType>Exe</OutputType>
-                <TargetFramework>net10.0</TargetFramework>
-                <Nullable>enable</Nullable>
-                <ImplicitUsings>enable</ImplicitUsings>
-              </PropertyGroup>
-              <ItemGroup>
-                <PackageReference Include="LoraGen" Version="{Package.Version}" />
-              </ItemGroup>
-            </Project>
-            """);
-        File.WriteAllText(Path.Combine(Dir, "nuget.config"), $"""
-            <?xml version="1.0" encoding="utf-8"?>
-            <configuration>
-              <packageSources>
-                <clear />
-                <add key="loragen-test-feed" value="{Package.Feed}" />
-                <add key="nuget.org" value="https://api.nuget.org/v3/index.json" />
-              </packageSources>
-            </configuration>
-            """);
-        File.WriteAllText(Path.Combine(Dir, "Program.cs"), Program);
-        File.WriteAllText(Path.Combine(Dir, "Directory.Build.props"), "<Project />");
-        File.WriteAllText(Path.Combine(Dir, "Directory.Build.targets"), "<Project />");
-        File.WriteAllText(Path.Combine(Dir, "Directory.Packages.props"), "<Project />");
+        Dir = Package.WriteConsumer("consumer", "Consumer", $"""    <PackageReference Include="LoraGen" Version="{Package.Version}" />""", Program);
 
         (BuildCode, BuildOutput) = PackedPackage.Dotnet(Dir, TimeSpan.FromMinutes(3), "build", "-nodeReuse:false");
         if (BuildCode == 0)

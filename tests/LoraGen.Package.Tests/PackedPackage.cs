@@ -61,6 +61,44 @@ public sealed class PackedPackage : IDisposable
         return reader.ReadToEnd();
     }
 
+    /// <summary>
+    /// Writes a fresh console project <paramref name="projectName"/> into <paramref name="subdirectory"/> of this
+    /// package's temp root: the given package references, <paramref name="program"/> as Program.cs, a nuget.config that
+    /// puts this package's feed first, and empty Directory.* files so the repo's build settings stay out. Returns its folder.
+    /// </summary>
+    public string WriteConsumer(string subdirectory, string projectName, string packageReferences, string program)
+    {
+        var dir = Directory.CreateDirectory(Path.Combine(Root, subdirectory)).FullName;
+        File.WriteAllText(Path.Combine(dir, projectName + ".csproj"), $"""
+            <Project Sdk="Microsoft.NET.Sdk">
+              <PropertyGroup>
+                <OutputType>Exe</OutputType>
+                <TargetFramework>net10.0</TargetFramework>
+                <Nullable>enable</Nullable>
+                <ImplicitUsings>enable</ImplicitUsings>
+              </PropertyGroup>
+              <ItemGroup>
+            {packageReferences}
+              </ItemGroup>
+            </Project>
+            """);
+        File.WriteAllText(Path.Combine(dir, "nuget.config"), $"""
+            <?xml version="1.0" encoding="utf-8"?>
+            <configuration>
+              <packageSources>
+                <clear />
+                <add key="loragen-test-feed" value="{Feed}" />
+                <add key="nuget.org" value="https://api.nuget.org/v3/index.json" />
+              </packageSources>
+            </configuration>
+            """);
+        File.WriteAllText(Path.Combine(dir, "Program.cs"), program);
+        File.WriteAllText(Path.Combine(dir, "Directory.Build.props"), "<Project />");
+        File.WriteAllText(Path.Combine(dir, "Directory.Build.targets"), "<Project />");
+        File.WriteAllText(Path.Combine(dir, "Directory.Packages.props"), "<Project />");
+        return dir;
+    }
+
     /// <summary>Runs <c>dotnet</c> with <paramref name="args"/> in <paramref name="dir"/>: exit code and all output.</summary>
     public static (int Code, string Output) Dotnet(string dir, TimeSpan timeout, params string[] args)
     {

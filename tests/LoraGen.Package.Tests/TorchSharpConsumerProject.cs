@@ -43,35 +43,10 @@ public sealed class TorchSharpConsumerProject : IDisposable
     public TorchSharpConsumerProject()
     {
         Package = new PackedPackage("LoraGen.TorchSharp");
-        Dir = Directory.CreateDirectory(Path.Combine(Package.Root, "torch-consumer")).FullName;
-        File.WriteAllText(Path.Combine(Dir, "TorchConsumer.csproj"), $"""
-            <Project Sdk="Microsoft.NET.Sdk">
-              <PropertyGroup>
-                <OutputType>Exe</OutputType>
-                <TargetFramework>net10.0</TargetFramework>
-                <Nullable>enable</Nullable>
-                <ImplicitUsings>enable</ImplicitUsings>
-              </PropertyGroup>
-              <ItemGroup>
-                <PackageReference Include="LoraGen.TorchSharp" Version="{Package.Version}" />
-                <PackageReference Include="libtorch-cpu-linux-x64" Version="2.10.0" />
-              </ItemGroup>
-            </Project>
-            """);
-        File.WriteAllText(Path.Combine(Dir, "nuget.config"), $"""
-            <?xml version="1.0" encoding="utf-8"?>
-            <configuration>
-              <packageSources>
-                <clear />
-                <add key="loragen-test-feed" value="{Package.Feed}" />
-                <add key="nuget.org" value="https://api.nuget.org/v3/index.json" />
-              </packageSources>
-            </configuration>
-            """);
-        File.WriteAllText(Path.Combine(Dir, "Program.cs"), Program);
-        File.WriteAllText(Path.Combine(Dir, "Directory.Build.props"), "<Project />");
-        File.WriteAllText(Path.Combine(Dir, "Directory.Build.targets"), "<Project />");
-        File.WriteAllText(Path.Combine(Dir, "Directory.Packages.props"), "<Project />");
+        Dir = Package.WriteConsumer("torch-consumer", "TorchConsumer", $"""
+                    <PackageReference Include="LoraGen.TorchSharp" Version="{Package.Version}" />
+                    <PackageReference Include="libtorch-cpu-linux-x64" Version="2.10.0" />
+            """, Program);
 
         (BuildCode, BuildOutput) = PackedPackage.Dotnet(Dir, TimeSpan.FromMinutes(6), "build", "-nodeReuse:false", "-v:n");
         if (BuildCode == 0)

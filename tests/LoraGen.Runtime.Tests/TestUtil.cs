@@ -1,3 +1,5 @@
+using LoraGen.Autograd;
+using LoraGen.Nn;
 using LoraGen.SafeTensors;
 using LoraGen.Tensors;
 using Xunit;
@@ -16,6 +18,26 @@ internal static class TestUtil
     public static Tensor Load(string key) => OpsFixture.LoadTensor(key);
 
     public static int[] LoadInts(string key) => Load(key).ToArray().Select(v => (int)v).ToArray();
+
+    /// <summary>
+    /// <paramref name="actual"/> (a frozen Linear with another base format) computes what <paramref name="expected"/>
+    /// does on an input [batch, 3, in]: the same output and input gradient within 1e-5, and no gradient for its weight.
+    /// </summary>
+    public static void AssertFrozenLinearsAgree(Linear expected, Linear actual, Rng rng, int batch)
+    {
+        int inDim = expected.Weight.Dim(1), outDim = expected.Weight.Dim(0);
+        var x = Tensor.Randn(rng, 1f, batch, 3, inDim);
+        var x2 = x.Clone();
+        x.RequiresGrad = x2.RequiresGrad = true;
+        var g = Tensor.Randn(rng, 1f, batch, 3, outDim);
+        var y1 = expected.Forward(x);
+        var y2 = actual.Forward(x2);
+        AssertClose(y1, y2, 1e-5f, "forward");
+        y1.Backward(g.Clone());
+        y2.Backward(g.Clone());
+        AssertClose(x.Grad!, x2.Grad!, 1e-5f, "dX");
+        Assert.Null(actual.Weight.Grad);
+    }
 
     /// <summary>
     /// Asserts |actual − expected| ≤ rtol·|expected| + rtol·rms(expected) element-wise, i.e. relative error

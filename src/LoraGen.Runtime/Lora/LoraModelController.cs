@@ -304,15 +304,7 @@ public sealed partial class LoraModelController : ILoraFacade
     public IEnumerable<Tensor> Parameters() => TrainableNow();
 
 
-    private List<Tensor> TrainableNow()
-    {
-        var result = _model.Parameters(includeAdapters: false).Where(p => p.RequiresGrad).ToList();
-        if (_active is null || !_trainable.GetValueOrDefault(_active)) return result;
-        foreach (var slot in Slots())
-            if (slot.Adapters.TryGetValue(_active, out var ad)) result.AddRange(ad.Parameters().Where(p => p.RequiresGrad));   // LoRA-FA: no A
-        foreach (var aux in AuxSlots()) result.AddRange(aux.ParametersOf(_active));
-        return result;
-    }
+    private List<Tensor> TrainableNow() => TrainableByPart().Select(t => t.Parameter).ToList();
 
     /// <summary>
     /// What <see cref="Parameters"/> returns, each with the layer kind and part it belongs to (null kind and part for a
@@ -327,8 +319,8 @@ public sealed partial class LoraModelController : ILoraFacade
         {
             if (!slot.Adapters.TryGetValue(_active, out var ad)) continue;
             if (ad.A.RequiresGrad) result.Add((ad.A, slot.Kind, AdapterKeyPart.A));   // frozen under LoRA-FA
-            result.Add((ad.B, slot.Kind, AdapterKeyPart.B));
-            if (ad.Magnitude is not null) result.Add((ad.Magnitude, slot.Kind, AdapterKeyPart.Magnitude));
+            if (ad.B.RequiresGrad) result.Add((ad.B, slot.Kind, AdapterKeyPart.B));
+            if (ad.Magnitude is { RequiresGrad: true }) result.Add((ad.Magnitude, slot.Kind, AdapterKeyPart.Magnitude));
         }
         foreach (var aux in AuxSlots())
             foreach (var p in aux.ParametersOf(_active)) result.Add((p, null, null));   // modules_to_save copies, token rows
