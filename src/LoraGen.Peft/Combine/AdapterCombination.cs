@@ -16,8 +16,8 @@ public static class AdapterCombination
 {
     /// <summary>
     /// The rank of the combined adapter: r for <see cref="CombinationMethod.Linear"/> (all ranks equal), Σ r for
-    /// <see cref="CombinationMethod.Cat"/>, max r for <see cref="CombinationMethod.Svd"/> (PEFT's default <c>svd_rank</c>;
-    /// <see cref="Combine"/> takes any other rank too).
+    /// <see cref="CombinationMethod.Cat"/>, max r for <see cref="CombinationMethod.Svd"/> and the other <c>*_svd</c> types
+    /// (PEFT's default <c>svd_rank</c>; <see cref="Combine"/> takes any other rank too).
     /// </summary>
     public static int CombinedRank(CombinationMethod method, IReadOnlyList<int> ranks)
     {
@@ -30,7 +30,8 @@ public static class AdapterCombination
                 ? ranks[0]
                 : throw new ArgumentException($"{CombinationMethods.PeftName(method)} needs every adapter to have the same r; got {string.Join(", ", ranks)} (use cat or svd).", nameof(ranks)),
             CombinationMethod.Cat => ranks.Sum(),
-            CombinationMethod.Svd => ranks.Max(),   // PEFT's svd_rank default: the largest rank among the adapters
+            CombinationMethod.Svd or CombinationMethod.TiesSvd or CombinationMethod.DareLinearSvd or CombinationMethod.DareTiesSvd
+                or CombinationMethod.MagnitudePruneSvd => ranks.Max(),   // PEFT's svd_rank default: the largest rank among the adapters
             _ => throw NotYet(method),
         };
     }
@@ -44,11 +45,18 @@ public static class AdapterCombination
     /// The trimming/dropping methods (<see cref="CombinationMethod.Ties"/>, <see cref="CombinationMethod.DareLinear"/>,
     /// <see cref="CombinationMethod.DareTies"/>, <see cref="CombinationMethod.MagnitudePrune"/>) need
     /// <paramref name="options"/>; give each layer its own <see cref="TaskArithmeticOptions.Seed"/> (e.g. the seed plus
-    /// the layer's index) so DARE's drops differ between layers.
+    /// the layer's index) so DARE's drops differ between layers. So do their <c>*_svd</c> forms, which run the same method on
+    /// each adapter's dense ΔWᵢ = sᵢ·Bᵢ·Aᵢ (weights wᵢ) and then keep the top-<paramref name="combinedRank"/> SVD of the
+    /// result. <paramref name="svdClamp"/> is PEFT's <c>svd_clamp</c> for the SVD types: with q given, every entry of the new
+    /// B and A is clamped to ±(the q-quantile of all their entries, as <c>torch.quantile</c> interpolates it).
     /// </remarks>
     public static LoraFactors Combine(CombinationMethod method, IReadOnlyList<LoraFactors?> layers, IReadOnlyList<double> weights, int combinedRank,
-        TaskArithmeticOptions? options = null)
+        TaskArithmeticOptions? options = null, double? svdClamp = null)
     {
+        if (svdClamp is { } q && !(q >= 0 && q <= 1))
+            throw new ArgumentException($"svd clamp must be a quantile in [0, 1], got {q}.", nameof(svdClamp));
+        if (svdClamp is not null && !CombinationMethods.IsSvd(method))
+            throw new ArgumentException($"svd clamp applies to the svd combination types only, not {CombinationMethods.PeftName(method)}.", nameof(svdClamp));
         ArgumentNullException.ThrowIfNull(layers);
         ArgumentNullException.ThrowIfNull(weights);
         if (layers.Count != weights.Count)
@@ -97,7 +105,10 @@ public static class AdapterCombination
                 }
                 break;
             case CombinationMethod.Svd:
-                return Svd(layers, weights, present, combinedRank, inF, outF);
+                return Clamped(Svd(layers, weights, present, combinedRank, inF, outF), svdClamp);
+            case CombinationMethod.TiesSvd or CombinationMethod.DareLinearSvd or CombinationMethod.DareTiesSvd or CombinationMethod.MagnitudePruneSvd:
+                return Clamped(DenseSvd(method, layers, weights, present, combinedRank, inF, outF,
+                    options ?? throw new ArgumentException($"{CombinationMethods.PeftName(method)} needs a density ({nameof(TaskArithmeticOptions)}).", nameof(options))), svdClamp);
             case CombinationMethod.Ties or CombinationMethod.DareLinear or CombinationMethod.DareTies or CombinationMethod.MagnitudePrune:
                 return Trimmed(method, layers, weights, present, combinedRank, inF, outF,
                     options ?? throw new ArgumentException($"{CombinationMethods.PeftName(method)} needs a density ({nameof(TaskArithmeticOptions)}).", nameof(options)));
@@ -157,6 +168,48 @@ public static class AdapterCombination
         }
         var (newB, newA, _) = LowRankSvd.Truncate(b, a, outF, total, inF, k);
         return new LoraFactors(newA, newB, k, inF, outF, 1.0);
+    }
+
+    /// <summary>
+    /// PEFT's <c>ties_svd</c>, <c>dare_linear_svd</c>, <c>dare_ties_svd</c> and <c>magnitude_prune_svd</c>: the named merge of
+    /// the dense ΔWᵢ = sᵢ·Bᵢ·Aᵢ [out, in] with weights wᵢ (trimming, dropping and sign election see whole ΔWᵢ, not factors),
+    /// then the top-k SVD of the merged ΔW: B = U_k·diag(σ_k), A = V_kᵀ, scaling 1. Memory O(adapters·out·in).
+    /// </summary>
+    /// <remarks>
+    /// Scaling enters once, as in <see cref="Svd"/>: PEFT's code takes ΔWᵢ with its scaling and also multiplies the weight
+    /// by it, so for sᵢ ≠ 1 PEFT's result equals LoraGen's with weights wᵢ·sᵢ.
+    /// </remarks>
+    private static LoraFactors DenseSvd(CombinationMethod method, IReadOnlyList<LoraFactors?> layers, IReadOnlyList<double> weights, List<int> present,
+        int k, int inF, int outF, TaskArithmeticOptions options)
+    {
+        options.Validate();
+        var deltas = present.Select(i => layers[i]!.Delta()).ToList();   // each [out, in]
+        var w = present.Select(i => weights[i]).ToList();
+        ulong state = options.Seed;
+        var merged = TaskArithmetic.Merge(CombinationMethods.BeforeSvd(method), deltas, w, options, ref state);
+        var dense = new double[merged.Length];
+        for (int i = 0; i < merged.Length; i++) dense[i] = merged[i];
+        var (newB, newA, _) = LowRankSvd.TopK(dense, outF, inF, k);
+        return new LoraFactors(newA, newB, k, inF, outF, 1.0);
+    }
+
+    /// <summary>
+    /// PEFT's <c>svd_clamp</c>: hi = the <paramref name="quantile"/>-quantile of B's and A's entries together (linear
+    /// interpolation between the sorted values, as <c>torch.quantile</c>), then every entry clamped to [−hi, hi].
+    /// </summary>
+    private static LoraFactors Clamped(LoraFactors f, double? quantile)
+    {
+        if (quantile is not { } q) return f;
+        var all = new float[f.B.Length + f.A.Length];
+        f.B.CopyTo(all, 0);
+        f.A.CopyTo(all, f.B.Length);
+        Array.Sort(all);
+        double pos = q * (all.Length - 1);
+        int lo = (int)Math.Floor(pos), hi = Math.Min(lo + 1, all.Length - 1);
+        float top = (float)(all[lo] + (all[hi] - all[lo]) * (pos - lo));
+        float bottom = -top;
+        float Clamp(float v) => v > top ? top : v < bottom ? bottom : v;
+        return new LoraFactors(f.A.Select(Clamp).ToArray(), f.B.Select(Clamp).ToArray(), f.Rank, f.InFeatures, f.OutFeatures, f.Scaling);
     }
 
     /// <summary>

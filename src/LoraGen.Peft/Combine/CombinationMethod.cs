@@ -39,4 +39,20 @@ public enum CombinationMethod
 
     /// <summary>PEFT's <c>magnitude_prune</c>: TIES's trimming, then the weighted sum (no sign election).</summary>
     MagnitudePrune,
+
+    /// <summary>
+    /// PEFT's <c>ties_svd</c>: TIES (trim to density, elect signs, disjoint merge) on each adapter's whole ΔWᵢ = sᵢ·Bᵢ·Aᵢ
+    /// with weights wᵢ, then the truncated SVD of the result to the svd rank (default: the largest rᵢ), as
+    /// <see cref="Svd"/>. Any ranks. Needs <see cref="TaskArithmeticOptions"/>.
+    /// </summary>
+    TiesSvd,
+
+    /// <summary>PEFT's <c>dare_linear_svd</c>: DARE's drop and rescale on each ΔWᵢ, the weighted sum, then the truncated SVD. Seeded.</summary>
+    DareLinearSvd,
+
+    /// <summary>PEFT's <c>dare_ties_svd</c>: DARE's drop and rescale on each ΔWᵢ, sign election and disjoint merge, then the truncated SVD. Seeded.</summary>
+    DareTiesSvd,
+
+    /// <summary>PEFT's <c>magnitude_prune_svd</c>: magnitude trimming of each ΔWᵢ, the weighted sum, then the truncated SVD.</summary>
+    MagnitudePruneSvd,
 }

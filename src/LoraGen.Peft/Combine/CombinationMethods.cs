@@ -26,5 +26,28 @@ public static class CombinationMethods
 
     /// <summary>Whether <paramref name="method"/> needs <see cref="TaskArithmeticOptions"/> (a density).</summary>
     public static bool NeedsDensity(CombinationMethod method) =>
-        method is CombinationMethod.Ties or CombinationMethod.DareLinear or CombinationMethod.DareTies or CombinationMethod.MagnitudePrune;
+        method is CombinationMethod.Ties or CombinationMethod.DareLinear or CombinationMethod.DareTies or CombinationMethod.MagnitudePrune
+            or CombinationMethod.TiesSvd or CombinationMethod.DareLinearSvd or CombinationMethod.DareTiesSvd or CombinationMethod.MagnitudePruneSvd;
+
+    /// <summary>
+    /// Whether <paramref name="method"/> ends in a truncated SVD (PEFT's names ending in <c>svd</c>): its rank is PEFT's
+    /// <c>svd_rank</c> (default the largest input rank), the inputs may have any ranks, and PEFT's <c>svd_clamp</c> applies.
+    /// </summary>
+    public static bool IsSvd(CombinationMethod method) =>
+        method is CombinationMethod.Svd or CombinationMethod.TiesSvd or CombinationMethod.DareLinearSvd or CombinationMethod.DareTiesSvd
+            or CombinationMethod.MagnitudePruneSvd;
+
+    /// <summary>
+    /// The method applied to the factors (or, for the <c>*_svd</c> types, to each ΔWᵢ) before any SVD: <c>ties_svd</c> →
+    /// <c>ties</c>, …; <c>svd</c> → <c>linear</c> (the plain weighted sum); others unchanged.
+    /// </summary>
+    public static CombinationMethod BeforeSvd(CombinationMethod method) => method switch
+    {
+        CombinationMethod.Svd => CombinationMethod.Linear,
+        CombinationMethod.TiesSvd => CombinationMethod.Ties,
+        CombinationMethod.DareLinearSvd => CombinationMethod.DareLinear,
+        CombinationMethod.DareTiesSvd => CombinationMethod.DareTies,
+        CombinationMethod.MagnitudePruneSvd => CombinationMethod.MagnitudePrune,
+        _ => method,
+    };
 }

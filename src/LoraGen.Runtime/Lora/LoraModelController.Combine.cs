@@ -45,7 +45,7 @@ public sealed partial class LoraModelController
             if (slots.SelectMany(s => adapters.Where(s.Adapters.ContainsKey).Select(a => s.Adapters[a])).FirstOrDefault(ad => ad.Magnitude is not null) is { } dora)
                 throw new ArgumentException($"Adapter '{dora.Name}' is a DoRA adapter; its magnitudes cannot be combined (combine plain LoRA adapters).", nameof(adapters));
             var ranks = adapters.Select(a => slots.Where(s => s.Adapters.ContainsKey(a)).Max(s => s.Adapters[a].Config.Rank)).ToList();
-            int rank = method == CombinationMethod.Svd && svdRank is { } k ? k : AdapterCombination.CombinedRank(method, ranks);
+            int rank = CombinationMethods.IsSvd(method) && svdRank is { } k ? k : AdapterCombination.CombinedRank(method, ranks);
             if (rank < 1) throw new ArgumentException($"svd rank must be at least 1, got {rank}.", nameof(svdRank));
 
             // Compute every layer first, then add: a failure leaves the model as it was.
