@@ -149,5 +149,32 @@ namespace LoraGen.Analyzers
         public static readonly DiagnosticDescriptor ResidualInitUnsupported = Rule("LORA0203",
             "PiSSA/OLoRA initialisation where it cannot apply", "'{0}' uses {1} initialisation, but {2}",
             Usage, DiagnosticSeverity.Error, "PiSSA and OLoRA initialise A and B from W's SVD or QR and rewrite W to the residual; PEFT does this for Linear layers, the managed runtime likewise, and the TorchSharp backend not yet.");
+
+        /// <summary>PEFT's combination type names, for LORA0205's messages.</summary>
+        public static readonly string Names = string.Join(", ", CombinationTypes.All);
+
+        public static readonly DiagnosticDescriptor LoraPlusRatioTooSmall = Rule("LORA0204",
+            "LoRA+ ratio not above 1", "LoRA+ ratio {0} {1}; LoRA+ trains B λ times faster than A with λ ≫ 1 (PEFT's default loraplus_lr_ratio is 16)",
+            Tuning, DiagnosticSeverity.Warning, "LoRA+ (Hayou et al. 2024) gives B the learning rate λ·η; λ = 1 is plain LoRA with extra parameter groups, λ < 1 slows B down, and λ ≤ 0 throws when the optimizer is built.");
+
+        public static readonly DiagnosticDescriptor UnknownCombinationType = Rule("LORA0205",
+            "Unknown adapter combination type", "Combination type \"{0}\" is not one of PEFT's: {1}{2}",
+            Usage, DiagnosticSeverity.Error, "AddWeightedAdapter takes PEFT's combination_type names (" + Names + "); any other throws when it runs.");
+
+        public static readonly DiagnosticDescriptor CombinationWeightCount = Rule("LORA0206",
+            "Adapter and weight counts differ", "{0} adapters are combined with {1} weights: give one weight per adapter",
+            Usage, DiagnosticSeverity.Error, "AddWeightedAdapter (like PEFT's add_weighted_adapter, which zips the two lists and silently drops the extra ones) needs exactly one weight per adapter; LoraGen throws when it runs.");
+
+        public static readonly DiagnosticDescriptor CombinationOfIncompatibleAdapters = Rule("LORA0207",
+            "Combined adapters were attached with incompatible settings", "'{0}' and '{1}' cannot be combined by {2}: {3}",
+            Usage, DiagnosticSeverity.Error, "Within one method, adapters attached with constant LoraOverride settings and then combined: linear, ties, dare_linear, dare_ties and magnitude_prune need one rank (cat and the svd types take any), PEFT refuses target lists mixed with target regexes, and DoRA magnitudes do not combine.");
+
+        public static readonly DiagnosticDescriptor CombinationDensity = Rule("LORA0208",
+            "Combination density missing or out of range", "Combination type \"{0}\" {1}: density is the fraction of entries kept, in (0, 1]",
+            Usage, DiagnosticSeverity.Error, "ties, dare_linear, dare_ties, magnitude_prune and their _svd forms trim or drop entries and need PEFT's density in (0, 1]; without it (or outside it) AddWeightedAdapter throws.");
+
+        public static readonly DiagnosticDescriptor UnknownMajoritySignMethod = Rule("LORA0209",
+            "Unknown majority sign method", "Majority sign method \"{0}\" is not \"total\" or \"frequency\"{1}",
+            Usage, DiagnosticSeverity.Error, "TIES elects each entry's sign from the sum of the values (\"total\", PEFT's default) or of their signs (\"frequency\"); any other name throws when AddWeightedAdapter runs.");
     }
 }

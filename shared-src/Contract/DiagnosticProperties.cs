@@ -14,7 +14,9 @@ namespace LoraGen.Contract
 
         /// <summary>
         /// LORA0001 / LORA0003: a valid value for the flagged argument (a power-of-two rank, a dropout in [0, 1)), as a
-        /// literal that no other rule flags. The replace-value fix writes it in place of the bad one.
+        /// literal that no other rule flags. The replace-value fix writes it in place of the bad one. LORA0204 / LORA0205 /
+        /// LORA0209: PEFT's value (LoRA+ ratio 16; the closest combination type or majority sign method, as a string
+        /// literal), which the use-PEFT-value fix writes.
         /// </summary>
         public const string Replacement = "Replacement";
 

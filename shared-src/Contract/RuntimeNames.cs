@@ -40,6 +40,29 @@ namespace LoraGen.Contract
         /// <summary>The optimizer base class (LORA0017 watches <c>Step()</c>).</summary>
         public const string Optimizer = "LoraGen.Optim.Optimizer";
 
+        /// <summary>LoRA+ (PEFT's <c>create_loraplus_optimizer</c>): its static <c>Groups</c> and <c>CreateOptimizer</c> take <see cref="LoraPlusRatioParameter"/> (LORA0204).</summary>
+        public const string LoraPlus = "LoraGen.Lora.LoraPlus";
+
+        /// <summary>The LoRA+ ratio parameter (PEFT's <c>loraplus_lr_ratio</c>) of <see cref="LoraPlus"/>'s methods.</summary>
+        public const string LoraPlusRatioParameter = "lrRatio";
+
+        /// <summary>The run-time override of an adapter's settings, passed to <see cref="AttachMember"/> as <c>config</c> (LORA0207 reads its R, UseDora, TargetModules, TargetRegex).</summary>
+        public const string LoraOverride = "LoraGen.Lora.LoraOverride";
+
+        /// <summary>The controller method that adds an adapter by name (its first parameter) with an optional <see cref="LoraOverride"/>.</summary>
+        public const string AttachMember = "Attach";
+
+        /// <summary>PEFT's <c>add_weighted_adapter</c> on the controller (LORA0205–LORA0209 judge its constant arguments).</summary>
+        public const string AddWeightedAdapterMember = "AddWeightedAdapter";
+
+        /// <summary>Parameter names of <see cref="AddWeightedAdapterMember"/>: the adapters, their weights, the combination type, the density, the majority sign method.</summary>
+        public const string AdaptersParameter = "adapters", WeightsParameter = "weights", CombinationTypeParameter = "combinationType",
+            DensityParameter = "density", MajoritySignParameter = "majoritySignMethod";
+
+        /// <summary><see cref="LoraOverride"/>'s properties that decide whether adapters can be combined: rank, DoRA, target list, target regex.</summary>
+        public const string OverrideRankProperty = "R", OverrideUseDoraProperty = "UseDora", OverrideTargetModulesProperty = "TargetModules",
+            OverrideTargetRegexProperty = "TargetRegex";
+
         // ---- the TorchSharp backend (metadata names: nested types with '+', generic arity with '`')
 
         /// <summary>TorchSharp's non-generic module base, <c>torch.nn.Module</c>: the generator emits for partial subclasses of it.</summary>

@@ -9,7 +9,10 @@ namespace LoraGen.Cli;
 /// <summary>
 /// <c>loragen merge ADAPTER --base MODEL -o OUT</c>: W += s·B·A for every adapted layer, streamed block by block
 /// (float32 compute, the base's dtype, sharding, header and key order kept), other files of the model directory
-/// copied, the output built in a temporary directory and moved into place.
+/// copied, the output built in a temporary directory and moved into place. A DoRA adapter (PEFT's <c>use_dora</c>
+/// with a magnitude vector per layer) merges as PEFT does: W' = m ⊙ (W + s·B·A) / ‖W + s·B·A‖, the norm taken per
+/// output feature — per row of a Linear weight [out, in]; per column of an Embedding [num, dim] or of a
+/// <c>fan_in_fan_out</c> weight [in, out], which takes one extra read pass for the norms.
 /// </summary>
 internal static class MergeCommand
 {
@@ -23,20 +26,26 @@ internal static class MergeCommand
         var output = new Option<string>("--output", "-o") { Description = "output directory", Required = true };
         var safe = new Option<bool>("--safe") { Description = "refuse to write NaN or Inf (names the key)" };
         var force = new Option<bool>("--force") { Description = "replace an existing output" };
-        var cmd = new Command("merge", "Merge an adapter into a base checkpoint: W += scaling·B·A (streaming, dtype and sharding kept).")
+        var cmd = new Command("merge", "Merge an adapter into a base checkpoint: W += scaling·B·A, or DoRA's m·(W + scaling·B·A)/‖·‖ (streaming, dtype and sharding kept).")
             { adapter, baseOpt, output, safe, force };
         cmd.SetAction(p => Run(ctx, p.GetValue(adapter)!, p.GetValue(baseOpt)!, p.GetValue(output)!, p.GetValue(safe), p.GetValue(force)));
         return cmd;
     }
 
-    private sealed record Plan(LoraLayerKeys Layer, double Scaling, bool Transposed);
+    /// <summary>One adapted base tensor: its A/B keys, scaling, layout, and (DoRA) the key of its magnitude vector.</summary>
+    private sealed record Plan(LoraLayerKeys Layer, double Scaling, bool Transposed, string? MagnitudeKey);
 
     public static int Run(CliContext ctx, string adapterPath, string basePath, string outputPath, bool safe, bool force)
     {
         using var adapter = AdapterInput.Open(adapterPath);
         var config = adapter.RequireConfig();
-        if (config.UseDora)
-            throw new CliException(ExitCodes.NotSupported, $"{adapter.ConfigPath}: DoRA adapters ({Contract.ConfigFields.UseDora}) cannot be merged yet.");
+        // DoRA: one magnitude vector per adapted layer, by module path.
+        var magnitudes = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var key in adapter.Layout.OtherKeys)
+            if (AdapterKeys.TryParse(key, out var magPath, out _, out var part) && part == AdapterKeyPart.Magnitude)
+                magnitudes[magPath] = key;
+        if (magnitudes.Count > 0 && !config.UseDora)
+            throw CliException.Input($"{adapter.WeightsPath}: key '{magnitudes.Values.First()}' is a DoRA magnitude, but {adapter.ConfigPath} does not set {Contract.ConfigFields.UseDora}.");
         if (adapter.Layout.Unpaired.Count > 0)
             throw CliException.Input($"{adapter.WeightsPath}: key '{adapter.Layout.Unpaired[0]}' has no A/B partner.");
         using var weights = WeightSet.Open(basePath);
@@ -51,12 +60,27 @@ internal static class MergeCommand
             if (problem is not null) throw CliException.Input($"{adapter.WeightsPath}: {problem}.");
             if (!info.DType.IsFloat())
                 throw CliException.Input($"{basePath}: key '{layer.BaseKey}' is {info.DType}; only float weights can be merged.");
-            plans[layer.BaseKey] = new Plan(layer, config.ScalingFor(layer.Path), LayerShapes.Transposed(layer.Kind, config.FanInFanOut));
+            bool transposed = LayerShapes.Transposed(layer.Kind, config.FanInFanOut);
+            string? magnitudeKey = null;
+            if (config.UseDora)
+            {
+                if (!magnitudes.TryGetValue(layer.Path, out magnitudeKey))
+                    throw CliException.Input($"{adapter.WeightsPath}: layer '{layer.Path}' has no DoRA magnitude '{AdapterKeys.Magnitude(layer.Path)}' although {adapter.ConfigPath} sets {Contract.ConfigFields.UseDora}.");
+                long features = transposed ? info.Shape[1] : info.Shape[0];
+                var magShape = adapter.Weights.Info(magnitudeKey).Shape;
+                if (magShape.Length != 1 || magShape[0] != features)
+                    throw CliException.Input($"{adapter.WeightsPath}: key '{magnitudeKey}' has shape [{string.Join(", ", magShape)}]; the weight '{layer.BaseKey}' [{string.Join(", ", info.Shape)}] has {features} output features.");
+            }
+            plans[layer.BaseKey] = new Plan(layer, config.ScalingFor(layer.Path), transposed, magnitudeKey);
         }
+        var orphan = magnitudes.FirstOrDefault(kv => !adapter.Layout.Layers.Any(l => l.Path == kv.Key));
+        if (orphan.Value is not null)
+            throw CliException.Input($"{adapter.WeightsPath}: key '{orphan.Value}' is a DoRA magnitude of '{orphan.Key}', which has no A/B pair.");
         // Saved whole modules (PEFT's modules_to_save) replace the base weight of the same name and shape.
         var replaced = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var key in adapter.Layout.OtherKeys)
         {
+            if (magnitudes.ContainsValue(key)) continue;
             var baseKey = AdapterLayout.BaseKeyOf(key);
             if (baseKey is null || !weights.TryGet(baseKey, out _, out var info) || !info.Shape.AsSpan().SequenceEqual(adapter.Weights.Info(key).Shape))
                 throw new CliException(ExitCodes.NotSupported, $"{adapter.WeightsPath}: key '{key}' is no LoRA factor and no saved copy of a base weight; it cannot be merged.");
@@ -96,11 +120,14 @@ internal static class MergeCommand
             if (weights.IsDirectory) CopyOtherFiles(weights, target.TempPath);
         });
         target.Commit();
-        ctx.Console.MarkupLineInterpolated($"merged [green]{merged}[/] layers ({replaced.Count} replaced modules) of {weights.Shards.Count} file(s), {total / 1e6:F1} MB, into [blue]{outputPath}[/]");
+        ctx.Console.MarkupLineInterpolated($"merged [green]{merged}[/] {(config.UseDora ? "DoRA " : "")}layers ({replaced.Count} replaced modules) of {weights.Shards.Count} file(s), {total / 1e6:F1} MB, into [blue]{outputPath}[/]");
         return ExitCodes.Ok;
     }
 
-    /// <summary>Streams one base tensor through W + s·B·A (or its transpose), a block of rows at a time.</summary>
+    /// <summary>
+    /// Streams one base tensor through W + s·B·A (or its transpose), a block of rows at a time; for DoRA then rescales
+    /// each output feature to m / ‖W + s·B·A‖ (rows: within the same pass; columns: norms from a first pass).
+    /// </summary>
     private static void MergeTensor(TensorStream input, SafetensorsTensorInfo info, AdapterInput adapter, Plan plan, bool safe, Stream output, Action<long> progress)
     {
         int rows = checked((int)info.Shape[0]), cols = checked((int)info.Shape[1]);
@@ -123,42 +150,82 @@ internal static class MergeCommand
             coeff = new float[(long)rows * r];
             for (int k = 0; k < r; k++) for (int i = 0; i < rows; i++) coeff[(long)i * r + k] = s * a[(long)k * rows + i];
         }
-        int size = info.DType.Size();
-        int blockRows = Math.Max(1, BlockFloats / cols);
-        var raw = new byte[(long)Math.Min(blockRows, rows) * cols * size];
-        var w = new float[(long)Math.Min(blockRows, rows) * cols];
-        var delta = new float[cols];
-        for (int r0 = 0; r0 < rows; r0 += blockRows)
+        var block = new MergeBlocks(input, info, rows, cols, r, m, coeff);
+
+        // DoRA: m [features] / ‖W + ΔW‖ per output feature.
+        float[]? magnitude = plan.MagnitudeKey is null ? null : adapter.Weights.ReadFloats(plan.MagnitudeKey);
+        float[]? columnFactor = null;
+        if (magnitude is not null && plan.Transposed)
         {
-            int n = Math.Min(blockRows, rows - r0);
-            var rawSpan = raw.AsSpan(0, n * cols * size);
-            var wSpan = w.AsSpan(0, n * cols);
-            input.Read(info, (long)r0 * cols * size, rawSpan);
-            SafetensorsDTypes.ToFloat(info.DType, rawSpan, wSpan);
+            var sumSq = new double[cols];
+            for (int r0 = 0; r0 < rows; r0 += block.BlockRows)
+            {
+                var merged = block.Merge(r0, out int n);
+                for (int i = 0; i < n; i++)
+                    for (int c = 0; c < cols; c++) { double v = merged[i * cols + c]; sumSq[c] += v * v; }
+            }
+            columnFactor = new float[cols];
+            for (int c = 0; c < cols; c++) columnFactor[c] = magnitude[c] / (float)Math.Sqrt(sumSq[c]);
+        }
+
+        for (int r0 = 0; r0 < rows; r0 += block.BlockRows)
+        {
+            var wSpan = block.Merge(r0, out int n);
             for (int i = 0; i < n; i++)
             {
-                delta.AsSpan().Clear();
-                for (int k = 0; k < r; k++)
-                {
-                    float c = coeff[(long)(r0 + i) * r + k];
-                    if (c != 0) Axpy(c, m.AsSpan(k * cols, cols), delta);
-                }
                 var row = wSpan.Slice(i * cols, cols);
-                Add(delta, row);
+                if (columnFactor is not null) Multiply(columnFactor, row);
+                else if (magnitude is not null) Scale(magnitude[r0 + i] / Norm(row), row);
                 if (safe)
                 {
                     int bad = IndexOfNonFinite(row);
                     if (bad >= 0)
-                    {
-                        var at = plan.Transposed ? $"[{r0 + i}, {bad}]" : $"[{r0 + i}, {bad}]";
                         throw new CliException(ExitCodes.NotFinite,
-                            $"{input.File.Path}: key '{info.Name}': the merged value at {at} is {row[bad]} (adapter {plan.Layer.AKey}); --safe refuses NaN/Inf, nothing was written.");
-                    }
+                            $"{input.File.Path}: key '{info.Name}': the merged value at [{r0 + i}, {bad}] is {row[bad]} (adapter {plan.Layer.AKey}); --safe refuses NaN/Inf, nothing was written.");
                 }
             }
+            var rawSpan = block.Raw(n);
             SafetensorsDTypes.FromFloat(info.DType, wSpan, rawSpan);
             output.Write(rawSpan);
             progress(rawSpan.Length);
+        }
+    }
+
+    /// <summary>Reads a block of base rows and adds s·B·A to them (float32), into buffers reused from block to block.</summary>
+    private sealed class MergeBlocks(TensorStream input, SafetensorsTensorInfo info, int rows, int cols, int r, float[] m, float[] coeff)
+    {
+        private readonly int _size = info.DType.Size();
+        private readonly float[] _delta = new float[cols];
+        private byte[]? _raw;
+        private float[]? _w;
+
+        /// <summary>Rows per block (about <see cref="BlockFloats"/> values).</summary>
+        public int BlockRows { get; } = Math.Max(1, BlockFloats / cols);
+
+        /// <summary>The raw bytes of the last block's <paramref name="n"/> rows (to convert the result back into).</summary>
+        public Span<byte> Raw(int n) => _raw.AsSpan(0, n * cols * _size);
+
+        /// <summary>W + ΔW for rows [r0, r0 + n), n = min(BlockRows, rows − r0), as float32 [n, cols].</summary>
+        public Span<float> Merge(int r0, out int n)
+        {
+            n = Math.Min(BlockRows, rows - r0);
+            _raw ??= new byte[(long)Math.Min(BlockRows, rows) * cols * _size];
+            _w ??= new float[(long)Math.Min(BlockRows, rows) * cols];
+            var rawSpan = Raw(n);
+            var wSpan = _w.AsSpan(0, n * cols);
+            input.Read(info, (long)r0 * cols * _size, rawSpan);
+            SafetensorsDTypes.ToFloat(info.DType, rawSpan, wSpan);
+            for (int i = 0; i < n; i++)
+            {
+                _delta.AsSpan().Clear();
+                for (int k = 0; k < r; k++)
+                {
+                    float c = coeff[(long)(r0 + i) * r + k];
+                    if (c != 0) Axpy(c, m.AsSpan(k * cols, cols), _delta);
+                }
+                Add(_delta, wSpan.Slice(i * cols, cols));
+            }
+            return wSpan;
         }
     }
 
@@ -198,6 +265,23 @@ internal static class MergeCommand
     private static void Add(ReadOnlySpan<float> x, Span<float> y)
     {
         for (int i = 0; i < x.Length; i++) y[i] += x[i];
+    }
+
+    private static float Norm(ReadOnlySpan<float> x)
+    {
+        double sum = 0;
+        foreach (float v in x) sum += (double)v * v;
+        return (float)Math.Sqrt(sum);
+    }
+
+    private static void Scale(float c, Span<float> x)
+    {
+        for (int i = 0; i < x.Length; i++) x[i] *= c;
+    }
+
+    private static void Multiply(ReadOnlySpan<float> factor, Span<float> x)
+    {
+        for (int i = 0; i < x.Length; i++) x[i] *= factor[i];
     }
 
     private static int IndexOfNonFinite(ReadOnlySpan<float> x)
