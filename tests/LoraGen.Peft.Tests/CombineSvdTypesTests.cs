@@ -125,4 +125,44 @@ public class CombineSvdTypesTests(ITestOutputHelper output)
         Assert.Throws<ArgumentException>(() => AdapterCombination.Combine(CombinationMethod.Linear, layers.Take(1).ToArray(), [1.0], 2, svdClamp: 0.5));
         Assert.Throws<ArgumentException>(() => AdapterCombination.Combine(CombinationMethod.Svd, layers, weights, 3, svdClamp: 1.5));
     }
+
+    [Fact]
+    public void LargeLayersGetARandomizedSvdCloseToTheExactOne()
+    {
+        // 300 × 290 exceeds the exact limit: magnitude_prune_svd of two rank-8 adapters at density 0.3 (a full-rank ΔW
+        // whose spectrum decays slowly after the first 16) against the exact top-8 of the same ΔW.
+        const int m = 300, n = 290, r = 8, k = 8;
+        Assert.True(Math.Min(m, n) > 256);
+        var rng = new Random(17);
+        float[] R(int len) => Enumerable.Range(0, len).Select(_ => (float)(rng.NextDouble() - 0.5)).ToArray();
+        var x = new LoraFactors(R(r * n), R(m * r), r, n, m, 2.0);
+        var y = new LoraFactors(R(r * n), R(m * r), r, n, m, 1.0);
+        var options = new TaskArithmeticOptions(0.3);
+        var c = AdapterCombination.Combine(CombinationMethod.MagnitudePruneSvd, [x, y], [0.5, 0.5], k, options);
+
+        // The exact reference: the same merge, dense, then LowRankSvd.TopK.
+        var dx = x.Delta();
+        var dy = y.Delta();
+        int keep = (int)(0.3 * dx.Length);
+        float[] Prune(float[] d)
+        {
+            var order = Enumerable.Range(0, d.Length).OrderByDescending(i => Math.Abs(d[i])).ThenBy(i => i).Take(keep);
+            var p = new float[d.Length];
+            foreach (int i in order) p[i] = d[i];
+            return p;
+        }
+        var px = Prune(dx);
+        var py = Prune(dy);
+        var merged = px.Select((v, i) => 0.5 * v + 0.5 * py[i]).ToArray();
+        var (eb, ea, _) = LowRankSvd.TopK(merged, m, n, k);
+        var exact = new LoraFactors(ea, eb, k, n, m, 1.0).Delta();
+        var got = c.Delta();
+        double err = Math.Sqrt(exact.Zip(got, (e, g) => ((double)e - g) * ((double)e - g)).Sum());
+        double norm = Math.Sqrt(exact.Sum(e => (double)e * e));
+        double residualExact = Math.Sqrt(merged.Zip(exact, (w, e) => (w - e) * (w - e)).Sum());
+        double residualGot = Math.Sqrt(merged.Zip(got, (w, g) => (w - g) * (w - g)).Sum());
+        output.WriteLine($"randomized vs exact rank-{k}: relative difference {err / norm:G3}; residual {residualGot:G6} vs optimal {residualExact:G6}");
+        Assert.True(residualGot <= residualExact * 1.001, $"residual {residualGot} vs optimal {residualExact}");   // within 0.1% of the Eckart–Young optimum
+        Assert.True(err / norm <= 1e-3, $"relative difference {err / norm}");
+    }
 }

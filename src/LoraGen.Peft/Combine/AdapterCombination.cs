@@ -173,7 +173,8 @@ public static class AdapterCombination
     /// <summary>
     /// PEFT's <c>ties_svd</c>, <c>dare_linear_svd</c>, <c>dare_ties_svd</c> and <c>magnitude_prune_svd</c>: the named merge of
     /// the dense ΔWᵢ = sᵢ·Bᵢ·Aᵢ [out, in] with weights wᵢ (trimming, dropping and sign election see whole ΔWᵢ, not factors),
-    /// then the top-k SVD of the merged ΔW: B = U_k·diag(σ_k), A = V_kᵀ, scaling 1. Memory O(adapters·out·in).
+    /// then the top-k SVD of the merged ΔW: B = U_k·diag(σ_k), A = V_kᵀ, scaling 1 (exact for small layers, randomized for
+    /// large ones: <see cref="DenseTopK"/>). Memory O(adapters·out·in).
     /// </summary>
     /// <remarks>
     /// Scaling enters once, as in <see cref="Svd"/>: PEFT's code takes ΔWᵢ with its scaling and also multiplies the weight
@@ -189,9 +190,39 @@ public static class AdapterCombination
         var merged = TaskArithmetic.Merge(CombinationMethods.BeforeSvd(method), deltas, w, options, ref state);
         var dense = new double[merged.Length];
         for (int i = 0; i < merged.Length; i++) dense[i] = merged[i];
-        var (newB, newA, _) = LowRankSvd.TopK(dense, outF, inF, k);
-        return new LoraFactors(newA, newB, k, inF, outF, 1.0);
+        return DenseTopK(dense, outF, inF, k, options.Seed);
     }
+
+    /// <summary>Layers with min(out, in) up to this get the exact SVD; larger ones the randomized one (see <see cref="DenseTopK"/>).</summary>
+    internal const int ExactSvdLimit = 256;
+
+    /// <summary>
+    /// The top-k SVD of a dense ΔW [outF, inF] as scaling-1 factors. Exact (one-sided Jacobi on a min(out, in)² core)
+    /// up to <see cref="ExactSvdLimit"/>; above it, where that core would take minutes, Halko's randomized SVD with
+    /// <see cref="Oversampling"/> extra directions and <see cref="PowerIterations"/> power iterations, then the top k of
+    /// those. PEFT calls the exact <c>torch.linalg.svd</c>; the two agree to the accuracy the tests state.
+    /// </summary>
+    private static LoraFactors DenseTopK(double[] dense, int outF, int inF, int k, ulong seed)
+    {
+        int p = Math.Min(outF, inF);
+        if (p <= ExactSvdLimit || k >= p)
+        {
+            var (b, a, _) = LowRankSvd.TopK(dense, outF, inF, k);
+            return new LoraFactors(a, b, k, inF, outF, 1.0);
+        }
+        int wide = Math.Min(k + Oversampling, p);
+        var (newB, newA, _) = LowRankSvd.RandomizedTopK(dense, outF, inF, wide, PowerIterations, seed);   // B [out, wide], A [wide, in], σ descending
+        var bk = new float[(long)outF * k];
+        for (int o = 0; o < outF; o++) Array.Copy(newB, (long)o * wide, bk, (long)o * k, k);
+        var ak = newA.AsSpan(0, k * inF).ToArray();
+        return new LoraFactors(ak, bk, k, inF, outF, 1.0);
+    }
+
+    /// <summary>Extra random directions of the randomized SVD (Halko et al. suggest 5–10).</summary>
+    internal const int Oversampling = 10;
+
+    /// <summary>Power iterations of the randomized SVD: each sharpens a slowly decaying spectrum (trimmed ΔW's is).</summary>
+    internal const int PowerIterations = 6;
 
     /// <summary>
     /// PEFT's <c>svd_clamp</c>: hi = the <paramref name="quantile"/>-quantile of B's and A's entries together (linear
