@@ -77,9 +77,13 @@ public class CombinationRuleTests
                 lora.AddWeightedAdapter(["a", "b"], [0.5, 0.5], "g", "magnitude_prune_svd", density: 0.3);
                 lora.AddWeightedAdapter(["a", "b"], [0.5, 0.5], "h");                      // svd, PEFT's default
                 lora.AddWeightedAdapter(["a", "b"], [0.5, 0.5], "i", fromUser);            // not a constant
+                lora.AddWeightedAdapter(["a", "b"], [0.5, 0.5], "j", "ties", density: 0.5, majoritySignMethod: {|#4:"Total"|});
+                lora.AddWeightedAdapter(["a", "b"], [0.5, 0.5], "k", "ties", density: 0.5, majoritySignMethod: {|#5:"vote"|});
             }
         }
         """,
+        Verify.Diagnostic("LORA0209", 4, "Majority sign method \"Total\" is not \"total\" or \"frequency\"; did you mean \"total\"?"),
+        Verify.Diagnostic("LORA0209", 5, "Majority sign method \"vote\" is not \"total\" or \"frequency\""),
         Verify.Diagnostic("LORA0205", 0, $"Combination type \"Linear\" is not one of PEFT's: {Names}; did you mean \"linear\"?"),
         Verify.Diagnostic("LORA0205", 1, $"Combination type \"dare-ties\" is not one of PEFT's: {Names}; did you mean \"dare_ties\"?"),
         Verify.Diagnostic("LORA0205", 2, $"Combination type \"tie_svd\" is not one of PEFT's: {Names}; did you mean \"ties_svd\"?"),
