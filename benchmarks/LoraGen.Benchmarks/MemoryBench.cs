@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using LoraGen.Autograd;
 using LoraGen.Lora;
 using LoraGen.Nn;
 using LoraGen.Ops;
@@ -123,14 +124,14 @@ public static class MemoryBench
             results[(shape, method)].TryGetValue(key, out var v) && double.TryParse(v, inv, out var d) ? d : double.NaN;
 
         Console.WriteLine($"Peak memory of a training step (AdamW), one child process per row, {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd}; MB");
-        Console.WriteLine("| shape | method | peak RSS | RSS before step | params+grads+optim (report) | same, seed formula | saved activations (report) | adapters' own activations, formula | report total |");
-        Console.WriteLine("|---|---|---:|---:|---:|---:|---:|---:|---:|");
+        Console.WriteLine("| shape | method | peak RSS | RSS before step | params+grads+optim (report) | same, seed formula | saved activations (report) | adapters' own activations, formula | held by the graph | report total |");
+        Console.WriteLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var (shape, cfg, b, t) in Shapes)
             foreach (var m in Methods)
             {
                 double pgo = Get(shape, m.Name, "base_mb") + Get(shape, m.Name, "adapter_mb") + Get(shape, m.Name, "grad_mb") + Get(shape, m.Name, "optim_mb");
                 Console.WriteLine(string.Create(inv,
-                    $"| {shape} (b {b}, t {t}) | {m.Name} | {Get(shape, m.Name, "peak_rss_mb"):F0} | {Get(shape, m.Name, "rss_before_mb"):F0} | {pgo:F1} | {FormulaMb(m.Name, cfg, Get(shape, m.Name, "p_base"), Get(shape, m.Name, "p_linear")):F1} | {Get(shape, m.Name, "saved_mb"):F1} | {AdapterActivationMb(m.Name, cfg, b * t):F1} | {Get(shape, m.Name, "report_total_mb"):F1} |"));
+                    $"| {shape} (b {b}, t {t}) | {m.Name} | {Get(shape, m.Name, "peak_rss_mb"):F0} | {Get(shape, m.Name, "rss_before_mb"):F0} | {pgo:F1} | {FormulaMb(m.Name, cfg, Get(shape, m.Name, "p_base"), Get(shape, m.Name, "p_linear")):F1} | {Get(shape, m.Name, "saved_mb"):F1} | {AdapterActivationMb(m.Name, cfg, b * t):F1} | {Get(shape, m.Name, "graph_mb"):F1} | {Get(shape, m.Name, "report_total_mb"):F1} |"));
             }
         var svg = Path.Combine(repoRoot, "benchmarks", "memory.svg");
         var categories = Shapes.SelectMany(s => Methods.Select(m => $"{s.Name} {m.Name}")).ToArray();

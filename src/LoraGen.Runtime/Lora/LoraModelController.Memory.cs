@@ -18,11 +18,32 @@ public sealed partial class LoraModelController
     /// <example><code>model.Lora.Attach(); model.Lora.Quantize(BaseFormat.NF4);</code></example>
     public int Quantize(BaseFormat format)
     {
-        lock (_gate)
+        lock (_gate) return QuantizeLocked(format);
+    }
+
+    private int QuantizeLocked(BaseFormat format)
+    {
+        if (IsMerged) throw new InvalidOperationException($"Quantize({format}): an adapter is merged into the base; Unmerge() first.");
+        int n = 0;
+        foreach (var (_, m) in _model.NamedModules())
+            if (m is Linear l && !l.Weight.RequiresGrad)
+            {
+                if (l.BaseFormat != format) l.CastBase(format);   // already in the format: not re-quantized
+                n++;
+            }
+        return n;
+    }
+
+    /// <summary>The compile-time <c>[LoraModel(BaseQuantization)]</c>, applied at the end of every Attach.</summary>
+    private void ApplyCompileTimeQuantization()
+    {
+        var format = Options.BaseQuantization switch
         {
-            if (IsMerged) throw new InvalidOperationException($"Quantize({format}): an adapter is merged into the base; Unmerge() first.");
-            return _model.CastFrozenBase(format);
-        }
+            LoraBaseQuantization.Nf4 => BaseFormat.NF4,
+            LoraBaseQuantization.Bf16 => BaseFormat.BF16,
+            _ => BaseFormat.Fp32,
+        };
+        if (format != BaseFormat.Fp32) QuantizeLocked(format);
     }
 
     /// <summary>

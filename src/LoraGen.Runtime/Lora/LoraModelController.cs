@@ -233,6 +233,7 @@ public sealed partial class LoraModelController : ILoraFacade
         Register(name, trainable: true);
         _selection[name] = config?.Selection();
         if (_active != name) foreach (var aux in AuxSlots()) aux.SetActive(_active);
+        ApplyCompileTimeQuantization();   // [LoraModel(BaseQuantization)]
         return this;
     }
 
