@@ -176,5 +176,14 @@ namespace LoraGen.Analyzers
         public static readonly DiagnosticDescriptor UnknownMajoritySignMethod = Rule("LORA0209",
             "Unknown majority sign method", "Majority sign method \"{0}\" is not \"total\" or \"frequency\"{1}",
             Usage, DiagnosticSeverity.Error, "TIES elects each entry's sign from the sum of the values (\"total\", PEFT's default) or of their signs (\"frequency\"); any other name throws when AddWeightedAdapter runs.");
+        // ---- LORA0220+: QLoRA's low-precision base
+
+        public static readonly DiagnosticDescriptor QuantizedEmbedding = Rule("LORA0220",
+            "Embedding base cannot be quantized", "'{0}' stores its base in {1} (BaseQuantization), but the adapted Embedding '{2}' cannot be quantized: its weight stays fp32",
+            Usage, DiagnosticSeverity.Warning, "The low-precision base is read through the GEMM's tile hook, which only Linear layers use; an Embedding gathers rows and keeps its fp32 table, so its memory is not reduced. Adapt Linear layers for QLoRA, or accept the fp32 table.");
+
+        public static readonly DiagnosticDescriptor QuantizationUnsupported = Rule("LORA0221",
+            "Low-precision base where the backend cannot apply it", "'{0}' sets BaseQuantization = {1}, but it is a TorchSharp module and the TorchSharp backend has no low-precision base: remove BaseQuantization or use the managed backend",
+            Usage, DiagnosticSeverity.Error, "BaseQuantization is applied by the managed runtime's Attach (Lora.Quantize); the TorchSharp backend would silently train on an fp32 base.");
     }
 }

@@ -13,6 +13,7 @@ using LoraGen.Benchmarks;
 //   dotnet run -c Release --project benchmarks/LoraGen.Benchmarks -- tinygpt-vs-torchsharp [--quick]   TinyGpt vs the hand-written TorchSharp peer, ratio line
 //   dotnet run -c Release --project benchmarks/LoraGen.Benchmarks -- torchsharp-wiring [--quick]   generated TorchSharp LoRA vs the peer: wiring overhead
 //   dotnet run -c Release --project benchmarks/LoraGen.Benchmarks -- smollm2 [--quick]   SmolLM2-135M-shaped Llama: load, memory, LoRA step and decode tokens/s
+//   dotnet run -c Release --project benchmarks/LoraGen.Benchmarks -- memory             peak RSS of a training step per method (full, LoRA, LoRA-FA, QLoRA), formulas, MemoryReport, memory.svg
 //   dotnet run -c Release --project benchmarks/LoraGen.Benchmarks -- generator          generator time, 1,000 classes, cold and after an edit
 //   dotnet run -c Release --project benchmarks/LoraGen.Benchmarks -- plot [OUT.svg|png] benchmarks/gemm.svg from the README's GEMM table
 //   dotnet run -c Release --project benchmarks/LoraGen.Benchmarks -- [BenchmarkDotNet args]   any suite, e.g. --filter '*Gemm*'
@@ -76,6 +77,16 @@ if (args.Length > 0 && args[0] == "runtime-gemm")
 if (args.Length > 1 && args[0] == "tinygpt-mode")
 {
     TinyGptBench.RunMode(args[1]);
+    return;
+}
+if (args.Length > 2 && args[0] == "memory-mode")
+{
+    MemoryBench.RunMode(args[1], args[2]);
+    return;
+}
+if (args.Length > 0 && args[0] == "memory")
+{
+    MemoryBench.Compare(RepoRoot());
     return;
 }
 if (args.Length > 0 && args[0] == "tinygpt-vs-torch")

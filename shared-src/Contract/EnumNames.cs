@@ -12,6 +12,12 @@ namespace LoraGen.Contract
         /// <summary>The fully qualified enum type the generator emits for bias training.</summary>
         public const string LoraBiasType = "global::LoraGen.LoraBias";
 
+        /// <summary>The fully qualified enum type the generator emits for the base's storage format.</summary>
+        public const string LoraBaseQuantizationType = "global::LoraGen.LoraBaseQuantization";
+
+        /// <summary>LoraBaseQuantization members, index = value.</summary>
+        public static readonly string[] LoraBaseQuantization = { "None", "Bf16", "Nf4" };
+
         /// <summary>LoraInit members, index = value.</summary>
         public static readonly string[] LoraInit = { "Kaiming", "Gaussian", "Pissa", "Olora" };
 

@@ -132,5 +132,6 @@ namespace LoraGen.Contract
         public const string RankPatternProperty = "RankPattern";
         public const string AlphaPatternProperty = "AlphaPattern";
         public const string BaseModelNameProperty = "BaseModelName";
+        public const string BaseQuantizationProperty = "BaseQuantization";
     }
 }

@@ -11,7 +11,8 @@ namespace LoraGen.SourceModel
         EquatableArray<string> Targets,
         EquatableArray<PatternEntry> RankPattern,
         EquatableArray<PatternEntry> AlphaPattern,
-        string? BaseModelName)
+        string? BaseModelName,
+        int BaseQuantization = 0)
     {
         public static LoraModelSpec Read(AttributeData attribute)
         {
@@ -20,6 +21,7 @@ namespace LoraGen.SourceModel
             var rank = new List<PatternEntry>();
             var alpha = new List<PatternEntry>();
             string? baseName = null;
+            int quantization = 0;
             foreach (var arg in attribute.NamedArguments)
             {
                 switch (arg.Key)
@@ -28,9 +30,10 @@ namespace LoraGen.SourceModel
                     case RuntimeNames.RankPatternProperty: rank.AddRange(Patterns(arg.Value)); break;
                     case RuntimeNames.AlphaPatternProperty: alpha.AddRange(Patterns(arg.Value)); break;
                     case RuntimeNames.BaseModelNameProperty when arg.Value.Value is string s: baseName = s; break;
+                    case RuntimeNames.BaseQuantizationProperty when arg.Value.Value is int q: quantization = q; break;
                 }
             }
-            return new LoraModelSpec(defaults, new(targets.ToArray()), new(rank.ToArray()), new(alpha.ToArray()), baseName);
+            return new LoraModelSpec(defaults, new(targets.ToArray()), new(rank.ToArray()), new(alpha.ToArray()), baseName, quantization);
         }
 
         public static IEnumerable<string> Strings(TypedConstant value)

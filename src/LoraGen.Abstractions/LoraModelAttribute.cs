@@ -26,4 +26,10 @@ public sealed class LoraModelAttribute : LoraSettingsAttribute
 
     /// <summary>Recorded as <c>base_model_name_or_path</c> in adapter_config.json.</summary>
     public string? BaseModelName { get; set; }
+
+    /// <summary>
+    /// QLoRA: after <c>Attach</c>, the frozen base Linear weights are stored in this format (the managed runtime's
+    /// <c>Lora.Quantize</c>); <c>Quantize</c> at run time may choose another. Embedding bases cannot be quantized (LORA0220).
+    /// </summary>
+    public LoraBaseQuantization BaseQuantization { get; set; }
 }

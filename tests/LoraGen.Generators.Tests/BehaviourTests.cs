@@ -297,4 +297,22 @@ public class BehaviourTests : IDisposable
         plain.Lora.Attach(config: new LoraOverride { UseDora = false });
         Assert.All(plain.Lora.Targets(), t => Assert.Null(t.Layer.Lora!.Adapters["default"].Magnitude));
     }
+
+    [Fact]
+    public void BaseQuantizationFromTheAttributeStoresTheFrozenBaseInNf4OnAttach()
+    {
+        Assert.Equal(LoraBaseQuantization.Nf4, QuantizedMlp.LoraOptions.BaseQuantization);
+        var mlp = new QuantizedMlp(8, 16, new Rng(5));
+        Assert.Equal(LoraGen.Nn.BaseFormat.Fp32, mlp.Fc1.BaseFormat);
+        mlp.Lora.Attach();
+        Assert.Equal(LoraGen.Nn.BaseFormat.NF4, mlp.Fc1.BaseFormat);
+        Assert.Equal(LoraGen.Nn.BaseFormat.NF4, mlp.Fc2.BaseFormat);
+        Assert.Equal(mlp.Fc1.LowPrecisionBase!.StorageBytes, mlp.Fc1.BaseWeightBytes);
+        var x = Tensor.Randn(new Rng(6), 1f, 4, 8);
+        var opt = new AdamW(mlp.Lora.Parameters(), lr: 1e-2f);
+        mlp.Forward(x).Mul(mlp.Forward(x)).Mean().Backward();
+        opt.Step();
+        Assert.Equal(2, mlp.Lora.Quantize(LoraGen.Nn.BaseFormat.Fp32));   // run time may choose another format
+        Assert.Equal(LoraGen.Nn.BaseFormat.Fp32, mlp.Fc2.BaseFormat);
+    }
 }

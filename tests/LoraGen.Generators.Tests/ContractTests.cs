@@ -45,6 +45,9 @@ public class ContractTests
         Assert.Equal(typeof(ModuleNameAttribute), Abstractions.GetType(RuntimeNames.ModuleNameAttribute));
         Assert.Equal(EnumNames.LoraInitType, "global::" + typeof(LoraInit).FullName);
         Assert.Equal(EnumNames.LoraBiasType, "global::" + typeof(LoraBias).FullName);
+        Assert.Equal(EnumNames.LoraBaseQuantizationType, "global::" + typeof(LoraBaseQuantization).FullName);
+        Assert.NotNull(typeof(LoraModelAttribute).GetProperty(RuntimeNames.BaseQuantizationProperty));
+        Assert.NotNull(typeof(LoraModelOptions).GetProperty(RuntimeNames.BaseQuantizationProperty));
     }
 
     [Fact]
@@ -114,6 +117,8 @@ public class ContractTests
         Assert.Equal(Enum.GetNames<LoraBias>(), EnumNames.LoraBias);
         Assert.Equal(Enumerable.Range(0, EnumNames.LoraBias.Length), Enum.GetValues<LoraBias>().Select(v => (int)v));
         Assert.Equal(EnumNames.LoraBias.Length, EnumNames.PeftBias.Length);
+        Assert.Equal(Enum.GetNames<LoraBaseQuantization>(), EnumNames.LoraBaseQuantization);
+        Assert.Equal(Enumerable.Range(0, EnumNames.LoraBaseQuantization.Length), Enum.GetValues<LoraBaseQuantization>().Select(v => (int)v));
 
         Assert.Equal("global::LoraGen.LoraBias.LoraOnly", EnumNames.Member(EnumNames.LoraBiasType, EnumNames.LoraBias, (int)LoraBias.LoraOnly));
         Assert.Equal("(global::LoraGen.LoraInit)7", EnumNames.Member(EnumNames.LoraInitType, EnumNames.LoraInit, 7));

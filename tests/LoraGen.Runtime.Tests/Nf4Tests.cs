@@ -139,7 +139,10 @@ public class Nf4Tests(ITestOutputHelper output)
         rng.FillNormal(w, 0, 1);
         var nf4 = new Nf4Weight(w, n, k);
         var c = new float[m * n];
-        Gemm.Sgemm(false, true, m, n, k, 1f, a, k, nf4, 0f, c, n, parallel: false);   // warm-up: scratch buffers
+        // Warm-up of both layouts: this thread's scratch and pack buffers are sized on first use (which shapes ran on
+        // this test thread before depends on test order).
+        Gemm.Sgemm(false, true, m, n, k, 1f, a, k, nf4, 0f, c, n, parallel: false);
+        Gemm.Sgemm(false, false, m, k, n, 1f, c, n, nf4, 0f, new float[m * k], k, parallel: false);
         long before = GC.GetAllocatedBytesForCurrentThread();
         Gemm.Sgemm(false, true, m, n, k, 1f, a, k, nf4, 0f, c, n, parallel: false);
         Gemm.Sgemm(false, false, m, k, n, 1f, c, n, nf4, 0f, a, k, parallel: false);

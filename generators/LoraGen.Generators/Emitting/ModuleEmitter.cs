@@ -144,7 +144,7 @@ namespace LoraGen.Generators.Emitting
                 public static {{Options}} {{RuntimeNames.OptionsProperty}} { get; } = new(
                     Defaults: {{Config(s.Defaults)}},
                     Bias: {{BiasMember(s.Defaults.Bias)}},
-                    {{OptionsArguments(s)}});
+                    {{OptionsArguments(s)}}){{(s.BaseQuantization == 0 ? "" : $" {{ {RuntimeNames.BaseQuantizationProperty} = {EnumNames.Member(EnumNames.LoraBaseQuantizationType, EnumNames.LoraBaseQuantization, s.BaseQuantization)} }}")}};
 
                 /// <summary>
                 /// The PEFT safetensors keys of every adapted layer, as compile-time constants. <c>{0}</c>, <c>{1}</c>… stand

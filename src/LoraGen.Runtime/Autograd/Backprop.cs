@@ -6,11 +6,15 @@ namespace LoraGen.Autograd;
 /// <summary>Reverse-mode automatic differentiation: recording an operation, and the backward pass over the recorded graph.</summary>
 public static class Backprop
 {
-    /// <summary>Marks <paramref name="output"/> as produced by <paramref name="op"/> from <paramref name="inputs"/>.</summary>
-    internal static Tensor Record(Tensor output, string op, Tensor[] inputs, Action<Tensor> backward)
+    /// <summary>
+    /// Marks <paramref name="output"/> as produced by <paramref name="op"/> from <paramref name="inputs"/>.
+    /// <paramref name="saved"/> declares what the backward reads (tensors or float arrays) for the memory accounting
+    /// (<see cref="GraphMemory"/>); null means every input.
+    /// </summary>
+    internal static Tensor Record(Tensor output, string op, Tensor[] inputs, Action<Tensor> backward, object[]? saved = null)
     {
         output.RequiresGrad = true;
-        output.GradFn = new GradNode(op, inputs, backward);
+        output.GradFn = new GradNode(op, inputs, backward, saved);
         return output;
     }
 

@@ -233,6 +233,7 @@ public sealed partial class LoraModelController : ILoraFacade
         Register(name, trainable: true);
         _selection[name] = config?.Selection();
         if (_active != name) foreach (var aux in AuxSlots()) aux.SetActive(_active);
+        ApplyCompileTimeQuantization();   // [LoraModel(BaseQuantization)]
         return this;
     }
 
@@ -402,7 +403,11 @@ public sealed partial class LoraModelController : ILoraFacade
     /// <summary>Whether any layer has a merged adapter (or a merged <c>modules_to_save</c> copy or token rows).</summary>
     public bool IsMerged => Slots().Any(s => s.IsMerged) || AuxSlots().Any(s => s.IsMerged);
 
-    /// <summary>Merges the active adapter, then drops every adapter: the model is a plain base model again, with no extra latency.</summary>
+    /// <summary>
+    /// Merges the active adapter, then drops every adapter: the model is a plain base model again, with no extra latency.
+    /// A base held in NF4/BF16 (<see cref="Quantize"/>) is re-quantized with the merged values (lossy; the layers are
+    /// listed in <see cref="RequantizedLayers"/>); <c>Quantize(BaseFormat.Fp32)</c> before merging keeps it exact.
+    /// </summary>
     public void MergeAndUnload(bool safe = false)
     {
         lock (_gate) MergeAndUnloadLocked(safe);
@@ -412,6 +417,7 @@ public sealed partial class LoraModelController : ILoraFacade
     {
         Merge(safe);
         RemoveEverySlot();
+        RequantizeMergedBases();   // a low-precision base holds W + ΔW in fp32 until here; see RequantizedLayers
     }
 
     /// <summary>Drops every adapter slot (LoRA, saved copies, token rows) and forgets every adapter name.</summary>

@@ -28,4 +28,10 @@ public sealed record LoraModelOptions(
     /// weight's file layout differs, which the model's loader handles).
     /// </summary>
     public bool FanInFanOut { get; init; }
+
+    /// <summary>
+    /// <c>[LoraModel(BaseQuantization)]</c>: the format <c>Attach</c> stores the frozen base Linear weights in
+    /// (<see cref="LoraModelController.Quantize"/>); <see cref="LoraBaseQuantization.None"/> leaves them fp32.
+    /// </summary>
+    public LoraBaseQuantization BaseQuantization { get; init; }
 }

@@ -41,11 +41,13 @@ public sealed class Linear : Module, IAdaptableLayer
     /// <inheritdoc />
     public ILayerAdapter? Adapter { get; set; }
 
-    /// <summary>The low-precision copy of the frozen base weight the forward multiplies by, or null (fp32).</summary>
-    public ILowPrecisionWeight? LowPrecisionBase { get; private set; }
+    private LowPrecisionStorage? _lowp;   // the storage of Weight while the base is held in BF16 / NF4
 
-    /// <summary>The format the base weight is multiplied in.</summary>
-    public BaseFormat BaseFormat => LowPrecisionBase switch
+    /// <summary>The low-precision frozen base weight the forward multiplies by, or null (fp32).</summary>
+    public ILowPrecisionWeight? LowPrecisionBase => _lowp?.Weight;
+
+    /// <summary>The format the base weight is stored and multiplied in.</summary>
+    public BaseFormat BaseFormat => _lowp?.Weight switch
     {
         null => BaseFormat.Fp32,
         Nf4Weight => BaseFormat.NF4,
@@ -53,58 +55,102 @@ public sealed class Linear : Module, IAdaptableLayer
     };
 
     /// <summary>
-    /// Multiplies by the frozen base weight in <paramref name="format"/> from now on. For <see cref="BaseFormat.BF16"/>
-    /// W is rounded to bf16 in place (so <see cref="Weight"/>, state dicts and merges see exactly the values the GEMM
-    /// uses) and a bf16 copy is kept that the GEMM widens tile by tile; <see cref="BaseFormat.Fp32"/> drops the copy.
-    /// The weight must be frozen. While the weight requires grad or an adapter is merged into it, the forward uses fp32
-    /// <see cref="Weight"/>; <c>LoadWeights</c> rebuilds the copy from the loaded weight. A weight changed any other way
-    /// after the cast (trained, written through <see cref="Tensor.Data"/>) needs <c>CastBase</c> again.
+    /// The bytes the base weight occupies now, measured from its storage: 4 per element in fp32; in BF16 / NF4 the
+    /// low-precision bytes, plus a transient fp32 view while one is materialized (see <see cref="CastBase"/>).
+    /// </summary>
+    public long BaseWeightBytes => _lowp?.Bytes ?? 4L * Weight.Size;
+
+    /// <summary>
+    /// How many times the low-precision base was re-quantized from values written into <see cref="Weight"/> (a merge
+    /// made permanent by <c>MergeAndUnload</c>, a residual initialisation, a direct write). Each one is lossy: the new
+    /// values are rounded to the format again. Loading weights is not counted (that is a fresh quantization).
+    /// </summary>
+    public int Requantizations { get; private set; }
+
+    /// <summary>
+    /// Stores the frozen base weight in <paramref name="format"/> from now on and releases the fp32 array: the layer then
+    /// holds only the low-precision bytes (BF16 0.5×, NF4 with double quantization ≈ 0.13× of fp32), and the forward and
+    /// the backward's dX = dY·W read them through the GEMM's tile hook (dequantized tile by tile, never a full copy).
+    /// <see cref="BaseFormat.Fp32"/> dequantizes back into an fp32 array (exact: the values the GEMM used).
     /// <para>
-    /// <see cref="BaseFormat.NF4"/> works the same way: W is quantized (<see cref="Nf4Weight"/>) and overwritten with its
-    /// dequantized values, and the GEMM reads only the NF4 bytes (≈ 0.13× fp32), dequantizing tile by tile. The fp32
-    /// <see cref="Weight"/> stays allocated (state dicts, merge and unmerge use it), so the layer's own memory does not
-    /// shrink yet; the NF4 storage is what the forward and backward multiply by. A merged adapter is added to the
-    /// dequantized fp32 weight (exact, and the forward uses fp32 while merged); to keep a merged base in NF4, unload the
-    /// adapter and cast again, which re-quantizes the merged weight (lossy: the sum is rounded to the code book again).
-    /// Casting an NF4 base again re-quantizes its dequantized values, which can move some values by one code.
+    /// <see cref="Weight"/> keeps its identity; its storage becomes a dequantizing view (<see cref="LowPrecisionStorage"/>).
+    /// Reading <see cref="Tensor.Data"/> (state dicts, Save, DoRA's norm) materializes a transient fp32 copy, and the
+    /// next forward (or <see cref="CompactBase"/>) drops it again. Writing through it works like on an fp32 weight: while
+    /// an adapter is merged the layer multiplies by that fp32 copy (merge and unmerge are exact on the dequantized
+    /// weight); once nothing holds it any more the written values are re-quantized (lossy, counted in
+    /// <see cref="Requantizations"/>). The weight must be frozen and no adapter merged. Casting a quantized base again
+    /// re-quantizes its dequantized values (NF4 can move some values by one code).
     /// </para>
     /// </summary>
     public void CastBase(BaseFormat format)
     {
         if (format == BaseFormat.Fp32)
         {
-            LowPrecisionBase = null;
+            if (_lowp is null) return;
+            var fp32 = _lowp.Release() ?? Dequantized(_lowp.Weight);
+            _lowp = null;
+            Weight.ReplaceStorage(fp32);
             return;
         }
         if (Weight.RequiresGrad)
             throw new InvalidOperationException($"{this}: only a frozen base weight can be cast to {format}; freeze it first (RequiresGrad = false).");
         if (Adapter?.IsMerged == true)
             throw new InvalidOperationException($"{this}: an adapter is merged into the weight; unmerge before casting the base to {format}.");
-        var w = Weight.Data;
-        if (format == BaseFormat.NF4)
-        {
-            var nf4 = new Nf4Weight(w, OutFeatures, InFeatures);
-            nf4.Dequantize(w);
-            LowPrecisionBase = nf4;
-            return;
-        }
-        for (int i = 0; i < w.Length; i++) w[i] = Bf16Weight.RoundToFloat(w[i]);
-        LowPrecisionBase = new Bf16Weight(w, OutFeatures, InFeatures);
+        Quantize(format, Weight.Data);
     }
 
-    /// <summary>New base weights were loaded: the low-precision copy is rebuilt from them (dropped if W now trains).</summary>
+    private void Quantize(BaseFormat format, ReadOnlySpan<float> w)
+    {
+        ILowPrecisionWeight q = format == BaseFormat.NF4 ? new Nf4Weight(w, OutFeatures, InFeatures) : new Bf16Weight(w, OutFeatures, InFeatures);
+        _lowp?.Release();
+        _lowp = new LowPrecisionStorage(q);
+        Weight.ReplaceStorage(_lowp.View);
+    }
+
+    private static float[] Dequantized(ILowPrecisionWeight w)
+    {
+        var a = GC.AllocateUninitializedArray<float>(w.Rows * w.Cols);
+        LowPrecisionStorage.Dequantize(w, a);
+        return a;
+    }
+
+    /// <summary>
+    /// Drops a materialized fp32 view of a low-precision base (see <see cref="CastBase"/>): unchanged values are simply
+    /// released; changed ones are re-quantized first (lossy) and counted in <see cref="Requantizations"/>. Returns true
+    /// when it re-quantized. Does nothing (false) for an fp32 base, while an adapter is merged, or while W requires grad.
+    /// </summary>
+    public bool CompactBase()
+    {
+        if (_lowp is not { IsMaterialized: true } lowp || Adapter?.IsMerged == true || Weight.RequiresGrad) return false;
+        if (!lowp.IsModified())
+        {
+            lowp.Release();
+            return false;
+        }
+        var values = lowp.Release()!;
+        Quantize(BaseFormat, values);
+        Requantizations++;
+        return true;
+    }
+
+    /// <summary>New base weights were loaded into <see cref="Weight"/>: they are quantized afresh (kept in fp32 if W now trains).</summary>
     internal void BaseWeightLoaded()
     {
-        if (LowPrecisionBase is null) return;
-        var format = BaseFormat;
-        LowPrecisionBase = null;
-        if (!Weight.RequiresGrad && Adapter?.IsMerged != true) CastBase(format);
+        if (_lowp is not { IsMaterialized: true } lowp || Weight.RequiresGrad || Adapter?.IsMerged == true) return;
+        Quantize(BaseFormat, lowp.Release()!);
     }
 
     /// <summary>x [..., in] → [..., out].</summary>
     public Tensor Forward(Tensor x)
     {
-        var lowp = LowPrecisionBase is { } l && !Weight.RequiresGrad && Adapter?.IsMerged != true ? l : null;
+        // A low-precision base multiplies through the GEMM's tile hook; while W trains or holds a merged adapter, the
+        // (materialized) fp32 view is used instead.
+        ILowPrecisionWeight? lowp = null;
+        if (_lowp is not null && !Weight.RequiresGrad && Adapter?.IsMerged != true)
+        {
+            CompactBase();
+            lowp = _lowp.Weight;
+        }
         var y = x.Linear(Weight, Bias, lowp);
         return Adapter is null ? y : Adapter.ForwardLinear(x, y, Training);
     }

@@ -66,6 +66,6 @@ public static class LinearOps
                 var gs = g.Data;
                 for (int r = 0; r < rows; r++) TensorPrimitives.Add(gb, gs.Slice(r * outF, outF), gb);
             }
-        });
+        }, weight.RequiresGrad ? [x, weight] : [weight]);   // saved (GraphMemory): dX needs only W; dW needs x
     }
 }

@@ -52,7 +52,11 @@ public static class LoraOps
         // Decided here, at forward time: A unfrozen between forward and backward gets no gradient from this step.
         bool needA = a.RequiresGrad;
         if (!needA) dropped = null;
+        if (!x.RequiresGrad && !needA) mask = null;   // the mask is read only for dx and, through xd, for dA
 
+        // What the backward reads (for GraphMemory): h always; the layer input (or its dropped copy) only for dA.
+        object[] saved = needA ? [h, dropped ?? (object)x, a, b] : [h, a, b];
+        if (mask is not null) saved = [.. saved, mask];
         return Backprop.Record(output, "lora", [x, y, a, b], g =>
         {
             var gs = g.Data;
@@ -87,6 +91,6 @@ public static class LoraOps
             }
             // Last: y may take g itself, which is released after this call.
             if (y.RequiresGrad) y.AccumulateGrad(g, take: true);
-        });
+        }, saved);
     }
 }

@@ -24,6 +24,9 @@ public sealed class AdamW : Optimizer
         Eps = eps;
     }
 
+    /// <inheritdoc />
+    public override long StateBytes => _state.Values.Sum(s => 8L * s.M.Length);
+
     /// <summary>β₁.</summary>
     public float Beta1 { get; }
 

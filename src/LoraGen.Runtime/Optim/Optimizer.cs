@@ -14,6 +14,9 @@ public abstract class Optimizer
     /// <summary>The parameter groups.</summary>
     public IReadOnlyList<ParamGroup> Groups { get; }
 
+    /// <summary>The bytes of state the optimizer holds now (moments, momentum buffers); created at the first step.</summary>
+    public virtual long StateBytes => 0;
+
     /// <summary>Updates every parameter that has a gradient.</summary>
     public abstract void Step();
 

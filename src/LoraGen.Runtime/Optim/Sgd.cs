@@ -10,6 +10,9 @@ public sealed class Sgd : Optimizer
 {
     private readonly Dictionary<Tensor, float[]> _momentum = new(ReferenceEqualityComparer.Instance);
 
+    /// <inheritdoc />
+    public override long StateBytes => _momentum.Values.Sum(m => 4L * m.Length);
+
     /// <summary>One group of parameters.</summary>
     public Sgd(IEnumerable<Tensor> parameters, float lr, float momentum = 0f, float dampening = 0f, float weightDecay = 0f, bool nesterov = false)
         : this([new ParamGroup(parameters, lr, weightDecay)], momentum, dampening, nesterov) { }

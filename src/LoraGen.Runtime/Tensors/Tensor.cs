@@ -41,6 +41,18 @@ public sealed class Tensor
     }
 
     /// <summary>
+    /// Points this tensor at other storage of at least <see cref="Size"/> floats, keeping its identity (the layers,
+    /// adapters and state dicts that hold it see the new storage). Used by a layer that keeps its frozen weight in a
+    /// low-precision format: the fp32 array is released and the storage becomes a dequantizing view.
+    /// </summary>
+    internal void ReplaceStorage(Memory<float> storage)
+    {
+        if (storage.Length < Size)
+            throw new ArgumentException($"Storage of {storage.Length} floats is too small for shape {Format(shape)} ({Size} elements).", nameof(storage));
+        _storage = storage.Slice(0, Size);
+    }
+
+    /// <summary>
     /// Why an optimizer must not step this parameter now (e.g. it is folded into a merged weight), or null. Set by the
     /// layers that own the parameter; optimizers refuse to step while any of theirs has one.
     /// </summary>

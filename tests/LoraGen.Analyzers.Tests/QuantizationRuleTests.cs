@@ -1,0 +1,66 @@
+using LoraGen.Analyzers.Tests.Verifiers;
+using Microsoft.CodeAnalysis.Testing;
+using Xunit;
+
+namespace LoraGen.Analyzers.Tests;
+
+/// <summary>LORA0220/LORA0221, QLoRA's low-precision base: positive and negative cases with exact messages.</summary>
+public class QuantizationRuleTests
+{
+    private static Task ManagedAsync(string code, params DiagnosticResult[] expected)
+    {
+        var test = new LoraAnalyzerTest<QuantizationAnalyzer> { TestCode = LoraTestSetup.Usings + code };
+        test.ExpectedDiagnostics.AddRange(expected);
+        return test.RunAsync();
+    }
+
+    [Fact]
+    public Task AnAdaptedEmbeddingInAQuantizedModelIsReported() => ManagedAsync("""
+        [LoraModel({|#0:BaseQuantization = LoraBaseQuantization.Nf4|}, Targets = new[] { "wpe" })]
+        public sealed partial class Net : Module
+        {
+            [Lora(Rank = 4)] private readonly Embedding wte = new(100, 16);
+            private readonly Embedding wpe = new(32, 16);
+            private readonly Embedding unadapted = new(8, 16);
+            [Lora(Rank = 4)] private readonly Linear q = new(16, 16);
+        }
+        """,
+        Verify.Diagnostic("LORA0220", 0, "'Net' stores its base in Nf4 (BaseQuantization), but the adapted Embedding 'wte' cannot be quantized: its weight stays fp32"),
+        Verify.Diagnostic("LORA0220", 0, "'Net' stores its base in Nf4 (BaseQuantization), but the adapted Embedding 'wpe' cannot be quantized: its weight stays fp32"));
+
+    [Fact]
+    public Task LinearOnlyQuantizedModelsAndUnquantizedEmbeddingsAreQuiet() => ManagedAsync("""
+        [LoraModel(BaseQuantization = LoraBaseQuantization.Bf16)]
+        public sealed partial class Quantized : Module
+        {
+            private readonly Embedding wte = new(100, 16);
+            [Lora(Rank = 4)] private readonly Linear q = new(16, 16);
+        }
+        [LoraModel(BaseQuantization = LoraBaseQuantization.None)]
+        public sealed partial class Plain : Module
+        {
+            [Lora(Rank = 4)] private readonly Embedding wte = new(100, 16);
+        }
+        """);
+
+    [Fact]
+    public Task QuantizationOnATorchSharpModelIsReported()
+    {
+        var test = new LoraAnalyzerTest<QuantizationAnalyzer>
+        {
+            TestCode = LoraTestSetup.TorchUsings + """
+                [LoraModel({|#0:BaseQuantization = LoraBaseQuantization.Nf4|}, Targets = new[] { "q_proj" })]
+                public sealed partial class Attention : nn.Module<Tensor, Tensor>
+                {
+                    private readonly Linear q_proj;
+                    public Attention(int d) : base(nameof(Attention)) { q_proj = nn.Linear(d, d); RegisterComponents(); }
+                    public override Tensor forward(Tensor x) => q_proj.call(x);
+                }
+                """,
+        };
+        LoraTestSetup.ConfigureTorch(test.TestState);
+        test.ExpectedDiagnostics.Add(Verify.Diagnostic("LORA0221", 0,
+            "'Attention' sets BaseQuantization = Nf4, but it is a TorchSharp module and the TorchSharp backend has no low-precision base: remove BaseQuantization or use the managed backend"));
+        return test.RunAsync();
+    }
+}
