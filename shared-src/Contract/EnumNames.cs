@@ -12,6 +12,12 @@ namespace LoraGen.Contract
         /// <summary>The fully qualified enum type the generator emits for bias training.</summary>
         public const string LoraBiasType = "global::LoraGen.LoraBias";
 
+        /// <summary>The fully qualified enum type the generator emits for the adapter variant.</summary>
+        public const string LoraVariantType = "global::LoraGen.LoraVariant";
+
+        /// <summary>LoraVariant members, index = value.</summary>
+        public static readonly string[] LoraVariant = { "Lora", "Vera", "Nola" };
+
         /// <summary>LoraInit members, index = value.</summary>
         public static readonly string[] LoraInit = { "Kaiming", "Gaussian", "Pissa", "Olora" };
 

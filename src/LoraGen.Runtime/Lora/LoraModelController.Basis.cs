@@ -59,8 +59,8 @@ public sealed partial class LoraModelController
             Dropout = first.Dropout,
             DInitial = config?.DInitial ?? 0.1,
             LoraAlpha = first.Alpha,
-            NumBasisA = config?.NumBasisA ?? 64,
-            NumBasisB = config?.NumBasisB ?? 64,
+            NumBasisA = config?.NumBasisA ?? first.NolaBases,
+            NumBasisB = config?.NumBasisB ?? first.NolaBases,
         };
         _model.Freeze();
         var rng = new Rng(seed ^ 0x4C6F5241UL);
