@@ -149,5 +149,21 @@ namespace LoraGen.Analyzers
         public static readonly DiagnosticDescriptor ResidualInitUnsupported = Rule("LORA0203",
             "PiSSA/OLoRA initialisation where it cannot apply", "'{0}' uses {1} initialisation, but {2}",
             Usage, DiagnosticSeverity.Error, "PiSSA and OLoRA initialise A and B from W's SVD or QR and rewrite W to the residual; PEFT does this for Linear layers, the managed runtime likewise, and the TorchSharp backend not yet.");
+
+        public static readonly DiagnosticDescriptor VeraRanksDiffer = Rule("LORA0210",
+            "VeRA layers with different ranks", "'{0}' uses VeRA with rank {1}, but '{2}' uses VeRA with rank {3}: VeRA shares one pair of projections across the adapter's layers, so every layer needs the same rank",
+            Usage, DiagnosticSeverity.Error, "VeRA's frozen A [r, max_in] and B [max_out, r] are one pair per adapter, sliced per layer; PEFT's VeraConfig has one r. Attach refuses layers of different ranks.");
+
+        public static readonly DiagnosticDescriptor NolaTooFewBases = Rule("LORA0211",
+            "NoLA with fewer than one basis", "'{0}' asks for NoLA with NolaBases = {1}: NoLA needs at least one random basis for A and for B (k >= 1)",
+            Usage, DiagnosticSeverity.Error, "NoLA writes A and B as combinations of k frozen random bases and trains the k coefficients; with k < 1 there is nothing to combine.");
+
+        public static readonly DiagnosticDescriptor BasisVariantUnsupported = Rule("LORA0212",
+            "VeRA/NoLA where it cannot apply", "'{0}' asks for {1}, but {2}",
+            Usage, DiagnosticSeverity.Error, "VeRA and NoLA adapt Linear layers (PEFT's VeRA likewise) on the managed runtime; Embedding layers and TorchSharp models are not supported.");
+
+        public static readonly DiagnosticDescriptor BasisVariantConflict = Rule("LORA0213",
+            "VeRA/NoLA combined with DoRA, PiSSA or OLoRA", "'{0}' asks for {1} together with {2}: its matrices are frozen random projections, which these settings cannot apply to",
+            Usage, DiagnosticSeverity.Error, "DoRA adds a magnitude to LoRA's trainable A and B, PiSSA and OLoRA initialise them from W; VeRA and NoLA have no trainable A and B. The runtime refuses the combination.");
     }
 }

@@ -20,6 +20,12 @@ public class CatalogTests
     private static IEnumerable<DiagnosticDescriptor> AllDescriptors() =>
         typeof(Descriptors).GetFields(BindingFlags.Static | BindingFlags.Public).Select(f => f.GetValue(null)).OfType<DiagnosticDescriptor>();
 
+    /// <summary>
+    /// IDs handed to work on another branch that has not merged yet (LORA0204–LORA0209: the second variants issue's
+    /// rules, built in parallel with LORA0210+); empty again once they exist here.
+    /// </summary>
+    private static readonly string[] Reserved = ["LORA0204", "LORA0205", "LORA0206", "LORA0207", "LORA0208", "LORA0209"];
+
     [Fact]
     public void IdsAreSequentialPerBlockAndEveryRuleIsSupportedBySomeAnalyzer()
     {
@@ -29,8 +35,9 @@ public class CatalogTests
         Assert.All(ids, id => Assert.Matches("^LORA[0-9]{4}$", id));
         foreach (var block in ids.GroupBy(id => int.Parse(id[4..]) / 100))
         {
-            var expected = Enumerable.Range(block.Key * 100 + 1, block.Count()).Select(i => $"LORA{i:D4}");
-            Assert.Equal(expected, block);
+            var numbered = block.Concat(Reserved.Where(r => int.Parse(r[4..]) / 100 == block.Key)).Distinct().Order().ToList();
+            var expected = Enumerable.Range(block.Key * 100 + 1, numbered.Count).Select(i => $"LORA{i:D4}");
+            Assert.Equal(expected, numbered);
         }
         Assert.Contains(ids, id => id.StartsWith("LORA00", StringComparison.Ordinal));
         var supported = LoraAnalyzers.All.SelectMany(a => a.SupportedDiagnostics).Select(d => d.Id).ToHashSet();

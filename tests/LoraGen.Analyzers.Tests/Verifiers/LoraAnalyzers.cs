@@ -11,7 +11,7 @@ internal static class LoraAnalyzers
     public static ImmutableArray<DiagnosticAnalyzer> All =>
         [new LoraAttributeAnalyzer(), new LoraModelAnalyzer(), new WeightMutationAnalyzer(), new MergeThenTrainAnalyzer(),
          new TorchForwardCallAnalyzer(), new TorchRegisterComponentsAnalyzer(), new TorchFieldReassignmentAnalyzer(),
-         new VariantAnalyzer(), new SharedLayerAnalyzer()];
+         new VariantAnalyzer(), new SharedLayerAnalyzer(), new BasisVariantAnalyzer()];
 
     /// <summary>The descriptor of rule <paramref name="id"/> (as some analyzer supports it).</summary>
     public static DiagnosticDescriptor Descriptor(string id) =>
