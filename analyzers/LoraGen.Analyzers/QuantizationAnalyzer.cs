@@ -8,8 +8,8 @@ using Microsoft.CodeAnalysis.Diagnostics;
 namespace LoraGen.Analyzers
 {
     /// <summary>
-    /// QLoRA's low-precision base (<c>[LoraModel(BaseQuantization = ...)]</c>): LORA0220, an adapted Embedding in such a
-    /// model (its base cannot be quantized: it stays fp32); LORA0221, the setting on a TorchSharp model (that backend
+    /// QLoRA's low-precision base (<c>[LoraModel(BaseQuantization = ...)]</c>): LORA0214, an adapted Embedding in such a
+    /// model (its base cannot be quantized: it stays fp32); LORA0215, the setting on a TorchSharp model (that backend
     /// has no low-precision base).
     /// </summary>
     [DiagnosticAnalyzer(LanguageNames.CSharp)]

@@ -23,5 +23,11 @@ namespace LoraGen.Contract
 
         /// <summary>Whether DoRA is on when <c>UseDora</c> is not set.</summary>
         public const bool UseDora = false;
+
+        /// <summary>The LoraVariant value when <c>Variant</c> is not set (Lora; an index into <see cref="EnumNames.LoraVariant"/>).</summary>
+        public const int Variant = 0;
+
+        /// <summary>NoLA's k when <c>NolaBases</c> is not set.</summary>
+        public const int NolaBases = 64;
     }
 }

@@ -47,6 +47,27 @@ namespace LoraGen.Contract
         public const string UseQalora = "use_qalora";
         public const string VeloraConfig = "velora_config";
 
+        // VeRA (PEFT VeraConfig) and NoLA (LoraGen's own format, docs/nola-format.md).
+        public const string ProjectionPrngKey = "projection_prng_key";
+        public const string SaveProjection = "save_projection";
+        public const string VeraDropout = "vera_dropout";
+        public const string DInitial = "d_initial";
+        public const string InitWeights = "init_weights";
+        public const string NolaDropout = "nola_dropout";
+        public const string NolaSeed = "nola_seed";
+        public const string NumBasisA = "num_basis_a";
+        public const string NumBasisB = "num_basis_b";
+        public const string BasisGenerator = "basis_generator";
+
+        /// <summary>The <c>peft_type</c> of a VeRA adapter.</summary>
+        public const string VeraPeftType = "VERA";
+
+        /// <summary>The <c>peft_type</c> LoraGen writes for a NoLA adapter (PEFT has no NoLA).</summary>
+        public const string NolaPeftType = "NOLA";
+
+        /// <summary>NoLA's one basis generator (docs/nola-format.md): xoshiro128** seeded through SplitMix64, uniform floats.</summary>
+        public const string NolaGeneratorV1 = "loragen-xoshiro128ss-v1";
+
         /// <summary>The <c>peft_type</c> of a LoRA adapter.</summary>
         public const string LoraPeftType = "LORA";
 

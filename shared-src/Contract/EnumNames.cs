@@ -17,6 +17,11 @@ namespace LoraGen.Contract
 
         /// <summary>LoraBaseQuantization members, index = value.</summary>
         public static readonly string[] LoraBaseQuantization = { "None", "Bf16", "Nf4" };
+        /// <summary>The fully qualified enum type the generator emits for the adapter variant.</summary>
+        public const string LoraVariantType = "global::LoraGen.LoraVariant";
+
+        /// <summary>LoraVariant members, index = value.</summary>
+        public static readonly string[] LoraVariant = { "Lora", "Vera", "Nola" };
 
         /// <summary>LoraInit members, index = value.</summary>
         public static readonly string[] LoraInit = { "Kaiming", "Gaussian", "Pissa", "Olora" };

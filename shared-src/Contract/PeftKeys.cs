@@ -40,6 +40,58 @@ namespace LoraGen.Contract
         /// <summary>VeRA's trainable scaling vector d, [r].</summary>
         public const string VeraLambdaD = "vera_lambda_d";
 
+        /// <summary>VeRA's shared frozen projection A [r, max_in] in a PEFT model (a BufferDict by adapter name under the tuner).</summary>
+        public const string VeraA = "vera_A";
+
+        /// <summary>VeRA's shared frozen projection B [max_out, r].</summary>
+        public const string VeraB = "vera_B";
+
+        /// <summary>The tuner's own prefix in a PEFT state dict (the shared projections hang off it, not off a module).</summary>
+        public const string TunerPrefix = "base_model.";
+
+        /// <summary>The file key of VeRA's shared A when <c>save_projection</c> is set: <c>base_model.vera_A</c> (PEFT strips the adapter name).</summary>
+        public const string VeraSharedA = TunerPrefix + VeraA;
+
+        /// <summary>The file key of VeRA's shared B: <c>base_model.vera_B</c>.</summary>
+        public const string VeraSharedB = TunerPrefix + VeraB;
+
+        /// <summary>The file key of VeRA's λ_b [out] for the layer at <paramref name="path"/>: <c>base_model.model.PATH.vera_lambda_b</c>.</summary>
+        public static string VeraLambdaBKey(string path) => Prefix + path + "." + VeraLambdaB;
+
+        /// <summary>The file key of VeRA's λ_d [r]: <c>base_model.model.PATH.vera_lambda_d</c>.</summary>
+        public static string VeraLambdaDKey(string path) => Prefix + path + "." + VeraLambdaD;
+
+        /// <summary>The state-dict name of λ_b inside its layer: <c>vera_lambda_b.NAME</c> (a ParameterDict).</summary>
+        public static string ModuleVeraLambdaB(string adapter) => VeraLambdaB + "." + adapter;
+
+        /// <summary>The state-dict name of λ_d inside its layer: <c>vera_lambda_d.NAME</c>.</summary>
+        public static string ModuleVeraLambdaD(string adapter) => VeraLambdaD + "." + adapter;
+
+        /// <summary>NoLA (LoraGen's format, PEFT has none): the coefficients α [k_A] of A's bases.</summary>
+        public const string NolaAlpha = "nola_alpha";
+
+        /// <summary>NoLA: the coefficients β [k_B] of B's bases.</summary>
+        public const string NolaBeta = "nola_beta";
+
+        /// <summary>The file key of NoLA's α for the layer at <paramref name="path"/>: <c>base_model.model.PATH.nola_alpha</c>.</summary>
+        public static string NolaAlphaKey(string path) => Prefix + path + "." + NolaAlpha;
+
+        /// <summary>The file key of NoLA's β: <c>base_model.model.PATH.nola_beta</c>.</summary>
+        public static string NolaBetaKey(string path) => Prefix + path + "." + NolaBeta;
+
+        /// <summary>The state-dict name of α inside its layer: <c>nola_alpha.NAME</c>.</summary>
+        public static string ModuleNolaAlpha(string adapter) => NolaAlpha + "." + adapter;
+
+        /// <summary>The state-dict name of β inside its layer: <c>nola_beta.NAME</c>.</summary>
+        public static string ModuleNolaBeta(string adapter) => NolaBeta + "." + adapter;
+
+        /// <summary>NoLA's safetensors <c>__metadata__</c> entries (the config holds the same values; a loader checks they agree).</summary>
+        public const string NolaMetaGenerator = "loragen.nola.generator";
+        public const string NolaMetaSeed = "loragen.nola.seed";
+        public const string NolaMetaNumBasisA = "loragen.nola.num_basis_a";
+        public const string NolaMetaNumBasisB = "loragen.nola.num_basis_b";
+        public const string NolaMetaRank = "loragen.nola.r";
+
         /// <summary>PEFT's <c>adapter_names</c> entry for a batch row that uses no adapter (the base model).</summary>
         public const string BaseAdapterName = "__base__";
 

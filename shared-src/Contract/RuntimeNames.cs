@@ -126,6 +126,8 @@ namespace LoraGen.Contract
         public const string InitProperty = "Init";
         public const string UseRsLoraProperty = "UseRsLora";
         public const string UseDoraProperty = "UseDora";
+        public const string VariantProperty = "Variant";
+        public const string NolaBasesProperty = "NolaBases";
         public const string BiasProperty = "Bias";
         public const string NameProperty = "Name";
         public const string TargetsProperty = "Targets";

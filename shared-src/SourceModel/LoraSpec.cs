@@ -7,10 +7,10 @@ namespace LoraGen.SourceModel
 {
     /// <summary>
     /// The values of a <c>[Lora]</c> attribute (or the shared settings of <c>[LoraModel]</c>), defaults applied from
-    /// <see cref="AttributeDefaults"/> (Alpha unset means Alpha = Rank). Init and Bias are the enum values; UseDora is the
-    /// variant (DoRA or plain LoRA).
+    /// <see cref="AttributeDefaults"/> (Alpha unset means Alpha = Rank). Init and Bias are the enum values; UseDora is DoRA; Variant
+    /// is the LoraVariant value (LoRA, VeRA, NoLA) and NolaBases NoLA's k.
     /// </summary>
-    internal readonly record struct LoraSpec(int Rank, double Alpha, double Dropout, int Init, bool UseRsLora, int Bias, string? Name, bool UseDora = false)
+    internal readonly record struct LoraSpec(int Rank, double Alpha, double Dropout, int Init, bool UseRsLora, int Bias, string? Name, bool UseDora = false, int Variant = AttributeDefaults.Variant, int NolaBases = AttributeDefaults.NolaBases)
     {
         public static LoraSpec Read(AttributeData attribute)
         {
@@ -18,6 +18,7 @@ namespace LoraGen.SourceModel
             double? alpha = null;
             double dropout = AttributeDefaults.Dropout;
             bool rs = AttributeDefaults.UseRsLora, dora = AttributeDefaults.UseDora;
+            int variant = AttributeDefaults.Variant, nolaBases = AttributeDefaults.NolaBases;
             string? name = null;
             foreach (var arg in attribute.NamedArguments)
             {
@@ -31,10 +32,12 @@ namespace LoraGen.SourceModel
                     case RuntimeNames.UseRsLoraProperty when v is bool b: rs = b; break;
                     case RuntimeNames.UseDoraProperty when v is bool d: dora = d; break;
                     case RuntimeNames.BiasProperty when v is int bi: bias = bi; break;
+                    case RuntimeNames.VariantProperty when v is int va: variant = va; break;
+                    case RuntimeNames.NolaBasesProperty when v is int k: nolaBases = k; break;
                     case RuntimeNames.NameProperty when v is string s: name = s; break;
                 }
             }
-            return new LoraSpec(rank, alpha ?? AttributeDefaults.Alpha(rank), dropout, init, rs, bias, name, dora);
+            return new LoraSpec(rank, alpha ?? AttributeDefaults.Alpha(rank), dropout, init, rs, bias, name, dora, variant, nolaBases);
         }
 
         /// <summary>Whether the attribute sets the property <paramref name="name"/> explicitly.</summary>

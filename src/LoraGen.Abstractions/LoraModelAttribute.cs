@@ -29,7 +29,7 @@ public sealed class LoraModelAttribute : LoraSettingsAttribute
 
     /// <summary>
     /// QLoRA: after <c>Attach</c>, the frozen base Linear weights are stored in this format (the managed runtime's
-    /// <c>Lora.Quantize</c>); <c>Quantize</c> at run time may choose another. Embedding bases cannot be quantized (LORA0220).
+    /// <c>Lora.Quantize</c>); <c>Quantize</c> at run time may choose another. Embedding bases cannot be quantized (LORA0214).
     /// </summary>
     public LoraBaseQuantization BaseQuantization { get; set; }
 }

@@ -27,6 +27,16 @@ public abstract class LoraSettingsAttribute : Attribute
     /// </summary>
     public bool UseDora { get; set; }
 
+    /// <summary>
+    /// The adapter's form: plain LoRA (default), <see cref="LoraVariant.Vera"/> (shared frozen projections, trainable
+    /// λ_b [out] and λ_d [r]; every VeRA layer needs the same rank, LORA0210) or <see cref="LoraVariant.Nola"/> (frozen
+    /// random bases, trainable coefficients). Linear layers only (LORA0212). A run-time override or a loaded file may choose another.
+    /// </summary>
+    public LoraVariant Variant { get; set; } = LoraVariant.Lora;
+
+    /// <summary>NoLA's number of random bases k for A and for B (≥ 1, LORA0211): the layer trains 2k numbers.</summary>
+    public int NolaBases { get; set; } = 64;
+
     /// <summary>Which biases train. Default <see cref="LoraBias.None"/>.</summary>
     public LoraBias Bias { get; set; } = LoraBias.None;
 }

@@ -4,7 +4,7 @@ using Xunit;
 
 namespace LoraGen.Analyzers.Tests;
 
-/// <summary>LORA0220/LORA0221, QLoRA's low-precision base: positive and negative cases with exact messages.</summary>
+/// <summary>LORA0214/LORA0215, QLoRA's low-precision base: positive and negative cases with exact messages.</summary>
 public class QuantizationRuleTests
 {
     private static Task ManagedAsync(string code, params DiagnosticResult[] expected)
@@ -25,8 +25,8 @@ public class QuantizationRuleTests
             [Lora(Rank = 4)] private readonly Linear q = new(16, 16);
         }
         """,
-        Verify.Diagnostic("LORA0220", 0, "'Net' stores its base in Nf4 (BaseQuantization), but the adapted Embedding 'wte' cannot be quantized: its weight stays fp32"),
-        Verify.Diagnostic("LORA0220", 0, "'Net' stores its base in Nf4 (BaseQuantization), but the adapted Embedding 'wpe' cannot be quantized: its weight stays fp32"));
+        Verify.Diagnostic("LORA0214", 0, "'Net' stores its base in Nf4 (BaseQuantization), but the adapted Embedding 'wte' cannot be quantized: its weight stays fp32"),
+        Verify.Diagnostic("LORA0214", 0, "'Net' stores its base in Nf4 (BaseQuantization), but the adapted Embedding 'wpe' cannot be quantized: its weight stays fp32"));
 
     [Fact]
     public Task LinearOnlyQuantizedModelsAndUnquantizedEmbeddingsAreQuiet() => ManagedAsync("""
@@ -59,7 +59,7 @@ public class QuantizationRuleTests
                 """,
         };
         LoraTestSetup.ConfigureTorch(test.TestState);
-        test.ExpectedDiagnostics.Add(Verify.Diagnostic("LORA0221", 0,
+        test.ExpectedDiagnostics.Add(Verify.Diagnostic("LORA0215", 0,
             "'Attention' sets BaseQuantization = Nf4, but it is a TorchSharp module and the TorchSharp backend has no low-precision base: remove BaseQuantization or use the managed backend"));
         return test.RunAsync();
     }

@@ -315,4 +315,37 @@ public class BehaviourTests : IDisposable
         Assert.Equal(2, mlp.Lora.Quantize(LoraGen.Nn.BaseFormat.Fp32));   // run time may choose another format
         Assert.Equal(LoraGen.Nn.BaseFormat.Fp32, mlp.Fc2.BaseFormat);
     }
+
+    [Fact]
+    public void VeraAndNolaFromTheAttributesTrainSaveAndLoad()
+    {
+        var x = Tensor.Randn(new Rng(5), 1, 4, 6);
+        foreach (var (make, variant, trainable) in new (Func<LoraGen.Nn.Module>, LoraVariant, int)[]
+        {
+            (() => new VeraMlp(6, 10, 3, new Rng(4)), LoraVariant.Vera, (4 + 10) * 2),   // λ_d [r] + λ_b [out] per layer
+            (() => new NolaMlp(6, 10, 3, new Rng(4)), LoraVariant.Nola, (16 + 16) * 2),  // k_A + k_B per layer
+        })
+        {
+            var mlp = make();
+            var lora = mlp is VeraMlp v ? v.Lora : ((NolaMlp)mlp).Lora;
+            Func<Tensor, Tensor> forward = mlp is VeraMlp vf ? vf.Forward : ((NolaMlp)mlp).Forward;
+            lora.Attach(seed: 3);
+            Assert.Equal(variant, lora.VariantOf("default"));
+            Assert.Equal(trainable, lora.Parameters().Sum(p => p.Size));
+            var opt = new AdamW(lora.Parameters(), lr: 1e-2f, weightDecay: 0f);
+            for (int i = 0; i < 3; i++)
+            {
+                opt.ZeroGrad();
+                (forward(x) * forward(x)).Mean().Backward();
+                opt.Step();
+            }
+            var trained = forward(x).ToArray();
+            var dir = Path.Combine(_dir, variant.ToString());
+            lora.Save(dir);
+            var again = make();
+            var againLora = again is VeraMlp va ? va.Lora : ((NolaMlp)again).Lora;
+            againLora.Load(dir);
+            Assert.Equal(trained, (again is VeraMlp vb ? vb.Forward(x) : ((NolaMlp)again).Forward(x)).ToArray());
+        }
+    }
 }

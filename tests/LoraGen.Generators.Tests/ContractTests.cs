@@ -69,7 +69,7 @@ public class ContractTests
         Assert.NotNull(typeof(LoraFieldSpec).GetConstructor([typeof(LoraConfig), typeof(LoraBias)]));
         Assert.NotNull(typeof(LoraModelController).GetConstructor([typeof(Module), typeof(LoraModelOptions)]));
         Assert.Contains(typeof(LoraConfig).GetConstructors(), c => c.GetParameters().Select(p => p.Name)
-            .SequenceEqual(["Rank", "Alpha", "Dropout", "Init", "UseRsLora", RuntimeNames.UseDoraProperty, "PissaNiter"]));
+            .SequenceEqual(["Rank", "Alpha", "Dropout", "Init", "UseRsLora", RuntimeNames.UseDoraProperty, "PissaNiter", RuntimeNames.VariantProperty, RuntimeNames.NolaBasesProperty]));
         Assert.Contains(typeof(LoraModelOptions).GetConstructors(), c => c.GetParameters().Select(p => p.Name)
             .SequenceEqual(["Defaults", "Bias", "Targets", "RankPattern", "AlphaPattern", "BaseModelName"]));
         Assert.NotNull(typeof(ModuleNameAttribute).GetConstructor([typeof(string)]));
@@ -119,6 +119,10 @@ public class ContractTests
         Assert.Equal(EnumNames.LoraBias.Length, EnumNames.PeftBias.Length);
         Assert.Equal(Enum.GetNames<LoraBaseQuantization>(), EnumNames.LoraBaseQuantization);
         Assert.Equal(Enumerable.Range(0, EnumNames.LoraBaseQuantization.Length), Enum.GetValues<LoraBaseQuantization>().Select(v => (int)v));
+        Assert.Equal(Enum.GetNames<LoraVariant>(), EnumNames.LoraVariant);
+        Assert.Equal(Enumerable.Range(0, EnumNames.LoraVariant.Length), Enum.GetValues<LoraVariant>().Select(v => (int)v));
+        Assert.Equal((int)LoraVariant.Lora, AttributeDefaults.Variant);
+        Assert.Equal(AttributeDefaults.NolaBases, new LoraAttribute().NolaBases);
 
         Assert.Equal("global::LoraGen.LoraBias.LoraOnly", EnumNames.Member(EnumNames.LoraBiasType, EnumNames.LoraBias, (int)LoraBias.LoraOnly));
         Assert.Equal("(global::LoraGen.LoraInit)7", EnumNames.Member(EnumNames.LoraInitType, EnumNames.LoraInit, 7));

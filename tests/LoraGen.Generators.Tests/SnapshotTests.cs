@@ -83,6 +83,12 @@ public class SnapshotTests
     public void DoraDefaultsAndFields() => VerifyAll("DoraMlp", GeneratorHarness.ModelSources("DoraMlp.cs"));
 
     [Fact]
+    public void VeraDefaultsAndFields() => VerifyAll("VeraMlp", GeneratorHarness.ModelSources("VeraMlp.cs"));
+
+    [Fact]
+    public void NolaDefaultsAndFields() => VerifyAll("NolaMlp", GeneratorHarness.ModelSources("NolaMlp.cs"));
+
+    [Fact]
     public void EdgeCasesOfTypeShapes() => VerifyAll("EdgeCases", ("EdgeCases.cs", EdgeCases));
 
     [Fact]

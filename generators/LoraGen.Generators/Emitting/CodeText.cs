@@ -45,12 +45,14 @@ namespace LoraGen.Generators.Emitting
 
         /// <summary>
         /// A construction of <paramref name="configType"/> (either backend's LoraConfig) with every setting named; the
-        /// variant (<c>UseDora</c>) only when it is on, so plain-LoRA code reads as before.
+        /// variant (<c>UseDora</c>, <c>Variant</c>, <c>NolaBases</c>) only when it is not the default, so plain-LoRA code reads as before.
         /// </summary>
         public static string NewConfig(string configType, LoraSpec s) =>
             $"new {configType}(Rank: {s.Rank.ToString(CultureInfo.InvariantCulture)}, Alpha: {Number(s.Alpha)}, Dropout: {Number(s.Dropout)}, " +
             $"Init: {EnumNames.Member(EnumNames.LoraInitType, EnumNames.LoraInit, s.Init)}, UseRsLora: {Bool(s.UseRsLora)}" +
-            (s.UseDora ? $", {RuntimeNames.UseDoraProperty}: {Bool(true)})" : ")");
+            (s.UseDora ? $", {RuntimeNames.UseDoraProperty}: {Bool(true)}" : "") +
+            (s.Variant != AttributeDefaults.Variant ? $", {RuntimeNames.VariantProperty}: {EnumNames.Member(EnumNames.LoraVariantType, EnumNames.LoraVariant, s.Variant)}" : "") +
+            (s.NolaBases != AttributeDefaults.NolaBases ? $", {RuntimeNames.NolaBasesProperty}: {s.NolaBases.ToString(CultureInfo.InvariantCulture)}" : "") + ")";
 
         public static string BiasMember(int bias) => EnumNames.Member(EnumNames.LoraBiasType, EnumNames.LoraBias, bias);
 

@@ -101,7 +101,7 @@ namespace LoraGen.Generators.Emitting
             w.CloseBlock();
         }
 
-        // The TorchSharp backend has no DoRA: the setting is left out here and LORA0201 reports it.
-        private static string ConfigOf(LoraSpec s) => NewConfig(Config, s with { UseDora = false });
+        // The TorchSharp backend has no DoRA, VeRA or NoLA: the settings are left out here and LORA0201/LORA0213 report them.
+        private static string ConfigOf(LoraSpec s) => NewConfig(Config, s with { UseDora = false, Variant = AttributeDefaults.Variant, NolaBases = AttributeDefaults.NolaBases });
     }
 }

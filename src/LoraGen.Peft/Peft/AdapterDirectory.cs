@@ -65,7 +65,22 @@ public static class AdapterDirectory
         ArgumentNullException.ThrowIfNull(directory);
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(tensors);
-        var configBytes = config.ToUtf8Bytes();
+        SaveBytes(directory, config.ToUtf8Bytes(), tensors, metadata);
+    }
+
+    /// <summary>
+    /// <see cref="Save"/> for a VeRA or NoLA adapter: the same atomic unit, with a <see cref="BasisAdapterConfig"/>.
+    /// </summary>
+    public static void SaveBasis(string directory, BasisAdapterConfig config, IReadOnlyList<SafetensorsEntry> tensors, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        ArgumentNullException.ThrowIfNull(directory);
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(tensors);
+        SaveBytes(directory, config.ToUtf8Bytes(), tensors, metadata);
+    }
+
+    private static void SaveBytes(string directory, byte[] configBytes, IReadOnlyList<SafetensorsEntry> tensors, IReadOnlyDictionary<string, string>? metadata)
+    {
         var meta = new Dictionary<string, string>(StringComparer.Ordinal) { [ConfigFields.FormatMetadataKey] = ConfigFields.FormatMetadataValue };
         if (metadata is not null)
             foreach (var (k, v) in metadata) meta[k] = v;
@@ -131,6 +146,22 @@ public static class AdapterDirectory
     /// </summary>
     public static AdapterFiles Open(string directory, bool acceptEditedConfig = true)
     {
+        var (dir, config, weights, path, interrupted) = OpenWith(directory, acceptEditedConfig, (b, p) => AdapterConfig.Parse(b, p));
+        return new AdapterFiles(dir, config, weights, path, interrupted);
+    }
+
+    /// <summary>
+    /// <see cref="Open"/> for a VeRA or NoLA adapter (<c>peft_type</c> "VERA" or "NOLA"): the same recovery and
+    /// pairing rules, the config read as a <see cref="BasisAdapterConfig"/>. Dispose the result to unmap the weights.
+    /// </summary>
+    public static (BasisAdapterConfig Config, SafetensorsFile Weights) OpenBasis(string directory)
+    {
+        var (_, config, weights, _, _) = OpenWith(directory, true, (b, p) => BasisAdapterConfig.Parse(b, p));
+        return (config, weights);
+    }
+
+    private static (string Dir, T Config, SafetensorsFile Weights, string ConfigPath, bool Interrupted) OpenWith<T>(string directory, bool acceptEditedConfig, Func<byte[], string, T> parse)
+    {
         ArgumentNullException.ThrowIfNull(directory);
         var dir = Path.GetFullPath(directory);
         string weightsPath = Path.Combine(dir, AdapterKeys.WeightsFile), configPath = Path.Combine(dir, AdapterKeys.ConfigFile);
@@ -147,7 +178,7 @@ public static class AdapterDirectory
                 }
                 // A config that is itself wrong (another peft_type, a bad field) is the more useful error: PEFT reads the
                 // config first too.
-                AdapterConfig.Load(configPath);
+                parse(AdapterConfig.ReadFile(configPath), configPath);
                 string bin = File.Exists(Path.Combine(dir, PeftKeys.PickleWeightsFile)) ? $" ({PeftKeys.PickleWeightsFile}, PyTorch's pickle format, is not read: convert it to safetensors)" : "";
                 throw new AdapterDirectoryException(dir, $"has {AdapterKeys.ConfigFile} but no {AdapterKeys.WeightsFile}{bin}.");
             }
@@ -156,8 +187,8 @@ public static class AdapterDirectory
             catch (FileNotFoundException) when (!last) { continue; }
             try
             {
-                var files = Pair(dir, weights, configPath, last, acceptEditedConfig);
-                if (files is not null) return files;
+                var files = Pair(dir, weights, configPath, last, acceptEditedConfig, parse);
+                if (files is not null) return files.Value;
             }
             catch
             {
@@ -170,27 +201,27 @@ public static class AdapterDirectory
     }
 
     /// <summary>The config that belongs to <paramref name="weights"/>, or null to look again (throws on the last attempt).</summary>
-    private static AdapterFiles? Pair(string dir, SafetensorsFile weights, string configPath, bool last, bool acceptEditedConfig)
+    private static (string, T, SafetensorsFile, string, bool)? Pair<T>(string dir, SafetensorsFile weights, string configPath, bool last, bool acceptEditedConfig, Func<byte[], string, T> parse)
     {
         byte[]? configBytes = TryRead(configPath, strict: true);
         if (!weights.Metadata.TryGetValue(ConfigHashKey, out var expected))
         {
             // Written by PEFT or another tool: nothing to check.
-            if (configBytes is not null) return new(dir, AdapterConfig.Parse(configBytes, configPath), weights, configPath, false);
+            if (configBytes is not null) return (dir, parse(configBytes, configPath), weights, configPath, false);
             if (!last) return null;
             throw new AdapterDirectoryException(dir, $"has {AdapterKeys.WeightsFile} but no {AdapterKeys.ConfigFile}.");
         }
         if (configBytes is not null && ConfigHash(configBytes) == expected)
-            return new(dir, AdapterConfig.Parse(configBytes, configPath), weights, configPath, false);
+            return (dir, parse(configBytes, configPath), weights, configPath, false);
         foreach (var tmp in Temporaries(dir, AdapterKeys.ConfigFile))
         {
             var bytes = TryRead(tmp);
             if (bytes is not null && ConfigHash(bytes) == expected)
-                return new(dir, AdapterConfig.Parse(bytes, tmp), weights, tmp, true);
+                return (dir, parse(bytes, tmp), weights, tmp, true);
         }
         if (!last) return null;
         if (acceptEditedConfig && configBytes is not null)
-            return new(dir, AdapterConfig.Parse(configBytes, configPath), weights, configPath, false);
+            return (dir, parse(configBytes, configPath), weights, configPath, false);
         throw new AdapterDirectoryException(dir, configBytes is null
             ? $"has {AdapterKeys.WeightsFile} but no {AdapterKeys.ConfigFile}, and no temporary of an interrupted save holds its config."
             : $"{AdapterKeys.ConfigFile} does not belong to {AdapterKeys.WeightsFile}: the weights were saved with a config of SHA-256 " +

@@ -197,6 +197,7 @@ public sealed partial class LoraModelController : ILoraFacade
         if (targets.Count == 0)
             throw new InvalidOperationException($"{_model.GetType().Name} has no LoRA target: mark Linear/Embedding fields with [Lora] or list them in [LoraModel(Targets = ...)]. " +
                 "Every Module subclass that holds layers must be `partial` (LORA0021), or its layers are invisible.");
+        if (BasisVariant(name, targets) is { } variant) return AttachBasisLocked(name, seed, config, targets, variant);   // VeRA, NoLA
         if (targets.Any(t => t.Config.UseDora) && targets.FirstOrDefault(t => !t.Config.UseDora) is { } plain)
             throw new InvalidOperationException($"Adapter '{name}' would be DoRA on {Quote(targets.Where(t => t.Config.UseDora).Select(t => t.Path))} and plain LoRA on '{plain.Path}'; " +
                 $"PEFT's {ConfigFields.UseDora} is one setting per adapter. Set UseDora alike on every [Lora] and [LoraModel], or pass config: new() {{ UseDora = ... }}. Nothing was changed.");
@@ -366,6 +367,7 @@ public sealed partial class LoraModelController : ILoraFacade
         if (!_names.Remove(name)) throw new KeyNotFoundException($"No adapter named '{name}'.");
         _trainable.Remove(name);
         _selection.Remove(name);
+        _basis.Remove(name);
         foreach (var slot in Slots()) if (slot.Adapters.ContainsKey(name)) slot.Remove(name);
         foreach (var (_, layer, _) in AllLayers())
             if (layer.Adapter is IAuxiliarySlot aux && aux.Names.Contains(name))
@@ -435,6 +437,7 @@ public sealed partial class LoraModelController : ILoraFacade
         _names.Clear();
         _trainable.Clear();
         _selection.Clear();
+        _basis.Clear();
         _active = null;
     }
 
@@ -489,6 +492,7 @@ public sealed partial class LoraModelController : ILoraFacade
         if (!_names.Contains(name)) throw new KeyNotFoundException($"No adapter named '{name}'.");
         AdapterConfig? selection;
         lock (_gate) selection = _selection.GetValueOrDefault(name);
+        if (TrySaveBasis(DirectoryFor(directory, name), name, selection)) return;   // VeRA, NoLA
         LoraAdapterFiles.Save(DirectoryFor(directory, name), name, LoraAdapterFiles.ModelLayers.Of(_model), Options, selection);
     }
 
@@ -530,6 +534,7 @@ public sealed partial class LoraModelController : ILoraFacade
         }
         var sub = Path.Combine(directory, name);
         if (name != DefaultAdapterName && AdapterDirectory.Exists(sub)) directory = sub;
+        if (TryLoadBasisLocked(directory, name, isTrainable, allowNonFinite)) return;   // VeRA, NoLA
         var read = LoraAdapterFiles.Read(directory, model, name, allowNonFinite, Options.FanInFanOut);   // checks everything; nothing changed yet
         var loaded = read.Layers;
         var configs = loaded.Select(l => config is null ? l.Config : ApplyToLoaded(config, l.Path, l.Config)).ToList();

@@ -78,6 +78,27 @@ public sealed record LoraOverride
     /// </summary>
     public bool? FreezeA { get; init; }
 
+    /// <summary>
+    /// The variant of the new adapter (<see cref="LoraVariant.Vera"/>, <see cref="LoraVariant.Nola"/> or plain LoRA),
+    /// whatever the attributes say (Attach only: a loaded adapter's variant is its file's <c>peft_type</c>).
+    /// </summary>
+    public LoraVariant? Variant { get; init; }
+
+    /// <summary>VeRA <c>projection_prng_key</c> (NoLA: <c>nola_seed</c>): the seed of the frozen random matrices (default 0, as PEFT).</summary>
+    public long? ProjectionPrngKey { get; init; }
+
+    /// <summary>VeRA <c>save_projection</c>: whether saves carry the shared projections (default true, as PEFT).</summary>
+    public bool? SaveProjection { get; init; }
+
+    /// <summary>VeRA <c>d_initial</c>: the initial value of every λ_d (default 0.1).</summary>
+    public double? DInitial { get; init; }
+
+    /// <summary>NoLA <c>num_basis_a</c>: k_A, the number of random A bases per layer (≥ 1; default 64).</summary>
+    public int? NumBasisA { get; init; }
+
+    /// <summary>NoLA <c>num_basis_b</c>: k_B, the number of random B bases per layer (≥ 1; default 64).</summary>
+    public int? NumBasisB { get; init; }
+
     /// <summary>PEFT <c>rank_pattern</c>: rank by module name, applied after <see cref="R"/>.</summary>
     public IReadOnlyDictionary<string, int>? RankPattern { get; init; }
 
@@ -151,6 +172,10 @@ public sealed record LoraOverride
             throw new ArgumentException($"LoRA override: set {nameof(TargetModules)} (a list of names) or {nameof(TargetRegex)} (one regular expression), not both: PEFT's {ConfigFields.TargetModules} is one or the other.");
         try { _ = Selection().ToJson(); }   // the PEFT unit's rules: valid regular expressions, layers_pattern needs layers_to_transform, …
         catch (AdapterConfigException e) { throw new ArgumentException($"LoRA override: {e.Message}", e); }
+        if (NumBasisA is < 1) throw new ArgumentException($"LoRA override: {nameof(NumBasisA)} ({ConfigFields.NumBasisA}) = {NumBasisA}: NoLA needs at least one basis.");
+        if (NumBasisB is < 1) throw new ArgumentException($"LoRA override: {nameof(NumBasisB)} ({ConfigFields.NumBasisB}) = {NumBasisB}: NoLA needs at least one basis.");
+        if (ProjectionPrngKey is < 0) throw new ArgumentException($"LoRA override: {nameof(ProjectionPrngKey)} ({ConfigFields.ProjectionPrngKey}) = {ProjectionPrngKey}: a seed is non-negative.");
+        if (DInitial is { } di && !double.IsFinite(di)) throw new ArgumentException($"LoRA override: {nameof(DInitial)} ({ConfigFields.DInitial}) must be finite.");
         if (TargetModules is { Count: 0 })
             throw new ArgumentException($"LoRA override: {nameof(TargetModules)} ({ConfigFields.TargetModules}) is empty; leave it null to keep the attributes' targets.");
     }
@@ -184,6 +209,7 @@ public sealed record LoraOverride
         if (UseDora is { } dora) config = config with { UseDora = dora };
         if (Init is { } init) config = config with { Init = init };
         if (PissaNiter is { } n) config = config with { PissaNiter = n };
+        if (Variant is { } v) config = config with { Variant = v };
         foreach (var (name, rank) in RankPattern ?? new Dictionary<string, int>())
             if (ModulePath.Matches(path, name)) { config = config with { Rank = rank }; break; }
         foreach (var (name, alpha) in AlphaPattern ?? new Dictionary<string, double>())

@@ -12,7 +12,7 @@ internal static class LoraAnalyzers
         [new LoraAttributeAnalyzer(), new LoraModelAnalyzer(), new WeightMutationAnalyzer(), new MergeThenTrainAnalyzer(),
          new TorchForwardCallAnalyzer(), new TorchRegisterComponentsAnalyzer(), new TorchFieldReassignmentAnalyzer(),
          new VariantAnalyzer(), new SharedLayerAnalyzer(), new LoraPlusRatioAnalyzer(), new WeightedAdapterAnalyzer(),
-         new QuantizationAnalyzer()];
+         new QuantizationAnalyzer(), new BasisVariantAnalyzer()];
 
     /// <summary>The descriptor of rule <paramref name="id"/> (as some analyzer supports it).</summary>
     public static DiagnosticDescriptor Descriptor(string id) =>

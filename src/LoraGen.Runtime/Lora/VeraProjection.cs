@@ -1,0 +1,62 @@
+using LoraGen.Tensors;
+
+namespace LoraGen.Lora;
+
+/// <summary>
+/// VeRA's one pair of frozen random matrices, shared by every layer of an adapter: A [r, max_in] and B [max_out, r],
+/// sized for the largest adapted layer and sliced per layer (A's first <c>in</c> columns, B's first <c>out</c> rows).
+/// Made as PEFT makes them — <c>torch.Generator().manual_seed(projection_prng_key)</c>, then A, then B, each with
+/// PEFT's <c>_kaiming_init</c> — so an adapter saved without its projections (<c>save_projection: false</c>) loads the
+/// same matrices here and in PEFT (see <see cref="TorchMt19937"/>).
+/// </summary>
+internal sealed class VeraProjection
+{
+    /// <summary>Wraps given matrices (e.g. a file's <c>base_model.vera_A</c>/<c>vera_B</c>).</summary>
+    public VeraProjection(Tensor a, Tensor b, long seed)
+    {
+        if (a.Rank != 2 || b.Rank != 2 || a.Dim(0) != b.Dim(1))
+            throw new ArgumentException($"VeRA projections must be A [r, max_in] and B [max_out, r]; got A {a.ShapeString}, B {b.ShapeString}.");
+        A = a;
+        B = b;
+        Seed = seed;
+    }
+
+    /// <summary>PEFT's projections for rank <paramref name="r"/> and the largest layer [<paramref name="maxOut"/>, <paramref name="maxIn"/>].</summary>
+    public static VeraProjection Generate(long seed, int r, int maxIn, int maxOut)
+    {
+        var g = new TorchMt19937((ulong)seed);
+        var a = Tensor.FromArray(g.KaimingUniform(r, maxIn), r, maxIn);
+        var b = Tensor.FromArray(g.KaimingUniform(maxOut, r), maxOut, r);
+        return new VeraProjection(a, b, seed);
+    }
+
+    /// <summary>A [r, max_in], frozen.</summary>
+    public Tensor A { get; }
+
+    /// <summary>B [max_out, r], frozen.</summary>
+    public Tensor B { get; }
+
+    /// <summary>The <c>projection_prng_key</c> they came from (or were saved with).</summary>
+    public long Seed { get; }
+
+    /// <summary>r.</summary>
+    public int Rank => A.Dim(0);
+
+    /// <summary>A[:, :in] as its own [r, in] tensor.</summary>
+    public Tensor SliceA(int inDim)
+    {
+        int r = Rank, maxIn = A.Dim(1);
+        if (inDim > maxIn) throw new ArgumentException($"VeRA's shared A has {maxIn} columns; a layer with {inDim} inputs needs at least that many.");
+        var s = new float[r * inDim];
+        for (int k = 0; k < r; k++) A.Data.Slice(k * maxIn, inDim).CopyTo(s.AsSpan(k * inDim, inDim));
+        return Tensor.FromArray(s, r, inDim);
+    }
+
+    /// <summary>B[:out, :] as its own [out, r] tensor.</summary>
+    public Tensor SliceB(int outDim)
+    {
+        int r = Rank;
+        if (outDim > B.Dim(0)) throw new ArgumentException($"VeRA's shared B has {B.Dim(0)} rows; a layer with {outDim} outputs needs at least that many.");
+        return Tensor.FromArray(B.Data[..(outDim * r)].ToArray(), outDim, r);
+    }
+}
