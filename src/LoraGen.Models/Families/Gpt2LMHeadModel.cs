@@ -1,3 +1,4 @@
+using LoraGen.Contract;
 using LoraGen.Hub;
 using LoraGen.Lora;
 using LoraGen.Nn;
@@ -41,8 +42,8 @@ public sealed partial class Gpt2LMHeadModel : CausalLmModule
     }
 
     /// <inheritdoc />
-    public override LoraModelOptions DefaultLoraOptions => LoraOptions;
+    public override LoraModelOptions DefaultLoraOptions => LoraOptions with { TaskType = ConfigFields.TaskTypeCausalLm };
 
     /// <inheritdoc />
-    public override LoraModelController LoraWith(LoraModelOptions options) => new(this, options with { FanInFanOut = true });
+    public override LoraModelController LoraWith(LoraModelOptions options) => new(this, options with { FanInFanOut = true, TaskType = options.TaskType ?? ConfigFields.TaskTypeCausalLm });
 }

@@ -1,3 +1,4 @@
+using LoraGen.Contract;
 using LoraGen.Hub;
 using LoraGen.Lora;
 using LoraGen.Nn;
@@ -38,8 +39,8 @@ public sealed partial class LlamaForCausalLM : CausalLmModule
     }
 
     /// <inheritdoc />
-    public override LoraModelOptions DefaultLoraOptions => LoraOptions;
+    public override LoraModelOptions DefaultLoraOptions => LoraOptions with { TaskType = ConfigFields.TaskTypeCausalLm };
 
     /// <inheritdoc />
-    public override LoraModelController LoraWith(LoraModelOptions options) => new(this, options);
+    public override LoraModelController LoraWith(LoraModelOptions options) => new(this, options with { TaskType = options.TaskType ?? ConfigFields.TaskTypeCausalLm });
 }

@@ -28,4 +28,10 @@ public sealed record LoraModelOptions(
     /// weight's file layout differs, which the model's loader handles).
     /// </summary>
     public bool FanInFanOut { get; init; }
+
+    /// <summary>
+    /// Written as <c>task_type</c> in saved adapters (PEFT's task: "CAUSAL_LM" for a causal language model), or null
+    /// to leave it out.
+    /// </summary>
+    public string? TaskType { get; init; }
 }
