@@ -30,20 +30,23 @@ public abstract class CausalLmModule : Module
         new(Config.Layers, batch, Config.KeyValueHeads, Math.Min(capacity, Config.MaxPositions), Config.HeadDim);
 
     /// <summary>
-    /// Copies every weight from the checkpoint's arrays (model key → backend-layout data, as
-    /// <see cref="Checkpoint.ReadAll"/> returns them). All keys are checked before any is copied.
+    /// Streams every weight from <paramref name="checkpoint"/> into this model's parameters, one tensor at a time (no
+    /// second copy of the model is held). All keys and shapes are checked before any is read; a tensor that fails to
+    /// read midway leaves this model part-filled, so load into a fresh model (as <see cref="HfModels.Load"/> does) and
+    /// drop it on error. Returns whether the file keys carried the layout's optional prefix.
     /// </summary>
-    public void LoadWeights(IReadOnlyDictionary<string, float[]> weights)
+    public bool LoadWeights(Checkpoint checkpoint)
     {
-        var state = StateDict();
+        var layout = Layout;
+        var state = StateDict().ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
         var problems = new List<string>();
-        foreach (var (key, p) in state)
-            if (!weights.TryGetValue(key, out var w)) problems.Add($"{key} missing");
-            else if (w.Length != p.Size) problems.Add($"{key}: {w.Length} values for {p.ShapeString}");
-        foreach (var key in weights.Keys)
-            if (!state.Any(kv => kv.Key == key)) problems.Add($"{key} has no parameter");
-        if (problems.Count > 0) throw new InvalidOperationException($"{GetType().Name}: the weights do not fit: {string.Join("; ", problems)}");
-        foreach (var (key, p) in state) weights[key].CopyTo(p.Data);
+        foreach (var spec in layout.Specs)
+            if (!state.TryGetValue(spec.Key, out var p)) problems.Add($"{spec.Key} has no parameter");
+            else if (spec.ElementCount != p.Size) problems.Add($"{spec.Key}: {spec.ElementCount} values for {p.ShapeString}");
+        foreach (var key in state.Keys)
+            if (!layout.Specs.Any(s => s.Key == key)) problems.Add($"{key} is not in the layout");
+        if (problems.Count > 0) throw new InvalidOperationException($"{GetType().Name}: the layout does not fit the model: {string.Join("; ", problems)}");
+        return checkpoint.ReadInto(layout, key => state[key].Storage[..state[key].Size]);
     }
 
     /// <summary>
