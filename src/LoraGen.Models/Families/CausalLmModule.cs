@@ -1,3 +1,4 @@
+using LoraGen.Autograd;
 using LoraGen.Hub;
 using LoraGen.Lora;
 using LoraGen.Nn;
@@ -23,7 +24,29 @@ public abstract class CausalLmModule : Module
     /// ids [b, t] (row-major) → logits [b, t, vocab]. With <paramref name="cache"/> the ids continue the cached
     /// sequence (positions cache.Length…), the cache is extended, and gradients are not recorded.
     /// </summary>
-    public abstract Tensor Forward(int[] ids, int b, int t, KvCache? cache = null);
+    public Tensor Forward(int[] ids, int b, int t, KvCache? cache = null) => Output(Hidden(ids, b, t, cache));
+
+    /// <summary>ids [b, t] → hidden states [b, t, d] after the final norm (the input of <see cref="Output"/>); the cache as <see cref="Forward"/>.</summary>
+    public abstract Tensor Hidden(int[] ids, int b, int t, KvCache? cache = null);
+
+    /// <summary>hidden [b, t, d] → logits [b, t, vocab]: lm_head (with its adapter and base format), or the tied embedding.</summary>
+    public abstract Tensor Output(Tensor hidden);
+
+    /// <summary>
+    /// Inference: feeds ids [b, t] through the model (continuing <paramref name="cache"/>) and returns only the last
+    /// position's logits [b, 1, vocab]: the output head, the largest single product at decode time (vocab × d), runs
+    /// for one row per sequence instead of t. No gradients are recorded.
+    /// </summary>
+    public Tensor ForwardLast(int[] ids, int b, int t, KvCache? cache = null)
+    {
+        using var _ = GradMode.NoGrad();
+        var hidden = Hidden(ids, b, t, cache);
+        if (t == 1) return Output(hidden);
+        int d = hidden.Dim(2);
+        var last = new float[b * d];
+        for (int i = 0; i < b; i++) hidden.Data.Slice((i * t + t - 1) * d, d).CopyTo(last.AsSpan(i * d, d));
+        return Output(Tensor.FromArray(last, b, 1, d));
+    }
 
     /// <summary>An empty cache for batch <paramref name="batch"/> of up to <paramref name="capacity"/> positions (at most the model's).</summary>
     public KvCache NewCache(int capacity, int batch = 1) =>
