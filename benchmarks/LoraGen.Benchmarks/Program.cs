@@ -14,6 +14,8 @@ using LoraGen.Benchmarks;
 //   dotnet run -c Release --project benchmarks/LoraGen.Benchmarks -- torchsharp-wiring [--quick]   generated TorchSharp LoRA vs the peer: wiring overhead
 //   dotnet run -c Release --project benchmarks/LoraGen.Benchmarks -- smollm2 [--quick]   SmolLM2-135M-shaped Llama: load, memory, LoRA step and decode tokens/s
 //   dotnet run -c Release --project benchmarks/LoraGen.Benchmarks -- memory             peak RSS of a training step per method (full, LoRA, LoRA-FA, QLoRA), formulas, MemoryReport, memory.svg
+//   dotnet run -c Release --project benchmarks/LoraGen.Benchmarks -- smollm2-decode [--quick]   decode: f32 vs bf16 base, per-op profile, m = 1 GEMM
+//   dotnet run -c Release --project benchmarks/LoraGen.Benchmarks -- fuzz-models [N]   model-directory input fuzz, N cases per surface (default 100,000)
 //   dotnet run -c Release --project benchmarks/LoraGen.Benchmarks -- generator          generator time, 1,000 classes, cold and after an edit
 //   dotnet run -c Release --project benchmarks/LoraGen.Benchmarks -- plot [OUT.svg|png] benchmarks/gemm.svg from the README's GEMM table
 //   dotnet run -c Release --project benchmarks/LoraGen.Benchmarks -- [BenchmarkDotNet args]   any suite, e.g. --filter '*Gemm*'
@@ -114,9 +116,19 @@ if (args.Length > 0 && args[0] == "smollm2")
     SmolLm2Bench.Compare(args.Contains("--quick"));
     return;
 }
+if (args.Length > 0 && args[0] == "smollm2-decode")
+{
+    SmolLm2Bench.Decode(args.Contains("--quick"));
+    return;
+}
 if (args.Length > 1 && args[0] == "smollm2-mode")
 {
     SmolLm2Bench.RunMode(args[1], args.Contains("--quick"));
+    return;
+}
+if (args.Length > 0 && args[0] == "fuzz-models")
+{
+    Environment.ExitCode = FuzzModelsBench.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 100_000);
     return;
 }
 if (args.Length > 0 && args[0] == "generator")

@@ -4,6 +4,7 @@ using LoraGen.Families;
 using LoraGen.Generation;
 using LoraGen.Hub;
 using LoraGen.IO;
+using LoraGen.Ops;
 using LoraGen.Contract;
 using LoraGen.SafeTensors;
 
@@ -150,6 +151,67 @@ internal static class SmolLm2Bench
         Emit("train_step_s", (256 / Median(trainTps)).ToString("F2", Inv));
         p.Refresh();
         Emit("peak_rss_mb", p.PeakWorkingSet64 >> 20);
+    }
+
+    /// <summary>
+    /// <c>smollm2-decode [--quick]</c>: where a batch-1 cached decode step goes. Loads the checkpoint twice (base
+    /// f32 and base bf16), decodes 32 tokens with each in turn (alternating, so both see the same machine load), then
+    /// profiles 32 cached f32 steps per op (OpProfiler) and times the single-row projections of one layer alone.
+    /// </summary>
+    public static void Decode(bool quick)
+    {
+        string dir = EnsureCheckpoint();
+        var f32 = HfModels.Load(dir);
+        var bf16 = HfModels.Load(dir, LoraGen.Nn.BaseFormat.BF16);
+        var rng = new Random(1);
+        var prompt = Enumerable.Range(0, 16).Select(_ => rng.Next(f32.Config.VocabSize)).ToArray();
+        double Tps(CausalLmModule m)
+        {
+            var lm = new ManagedCausalLm(m, capacity: 64);
+            var stamps = new List<double>();
+            var sw = Stopwatch.StartNew();
+            TextGenerator.Generate(lm, prompt, new SamplingOptions { MaxNewTokens = 32 }, _ => stamps.Add(sw.Elapsed.TotalSeconds));
+            return (stamps.Count - 1) / (stamps[^1] - stamps[0]);
+        }
+        Tps(f32);
+        Tps(bf16);   // warm-up
+        var a = new List<double>();
+        var b = new List<double>();
+        for (int i = 0; i < (quick ? 1 : 3); i++)
+        {
+            a.Add(Tps(f32));
+            b.Add(Tps(bf16));
+        }
+        Console.WriteLine(FormattableString.Invariant($"decode tokens/s, alternating runs: base f32 {Median(a):F1} [{string.Join(", ", a.Select(x => x.ToString("F1", Inv)))}], base bf16 {Median(b):F1} [{string.Join(", ", b.Select(x => x.ToString("F1", Inv)))}], ratio bf16/f32 {Median(b) / Median(a):F2}"));
+
+        // Per-op profile of 32 cached f32 steps.
+        var cache = f32.NewCache(64);
+        using (LoraGen.Autograd.GradMode.NoGrad())
+        {
+            f32.Forward(prompt, 1, prompt.Length, cache);
+            LoraGen.Autograd.OpProfiler.Enabled = true;
+            LoraGen.Autograd.OpProfiler.Reset();
+            var step = Stopwatch.StartNew();
+            for (int i = 0; i < 32; i++) f32.Forward([prompt[i % prompt.Length]], 1, 1, cache);
+            double ms = step.Elapsed.TotalMilliseconds / 32;
+            LoraGen.Autograd.OpProfiler.Enabled = false;
+            Console.WriteLine(FormattableString.Invariant($"32 cached f32 decode steps, {ms:F1} ms/step; the profile's totals are for all 32 steps:"));
+            Console.Write(LoraGen.Autograd.OpProfiler.Report());
+
+            // One layer's projections for one row (m = 1) vs 16 rows (m = 16), same weights: GFLOP/s of each.
+            var x1 = LoraGen.Tensors.Tensor.FromArray(new float[576], 1, 1, 576);
+            var x16 = LoraGen.Tensors.Tensor.FromArray(new float[16 * 576], 1, 16, 576);
+            var w = LoraGen.Tensors.Tensor.FromArray(new float[1536 * 576], 1536, 576);
+            double Gflops(LoraGen.Tensors.Tensor x, int reps)
+            {
+                x.Linear(w);
+                var t = Stopwatch.StartNew();
+                for (int r = 0; r < reps; r++) x.Linear(w);
+                return 2.0 * x.Dim(1) * 1536 * 576 * reps / t.Elapsed.TotalSeconds / 1e9;
+            }
+            double g1 = Gflops(x1, 200), g16 = Gflops(x16, 50), g1b = Gflops(x1, 200), g16b = Gflops(x16, 50);
+            Console.WriteLine(FormattableString.Invariant($"Linear 576→1536 (fp32 weight, alternating): m = 1 {g1:F2} / {g1b:F2} GFLOP/s, m = 16 {g16:F2} / {g16b:F2} GFLOP/s"));
+        }
     }
 
     private static void Emit(string key, object value) => Console.WriteLine(FormattableString.Invariant($"{key}={value}"));

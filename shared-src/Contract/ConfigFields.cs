@@ -17,6 +17,7 @@ namespace LoraGen.Contract
         public const string RankPattern = "rank_pattern";
         public const string AlphaPattern = "alpha_pattern";
         public const string TaskType = "task_type";
+        public const string TaskTypeCausalLm = "CAUSAL_LM";
         public const string BaseModelNameOrPath = "base_model_name_or_path";
         public const string Revision = "revision";
         public const string InferenceMode = "inference_mode";

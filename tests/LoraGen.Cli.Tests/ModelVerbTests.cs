@@ -32,6 +32,21 @@ public class ModelVerbTests
     }
 
     [Fact]
+    public void BaseDTypeBf16KeepsABf16CheckpointsLogits()
+    {
+        // The llama fixture is BF16: a bf16 base is exact, so the reference holds ≤ 1e-4; an unknown value is a usage error.
+        string outFile = Temp(".safetensors");
+        var (code, _, err) = Cli.Run("logits", Model("llama"), "--ids", "17,3,200,45,9", "--base-dtype", "bf16", "-o", outFile);
+        Assert.True(code == 0, err);
+        using var got = SafetensorsFile.Open(outFile);
+        using var reference = SafetensorsFile.Open(Path.Combine(Model("llama"), "reference.safetensors"));
+        Assert.True(MaxDiff(got.ReadFloats("logits"), reference.ReadFloats("logits.1")) <= 1e-4f);
+        (code, _, err) = Cli.Run("logits", Model("llama"), "--ids", "1", "--base-dtype", "int8", "-o", Temp(".safetensors"));
+        Assert.Equal(ExitCodes.Usage, code);
+        Assert.Contains("--base-dtype", err);
+    }
+
+    [Fact]
     public void LogitsErrorsNameTheInput()
     {
         var (code, _, err) = Cli.Run("logits", Model("gpt2"), "--ids", "1,999", "-o", Temp(".safetensors"));

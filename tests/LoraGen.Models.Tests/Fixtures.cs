@@ -6,7 +6,9 @@ namespace LoraGen.Models.Tests;
 /// <summary>The committed fixtures of tools/make_hf_fixtures.py and their reference logits.</summary>
 internal static class Fixtures
 {
-    public static string Dir(string name) => Path.Combine(AppContext.BaseDirectory, "Fixtures", "hf", name);
+    public static string Root => Path.Combine(AppContext.BaseDirectory, "Fixtures", "hf");
+
+    public static string Dir(string name) => Path.Combine(Root, name);
 
     /// <summary>The prompts (token ids) the references were computed for.</summary>
     public static int[][] Prompts(string name)

@@ -51,6 +51,7 @@ public class LoraTests(ITestOutputHelper output)
         {
             Assert.True(files.Config.FanInFanOut);
             Assert.Equal("tiny-gpt2", files.Config.BaseModelNameOrPath);
+            Assert.Equal("CAUSAL_LM", files.Config.TaskType);   // PEFT's task for a causal LM family
             Assert.Contains(AdapterKeys.A("transformer.h.1.attn.c_attn", LayerKind.Linear), files.Weights.Tensors.Select(t => t.Name));
             Assert.Equal([8L, 64L], files.Weights.Info(AdapterKeys.A("transformer.h.1.attn.c_attn", LayerKind.Linear)).Shape);
             Assert.Equal([192L, 8L], files.Weights.Info(AdapterKeys.B("transformer.h.1.attn.c_attn", LayerKind.Linear)).Shape);
@@ -68,7 +69,11 @@ public class LoraTests(ITestOutputHelper output)
         lora.Attach();
         string dir = Path.Combine(Path.GetTempPath(), "loragen-ad-" + Guid.NewGuid().ToString("N"));
         lora.Save(dir);
-        using (var files = AdapterDirectory.Open(dir)) Assert.False(files.Config.FanInFanOut);
+        using (var files = AdapterDirectory.Open(dir))
+        {
+            Assert.False(files.Config.FanInFanOut);
+            Assert.Equal("CAUSAL_LM", files.Config.TaskType);
+        }
         // GPT-2's adapter says fan_in_fan_out: a model of plain Linear layers refuses it by name.
         var fresh = (LlamaForCausalLM)HfModels.Load(Fixtures.Dir("llama"));
         var e = Assert.Throws<LoraAdapterException>(() => fresh.LoraWith(LlamaForCausalLM.LoraOptions).Load(Path.Combine(Fixtures.Dir("gpt2"), "adapter")));

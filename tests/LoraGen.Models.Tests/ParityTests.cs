@@ -56,4 +56,30 @@ public class ParityTests(ITestOutputHelper output)
             Assert.True(diff <= Tolerance, $"{name} prompt {p} with cache: max |Δ logits| {diff}");
         }
     }
+
+    [Theory]
+    [MemberData(nameof(Models))]
+    public void ForwardLastGivesTheLastPositionOnly(string name)
+    {
+        // The decode loop's path: the head runs for the last position of a prefill, and for each cached step.
+        var model = HfModels.Load(Fixtures.Dir(name));
+        var prompts = Fixtures.Prompts(name);
+        int vocab = model.Config.VocabSize;
+        for (int p = 0; p < prompts.Length; p++)
+        {
+            var ids = prompts[p];
+            var reference = Fixtures.Logits(name, p);
+            var whole = model.ForwardLast(ids, 1, ids.Length);
+            Assert.Equal([1, 1, vocab], whole.Shape.ToArray());
+            float diff = Fixtures.MaxAbsDiff(whole.Data, reference.AsSpan((ids.Length - 1) * vocab, vocab));
+            var cache = model.NewCache(64);
+            int first = Math.Max(1, ids.Length / 2);
+            var last = model.ForwardLast(ids[..first], 1, first, cache);
+            diff = Math.Max(diff, Fixtures.MaxAbsDiff(last.Data, reference.AsSpan((first - 1) * vocab, vocab)));
+            for (int i = first; i < ids.Length; i++)
+                diff = Math.Max(diff, Fixtures.MaxAbsDiff(model.ForwardLast([ids[i]], 1, 1, cache).Data, reference.AsSpan(i * vocab, vocab)));
+            output.WriteLine($"{name} prompt {p} ForwardLast: max |Δ| {diff:E2}");
+            Assert.True(diff <= Tolerance, $"{name} prompt {p}: max |Δ logits| {diff}");
+        }
+    }
 }

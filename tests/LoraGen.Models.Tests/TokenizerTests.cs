@@ -29,6 +29,30 @@ public class TokenizerTests
     }
 
     [Fact]
+    public void SentencePieceModelEncodesAsSentencePieceItself()
+    {
+        // tools/make_sp_fixture.py: a Llama 2-style BPE tokenizer.model (byte fallback, dummy prefix, <unk> <s> </s>),
+        // and the ids python's sentencepiece gives for texts with spaces, digits, unicode outside the vocabulary.
+        string dir = Fixtures.Dir("sentencepiece");
+        var tok = HfTokenizer.Load(dir);
+        Assert.Equal("tokenizer.model", tok.Kind);
+        Assert.Equal(1, tok.BosId);
+        Assert.Equal(2, tok.EosId);
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "tokens.json")));
+        int byteFallbacks = 0;
+        foreach (var item in doc.RootElement.EnumerateArray())
+        {
+            string text = item.GetProperty("text").GetString()!;
+            var expected = item.GetProperty("ids").EnumerateArray().Select(e => e.GetInt32()).ToArray();
+            Assert.True(expected.SequenceEqual(tok.Encode(text)), $"\"{text}\": sentencepiece [{string.Join(", ", expected)}], ours [{string.Join(", ", tok.Encode(text))}]");
+            Assert.Equal(expected.Length == 0 ? [1] : [1, .. expected], tok.Encode(text, addBos: true));
+            Assert.Equal(text, tok.Decode(expected));
+            byteFallbacks += item.GetProperty("pieces").EnumerateArray().Count(p => p.GetString()!.StartsWith("<0x", StringComparison.Ordinal));
+        }
+        Assert.True(byteFallbacks > 10, "the texts exercise byte fallback");
+    }
+
+    [Fact]
     public void SpecialTokensComeFromTheConfig()
     {
         var llama = HfTokenizer.Load(Fixtures.Dir("llama"));

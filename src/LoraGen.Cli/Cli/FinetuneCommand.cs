@@ -4,6 +4,7 @@ using System.Text;
 using LoraGen.Families;
 using LoraGen.IO;
 using LoraGen.Lora;
+using LoraGen.Nn;
 using LoraGen.Peft;
 using LoraGen.Plotting;
 using LoraGen.Tokenization;
@@ -13,7 +14,7 @@ namespace LoraGen.Cli;
 
 /// <summary>
 /// <c>loragen finetune MODEL --data FILE -o ADAPTER_DIR [--rank R] [--alpha A] [--targets q_proj,v_proj] [--lr LR]
-/// [--steps N] [--seq-len T] [--batch B] [--merge DIR] [--log LOG.jsonl] [--plot loss.png]</c>: LoRA fine-tuning of a
+/// [--steps N] [--seq-len T] [--batch B] [--merge DIR] [--log LOG.jsonl] [--plot loss.png] [--base-dtype f32|bf16]</c>: LoRA fine-tuning of a
 /// Hugging Face model on the managed runtime. Progress shows loss, validation loss and tokens/s; the adapter is saved
 /// in PEFT's layout with <c>base_model_name_or_path</c> and <c>target_modules</c> in transformers' names.
 /// </summary>
@@ -37,20 +38,25 @@ internal static class FinetuneCommand
         var log = new Option<string?>("--log") { Description = "write the training log (JSONL: step, loss, val_loss, tokens_per_s)" };
         var plot = new Option<string?>("--plot") { Description = "write the loss curve (.png or .svg)" };
         var force = new Option<bool>("--force") { Description = "replace existing outputs" };
+        var baseDType = BaseDTypeOption.Create();
         var cmd = new Command("finetune", "LoRA fine-tune a Hugging Face model (GPT-2, Llama) and save a PEFT adapter.")
-            { model, data, output, rank, alpha, targets, lr, steps, seqLen, batch, evalEvery, seed, merge, log, plot, force };
+            { model, data, output, rank, alpha, targets, lr, steps, seqLen, batch, evalEvery, seed, merge, log, plot, force, baseDType };
         cmd.SetAction(p => Run(ctx, new Settings(p.GetValue(model)!, p.GetValue(data)!, p.GetValue(output)!, p.GetValue(rank), p.GetValue(alpha),
             p.GetValue(targets), p.GetValue(merge), p.GetValue(log), p.GetValue(plot), p.GetValue(force), p.GetValue(seed),
             new FineTuneOptions
             {
                 Steps = p.GetValue(steps), LearningRate = p.GetValue(lr), SequenceLength = p.GetValue(seqLen), BatchSize = p.GetValue(batch),
                 EvalEvery = p.GetValue(evalEvery), Seed = p.GetValue(seed),
-            })));
+            }) { BaseFormat = BaseDTypeOption.Parse(p.GetValue(baseDType)!) }));
         return cmd;
     }
 
     internal sealed record Settings(string ModelDir, string Data, string Output, int Rank, double? Alpha, string? Targets, string? Merge,
-        string? Log, string? Plot, bool Force, int Seed, FineTuneOptions Options);
+        string? Log, string? Plot, bool Force, int Seed, FineTuneOptions Options)
+    {
+        /// <summary>The format the frozen base's Linear weights are kept in (<c>--base-dtype</c>).</summary>
+        public BaseFormat BaseFormat { get; init; } = BaseFormat.Fp32;
+    }
 
     public static int Run(CliContext ctx, Settings s)
     {
@@ -61,7 +67,7 @@ internal static class FinetuneCommand
             throw new CliException(ExitCodes.OutputExists, $"{s.Merge}: the directory is not empty; pass --force to write into it.");
         if (s.Plot is not null && Path.GetExtension(s.Plot).ToLowerInvariant() is not ".png" and not ".svg")
             throw new CliException(ExitCodes.Usage, $"{s.Plot}: the plot must end in .png or .svg.");
-        var (model, _) = ModelInput.Load(s.ModelDir, null);
+        var (model, _) = ModelInput.Load(s.ModelDir, null, s.BaseFormat);
         var tokenizer = HfTokenizer.Load(s.ModelDir);
         var tokens = FineTuneData.Tokens(s.Data, tokenizer);
         var defaults = model.DefaultLoraOptions;

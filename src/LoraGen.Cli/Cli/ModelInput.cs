@@ -1,15 +1,16 @@
 using LoraGen.Families;
 using LoraGen.Lora;
+using LoraGen.Nn;
 
 namespace LoraGen.Cli;
 
 /// <summary>A Hugging Face model directory loaded into its managed family, with an optional PEFT adapter applied unmerged.</summary>
 internal static class ModelInput
 {
-    public static (CausalLmModule Model, LoraModelController? Lora) Load(string modelDir, string? adapterDir)
+    public static (CausalLmModule Model, LoraModelController? Lora) Load(string modelDir, string? adapterDir, BaseFormat baseFormat = BaseFormat.Fp32)
     {
         if (!Directory.Exists(modelDir)) throw CliException.Input($"{modelDir}: no such model directory.");
-        var model = HfModels.Load(modelDir);
+        var model = HfModels.Load(modelDir, baseFormat);
         if (adapterDir is null) return (model, null);
         var lora = model.LoraWith(model.DefaultLoraOptions);
         lora.Load(adapterDir);

@@ -1,3 +1,4 @@
+using LoraGen.Autograd;
 using LoraGen.Hub;
 using LoraGen.Lora;
 using LoraGen.Nn;
@@ -23,27 +24,52 @@ public abstract class CausalLmModule : Module
     /// ids [b, t] (row-major) → logits [b, t, vocab]. With <paramref name="cache"/> the ids continue the cached
     /// sequence (positions cache.Length…), the cache is extended, and gradients are not recorded.
     /// </summary>
-    public abstract Tensor Forward(int[] ids, int b, int t, KvCache? cache = null);
+    public Tensor Forward(int[] ids, int b, int t, KvCache? cache = null) => Output(Hidden(ids, b, t, cache));
+
+    /// <summary>ids [b, t] → hidden states [b, t, d] after the final norm (the input of <see cref="Output"/>); the cache as <see cref="Forward"/>.</summary>
+    public abstract Tensor Hidden(int[] ids, int b, int t, KvCache? cache = null);
+
+    /// <summary>hidden [b, t, d] → logits [b, t, vocab]: lm_head (with its adapter and base format), or the tied embedding.</summary>
+    public abstract Tensor Output(Tensor hidden);
+
+    /// <summary>
+    /// Inference: feeds ids [b, t] through the model (continuing <paramref name="cache"/>) and returns only the last
+    /// position's logits [b, 1, vocab]: the output head, the largest single product at decode time (vocab × d), runs
+    /// for one row per sequence instead of t. No gradients are recorded.
+    /// </summary>
+    public Tensor ForwardLast(int[] ids, int b, int t, KvCache? cache = null)
+    {
+        using var _ = GradMode.NoGrad();
+        var hidden = Hidden(ids, b, t, cache);
+        if (t == 1) return Output(hidden);
+        int d = hidden.Dim(2);
+        var last = new float[b * d];
+        for (int i = 0; i < b; i++) hidden.Data.Slice((i * t + t - 1) * d, d).CopyTo(last.AsSpan(i * d, d));
+        return Output(Tensor.FromArray(last, b, 1, d));
+    }
 
     /// <summary>An empty cache for batch <paramref name="batch"/> of up to <paramref name="capacity"/> positions (at most the model's).</summary>
     public KvCache NewCache(int capacity, int batch = 1) =>
         new(Config.Layers, batch, Config.KeyValueHeads, Math.Min(capacity, Config.MaxPositions), Config.HeadDim);
 
     /// <summary>
-    /// Copies every weight from the checkpoint's arrays (model key → backend-layout data, as
-    /// <see cref="Checkpoint.ReadAll"/> returns them). All keys are checked before any is copied.
+    /// Streams every weight from <paramref name="checkpoint"/> into this model's parameters, one tensor at a time (no
+    /// second copy of the model is held). All keys and shapes are checked before any is read; a tensor that fails to
+    /// read midway leaves this model part-filled, so load into a fresh model (as <see cref="HfModels.Load"/> does) and
+    /// drop it on error. Returns whether the file keys carried the layout's optional prefix.
     /// </summary>
-    public void LoadWeights(IReadOnlyDictionary<string, float[]> weights)
+    public bool LoadWeights(Checkpoint checkpoint)
     {
-        var state = StateDict();
+        var layout = Layout;
+        var state = StateDict().ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
         var problems = new List<string>();
-        foreach (var (key, p) in state)
-            if (!weights.TryGetValue(key, out var w)) problems.Add($"{key} missing");
-            else if (w.Length != p.Size) problems.Add($"{key}: {w.Length} values for {p.ShapeString}");
-        foreach (var key in weights.Keys)
-            if (!state.Any(kv => kv.Key == key)) problems.Add($"{key} has no parameter");
-        if (problems.Count > 0) throw new InvalidOperationException($"{GetType().Name}: the weights do not fit: {string.Join("; ", problems)}");
-        foreach (var (key, p) in state) weights[key].CopyTo(p.Data);
+        foreach (var spec in layout.Specs)
+            if (!state.TryGetValue(spec.Key, out var p)) problems.Add($"{spec.Key} has no parameter");
+            else if (spec.ElementCount != p.Size) problems.Add($"{spec.Key}: {spec.ElementCount} values for {p.ShapeString}");
+        foreach (var key in state.Keys)
+            if (!layout.Specs.Any(s => s.Key == key)) problems.Add($"{key} is not in the layout");
+        if (problems.Count > 0) throw new InvalidOperationException($"{GetType().Name}: the layout does not fit the model: {string.Join("; ", problems)}");
+        return checkpoint.ReadInto(layout, key => state[key].Storage[..state[key].Size]);
     }
 
     /// <summary>

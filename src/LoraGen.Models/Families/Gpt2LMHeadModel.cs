@@ -1,3 +1,4 @@
+using LoraGen.Contract;
 using LoraGen.Hub;
 using LoraGen.Lora;
 using LoraGen.Nn;
@@ -34,15 +35,14 @@ public sealed partial class Gpt2LMHeadModel : CausalLmModule
     public override HfModelConfig Config => Gpt2;
 
     /// <inheritdoc />
-    public override Tensor Forward(int[] ids, int b, int t, KvCache? cache = null)
-    {
-        var x = transformer.Forward(ids, b, t, cache);
-        return Head(x, lm_head?.Weight ?? transformer.TokenEmbedding);
-    }
+    public override Tensor Hidden(int[] ids, int b, int t, KvCache? cache = null) => transformer.Forward(ids, b, t, cache);
 
     /// <inheritdoc />
-    public override LoraModelOptions DefaultLoraOptions => LoraOptions;
+    public override Tensor Output(Tensor hidden) => lm_head?.Forward(hidden) ?? Head(hidden, transformer.TokenEmbedding);
 
     /// <inheritdoc />
-    public override LoraModelController LoraWith(LoraModelOptions options) => new(this, options with { FanInFanOut = true });
+    public override LoraModelOptions DefaultLoraOptions => LoraOptions with { TaskType = ConfigFields.TaskTypeCausalLm };
+
+    /// <inheritdoc />
+    public override LoraModelController LoraWith(LoraModelOptions options) => new(this, options with { FanInFanOut = true, TaskType = options.TaskType ?? ConfigFields.TaskTypeCausalLm });
 }

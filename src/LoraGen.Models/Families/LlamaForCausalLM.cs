@@ -1,3 +1,4 @@
+using LoraGen.Contract;
 using LoraGen.Hub;
 using LoraGen.Lora;
 using LoraGen.Nn;
@@ -31,15 +32,14 @@ public sealed partial class LlamaForCausalLM : CausalLmModule
     public override HfModelConfig Config => Llama;
 
     /// <inheritdoc />
-    public override Tensor Forward(int[] ids, int b, int t, KvCache? cache = null)
-    {
-        var x = model.Forward(ids, b, t, cache);
-        return Head(x, lm_head?.Weight ?? model.TokenEmbedding);
-    }
+    public override Tensor Hidden(int[] ids, int b, int t, KvCache? cache = null) => model.Forward(ids, b, t, cache);
 
     /// <inheritdoc />
-    public override LoraModelOptions DefaultLoraOptions => LoraOptions;
+    public override Tensor Output(Tensor hidden) => lm_head?.Forward(hidden) ?? Head(hidden, model.TokenEmbedding);
 
     /// <inheritdoc />
-    public override LoraModelController LoraWith(LoraModelOptions options) => new(this, options);
+    public override LoraModelOptions DefaultLoraOptions => LoraOptions with { TaskType = ConfigFields.TaskTypeCausalLm };
+
+    /// <inheritdoc />
+    public override LoraModelController LoraWith(LoraModelOptions options) => new(this, options with { TaskType = options.TaskType ?? ConfigFields.TaskTypeCausalLm });
 }

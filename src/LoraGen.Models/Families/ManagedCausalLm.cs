@@ -1,4 +1,3 @@
-using LoraGen.Autograd;
 using LoraGen.Generation;
 using LoraGen.Nn;
 
@@ -29,8 +28,7 @@ public sealed class ManagedCausalLm : ICausalLm
     /// <inheritdoc />
     public float[] Next(ReadOnlySpan<int> tokens)
     {
-        using var _ = GradMode.NoGrad();
         var ids = tokens.ToArray();
-        return CausalLmModule.LastLogits(_model.Forward(ids, 1, ids.Length, _cache));
+        return _model.ForwardLast(ids, 1, ids.Length, _cache).ToArray();
     }
 }

@@ -6,7 +6,7 @@ namespace LoraGen.Hub;
 /// <summary>
 /// The weights of a model directory, opened and checked: <c>model.safetensors</c>, or the shards that
 /// <c>model.safetensors.index.json</c> names (each must exist and hold the keys the index gives it). Files are memory
-/// mapped; nothing is read until <see cref="ReadAll"/>. Backend-neutral: tensors come out as float32 arrays (F32, F16
+/// mapped; nothing is read until <see cref="ReadInto"/> streams the weights into a model. Backend-neutral: tensors come out as float32 arrays (F32, F16
 /// and BF16 converted), each already in the layout a backend holds (Conv1D weights transposed to [out, in]).
 /// </summary>
 public sealed class Checkpoint : IDisposable
@@ -87,21 +87,19 @@ public sealed class Checkpoint : IDisposable
     }
 
     /// <summary>
-    /// Reads every weight of <paramref name="layout"/> as float32 in its backend layout, checking all keys and shapes
-    /// first: missing, unexpected (not ignorable) and mis-shaped keys are reported together by name, and nothing is
-    /// returned unless everything fits. Returns the arrays by model key and whether the file keys carried
-    /// <see cref="WeightLayout.OptionalPrefix"/>.
+    /// Checks every key, shape and dtype of <paramref name="layout"/> against the files without reading a weight:
+    /// missing, unexpected (not ignorable) and mis-shaped keys are reported together by name in one
+    /// <see cref="ModelFileException"/>. Returns whether the file keys carry <see cref="WeightLayout.OptionalPrefix"/>.
     /// </summary>
-    public (Dictionary<string, float[]> Weights, bool PrefixInFile) ReadAll(WeightLayout layout)
+    public bool Check(WeightLayout layout)
     {
         bool prefixInFile = layout.PrefixInFile(_byKey.ContainsKey);
-        string FileKey(string key) => !prefixInFile && key.StartsWith(layout.OptionalPrefix!, StringComparison.Ordinal) ? key[layout.OptionalPrefix!.Length..] : key;
         var missing = new List<string>();
         var mismatched = new List<string>();
         var claimed = new HashSet<string>(StringComparer.Ordinal);
         foreach (var spec in layout.Specs)
         {
-            string fk = FileKey(spec.Key);
+            string fk = FileKey(layout, spec.Key, prefixInFile);
             if (!_byKey.TryGetValue(fk, out var file)) { missing.Add(fk); continue; }
             claimed.Add(fk);
             var info = file.Info(fk);
@@ -120,30 +118,58 @@ public sealed class Checkpoint : IDisposable
             throw new ModelFileException(Index is null ? Path.Combine(Directory, HfFiles.Weights) : Path.Combine(Directory, HfFiles.ShardIndex), null,
                 "the checkpoint does not fit config.json: " + string.Join("; ", parts));
         }
-        var weights = new Dictionary<string, float[]>(StringComparer.Ordinal);
+        return prefixInFile;
+    }
+
+    /// <summary>
+    /// Streams every weight of <paramref name="layout"/> (after <see cref="Check"/>) as float32 in its backend layout
+    /// straight into the span <paramref name="destination"/> gives for its model key, one tensor at a time: no second
+    /// copy of the model is ever held (Conv1D weights pass through one scratch buffer, the largest one's size, to be
+    /// transposed). Returns whether the file keys carried <see cref="WeightLayout.OptionalPrefix"/>.
+    /// </summary>
+    public bool ReadInto(WeightLayout layout, Func<string, Memory<float>> destination)
+    {
+        bool prefixInFile = Check(layout);
+        float[]? scratch = null;   // one buffer, the largest transposed weight's size, reused
         foreach (var spec in layout.Specs)
         {
-            string fk = FileKey(spec.Key);
+            string fk = FileKey(layout, spec.Key, prefixInFile);
             var file = _byKey[fk];
-            float[] data;
+            var target = destination(spec.Key).Span;
             try
             {
-                data = file.ReadFloats(fk);
+                if (spec.Transposed)
+                {
+                    scratch ??= new float[layout.Specs.Where(x => x.Transposed).Max(x => checked((int)x.ElementCount))];
+                    var buffer = scratch.AsSpan(0, target.Length);
+                    file.ReadInto(fk, buffer);
+                    WeightLayout.Transpose(buffer, target, spec.Shape[1], spec.Shape[0]);
+                }
+                else file.ReadInto(fk, target);
             }
             catch (SafetensorsException e)
             {
                 throw new ModelFileException(file.Path ?? Directory, fk, e.Message, e);
             }
-            if (spec.Transposed)
-            {
-                var t = new float[data.Length];
-                WeightLayout.Transpose(data, t, spec.Shape[1], spec.Shape[0]);
-                data = t;
-            }
-            weights[spec.Key] = data;
         }
-        return (weights, prefixInFile);
+        return prefixInFile;
     }
+
+    /// <summary>
+    /// Every weight of <paramref name="layout"/> as a float32 array in its backend layout, by model key (checked as
+    /// <see cref="Check"/> does; nothing is returned unless everything fits). Holds the whole model in memory: to fill
+    /// a model, stream with <see cref="ReadInto"/> instead. Returns whether the file keys carried the optional prefix.
+    /// </summary>
+    public (Dictionary<string, float[]> Weights, bool PrefixInFile) ReadAll(WeightLayout layout)
+    {
+        var weights = new Dictionary<string, float[]>(StringComparer.Ordinal);
+        var specs = layout.Specs.ToDictionary(s => s.Key, StringComparer.Ordinal);
+        bool prefix = ReadInto(layout, key => weights[key] = new float[checked((int)specs[key].ElementCount)]);
+        return (weights, prefix);
+    }
+
+    private static string FileKey(WeightLayout layout, string key, bool prefixInFile) =>
+        !prefixInFile && key.StartsWith(layout.OptionalPrefix!, StringComparison.Ordinal) ? key[layout.OptionalPrefix!.Length..] : key;
 
     private static string List(List<string> keys) => string.Join(", ", keys.Take(20)) + (keys.Count > 20 ? $" … ({keys.Count} in all)" : "");
 

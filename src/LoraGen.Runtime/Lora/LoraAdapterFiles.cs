@@ -85,7 +85,7 @@ internal static class LoraAdapterFiles
             }
         }
         if (adapted.Count == 0) throw new InvalidOperationException($"Adapter '{name}' has no LoRA layers (PEFT's LoRA config needs target modules).");
-        var fromLayers = AdapterConfig.FromLayers(settings, bias, options.BaseModelName) with { FanInFanOut = options.FanInFanOut };
+        var fromLayers = AdapterConfig.FromLayers(settings, bias, options.BaseModelName) with { FanInFanOut = options.FanInFanOut, TaskType = options.TaskType };
         var config = SelectingExactly(fromLayers, adapted.Select(a => a.Path).ToList(), model, selection);
         if (saved.Count > 0) config = config with { ModulesToSave = saved };
         if (tokens.Count > 0) config = config.WithTrainableTokenIndices(tokens);

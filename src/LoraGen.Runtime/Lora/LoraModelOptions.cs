@@ -34,4 +34,10 @@ public sealed record LoraModelOptions(
     /// (<see cref="LoraModelController.Quantize"/>); <see cref="LoraBaseQuantization.None"/> leaves them fp32.
     /// </summary>
     public LoraBaseQuantization BaseQuantization { get; init; }
+
+    /// <summary>
+    /// Written as <c>task_type</c> in saved adapters (PEFT's task: "CAUSAL_LM" for a causal language model), or null
+    /// to leave it out.
+    /// </summary>
+    public string? TaskType { get; init; }
 }
