@@ -13,6 +13,7 @@ using LoraGen.Benchmarks;
 //   dotnet run -c Release --project benchmarks/LoraGen.Benchmarks -- tinygpt-vs-torchsharp [--quick]   TinyGpt vs the hand-written TorchSharp peer, ratio line
 //   dotnet run -c Release --project benchmarks/LoraGen.Benchmarks -- torchsharp-wiring [--quick]   generated TorchSharp LoRA vs the peer: wiring overhead
 //   dotnet run -c Release --project benchmarks/LoraGen.Benchmarks -- smollm2 [--quick]   SmolLM2-135M-shaped Llama: load, memory, LoRA step and decode tokens/s
+//   dotnet run -c Release --project benchmarks/LoraGen.Benchmarks -- mixed-batch        8 adapters × 16 requests: one mixed batch vs 8 separate passes
 //   dotnet run -c Release --project benchmarks/LoraGen.Benchmarks -- generator          generator time, 1,000 classes, cold and after an edit
 //   dotnet run -c Release --project benchmarks/LoraGen.Benchmarks -- plot [OUT.svg|png] benchmarks/gemm.svg from the README's GEMM table
 //   dotnet run -c Release --project benchmarks/LoraGen.Benchmarks -- [BenchmarkDotNet args]   any suite, e.g. --filter '*Gemm*'
@@ -106,6 +107,11 @@ if (args.Length > 0 && args[0] == "smollm2")
 if (args.Length > 1 && args[0] == "smollm2-mode")
 {
     SmolLm2Bench.RunMode(args[1], args.Contains("--quick"));
+    return;
+}
+if (args.Length > 0 && args[0] == "mixed-batch")
+{
+    MixedBatchBench.Run();
     return;
 }
 if (args.Length > 0 && args[0] == "generator")
