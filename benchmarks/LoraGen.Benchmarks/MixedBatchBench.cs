@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using LoraGen.Autograd;
 using LoraGen.Lora;
+using LoraGen.Peft;
 using LoraGen.Tensors;
 using TinyGpt.Lora.Model;
 
@@ -29,8 +30,9 @@ public static class MixedBatchBench
         var names = Enumerable.Range(0, Adapters).Select(i => $"a{i}").ToArray();
         for (int i = 0; i < Adapters; i++) model.Lora.Attach(names[i], seed: (ulong)i + 1);
         var rng = new Rng(2);
+        var bKeys = names.Select(n => "." + AdapterKeys.ModuleB(n, LayerKind.Linear)).ToArray();
         foreach (var (name, p) in model.NamedParameters())
-            if (name.Contains(".lora_B.", StringComparison.Ordinal)) rng.FillNormal(p.Data, 0, 0.05f);   // B ≠ 0: each adapter changes the output
+            if (bKeys.Any(k => name.EndsWith(k, StringComparison.Ordinal))) rng.FillNormal(p.Data, 0, 0.05f);   // B ≠ 0: each adapter changes the output
         model.Eval();
         var ids = new int[Batch * T];
         for (int i = 0; i < ids.Length; i++) ids[i] = rng.NextInt(cfg.Vocab);

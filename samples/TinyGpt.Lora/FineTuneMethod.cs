@@ -20,7 +20,7 @@ public sealed record FineTuneMethod(string Name, string Description, LoraOverrid
     public static IReadOnlyList<FineTuneMethod> All { get; } =
     [
         new("lora", "plain LoRA, as the attributes declare it", new LoraOverride()),
-        new("dora", "DoRA: LoRA for the direction plus a trained magnitude per output feature (PEFT use_dora)", new LoraOverride { UseDora = true }),
+        new("dora", "DoRA: LoRA for the direction plus a trained magnitude per output feature (PEFT's DoRA)", new LoraOverride { UseDora = true }),
         new("pissa", "PiSSA: A, B from the top-r singular vectors of W, W replaced by the residual", new LoraOverride { Init = LoraInit.Pissa }),
         new("olora", "OLoRA: A, B from a QR of W, W replaced by the residual", new LoraOverride { Init = LoraInit.Olora }),
         new("qlora", "QLoRA: the frozen base Linear weights in 4-bit NormalFloat (NF4), A and B in fp32", new LoraOverride(), BaseFormat.NF4),
