@@ -12,10 +12,23 @@ For GPT-2 and Llama (2 layers, d 64, GQA 4:2, vocab 300, llama3 rope scaling for
 4. fine-tunes with `loragen finetune`, loads that adapter into PEFT (PeftModel.from_pretrained) and compares logits
    with `loragen logits --adapter` again, and checks that `--merge`'s directory loads in transformers with the same
    logits.
+Then the LoRA variants (issue 13), on the Llama model, each made by PEFT itself so that a misreading of the papers shared
+by LoraGen and its own PyTorch fixtures cannot pass:
+5. DoRA (use_dora=True, trained a few steps so that m, A and B all move): `loragen logits --adapter` vs PEFT;
+6. PiSSA, PiSSA with pissa_niter_4, and OLoRA: trained a few steps on PEFT's residual base, saved with PEFT's
+   path_initial_model_for_weight_conversion (a plain LoRA adapter on the untouched base), loaded here on the untouched
+   base vs PEFT's logits;
+7. ties and dare_linear (PEFT's add_weighted_adapter of two trained adapters): PEFT's result loaded here vs PEFT;
+   `loragen combine` of the same two adapters loaded into PEFT vs `loragen logits` of it; and for ties, which is
+   deterministic, LoraGen's combination vs PEFT's own (dare drops at random, so only the loading is compared);
+8. with --sample (a command running samples/TinyGpt.Lora), LoraGen's own DoRA, PiSSA and OLoRA adapters loaded into
+   PEFT: the sample writes them with --method dora|pissa|olora --quick, and tests/interop/peft_check.py loads each
+   with PeftModel.from_pretrained and compares logits and merged weights (the CLI's finetune has no variant options
+   yet, so an HF-layout LoraGen DoRA/PiSSA/OLoRA adapter cannot be made from here).
 It prints one line per check and exits non-zero on the first failure.
 
 STATUS: written for the issue's GPU/transformers machine; it has NOT been run yet (none was available when it was
-written). Record its output in src/LoraGen.Models/README.md when it has been.
+written), the variant cases (5-8) included. Record its output in src/LoraGen.Models/README.md when it has been.
 """
 import argparse
 import json
@@ -76,8 +89,119 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--loragen", required=True, help="command that runs the loragen CLI")
     ap.add_argument("--work", default="/tmp/hf-parity")
+    ap.add_argument("--sample", help="command that runs samples/TinyGpt.Lora (for LoraGen's own variant adapters in PEFT)")
+    ap.add_argument("--only-variants", action="store_true", help="run only the LoRA-variant cases (5-8)")
     a = ap.parse_args()
     import peft
+    if not a.only_variants:
+        families(a, peft)
+    variants(a, peft)
+    if a.sample:
+        sample_variants_in_peft(a)
+
+
+def train(pm, steps=5, lr=1e-2, seed=1):
+    """A few AdamW steps on random tokens, so that every trainable tensor of the active adapter moves."""
+    opt = torch.optim.AdamW([p for p in pm.parameters() if p.requires_grad], lr=lr)
+    pm.train()
+    x = torch.randint(0, 300, (2, 16), generator=torch.Generator().manual_seed(seed))
+    for _ in range(steps):
+        loss = pm(x, labels=x).loss
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    pm.eval()
+
+
+def compare_adapter(a, name, d, pm, adapter_dir):
+    """PEFT's logits vs `loragen logits` of the base in d/base with adapter_dir, for every prompt."""
+    for i, ids in enumerate(PROMPTS):
+        check(f"{name} prompt {i}", logits(pm, ids),
+              loragen_logits(a.loragen, os.path.join(d, "base"), ids, os.path.join(d, "l.safetensors"), adapter_dir))
+
+
+def fresh_base(d):
+    import transformers as tf
+    return tf.LlamaForCausalLM.from_pretrained(os.path.join(d, "base")).eval()
+
+
+def variants(a, peft):
+    d = os.path.join(a.work, "variants")
+    model, targets = build("llama")
+    model.eval()
+    model.save_pretrained(os.path.join(d, "base"), safe_serialization=True)
+
+    # 5. DoRA made by PEFT loads here.
+    pm = peft.get_peft_model(fresh_base(d), peft.LoraConfig(r=4, lora_alpha=8, target_modules=targets, use_dora=True,
+                                                             init_lora_weights=False))
+    train(pm)
+    pm.save_pretrained(os.path.join(d, "dora"))
+    compare_adapter(a, "llama PEFT DoRA adapter", d, pm, os.path.join(d, "dora"))
+
+    # 6. PiSSA / OLoRA made by PEFT, converted to plain LoRA on the untouched base, load here.
+    for init in ("pissa", "pissa_niter_4", "olora"):
+        pm = peft.get_peft_model(fresh_base(d), peft.LoraConfig(r=4, lora_alpha=4, target_modules=targets, init_lora_weights=init))
+        initial = os.path.join(d, f"{init}_initial")
+        pm.peft_config["default"].init_lora_weights = True   # PEFT's recipe: the initial adapter saved as a plain one
+        pm.save_pretrained(initial)
+        pm.peft_config["default"].init_lora_weights = init
+        train(pm)
+        out = os.path.join(d, init)
+        pm.save_pretrained(out, path_initial_model_for_weight_conversion=initial)
+        with open(os.path.join(out, "adapter_config.json")) as f:
+            cfg = json.load(f)
+        if cfg.get("init_lora_weights") not in (True, "true") or cfg.get("r") != 8:
+            sys.exit(f"FAIL {init}: PEFT's converted adapter is not a plain rank-2r LoRA ({cfg.get('init_lora_weights')}, r {cfg.get('r')})")
+        compare_adapter(a, f"llama PEFT {init} adapter (converted, on the untouched base)", d, pm, out)
+
+    # 7. ties and dare_linear: PEFT's add_weighted_adapter vs `loragen combine`, each loaded on the other side.
+    pm = peft.get_peft_model(fresh_base(d), peft.LoraConfig(r=4, lora_alpha=8, target_modules=targets, init_lora_weights=False),
+                             adapter_name="a1")
+    pm.add_adapter("a2", peft.LoraConfig(r=4, lora_alpha=8, target_modules=targets, init_lora_weights=False))
+    for seed, name in enumerate(("a1", "a2"), start=1):
+        pm.set_adapter(name)
+        train(pm, seed=seed)
+    pm.save_pretrained(os.path.join(d, "pair"))   # a1 in pair/, a2 in pair/a2 (PEFT puts non-default names in subfolders)
+    a1 = os.path.join(d, "pair") if os.path.exists(os.path.join(d, "pair", "adapter_config.json")) else os.path.join(d, "pair", "a1")
+    a2 = os.path.join(d, "pair", "a2")
+    weights, density = [0.7, 0.3], 0.5
+    for method in ("ties", "dare_linear"):
+        name = f"{method}_out"
+        torch.manual_seed(0)
+        pm.add_weighted_adapter(["a1", "a2"], weights, name, combination_type=method, density=density)
+        pm.set_adapter(name)
+        pm.eval()
+        pm.save_pretrained(os.path.join(d, "combined"), selected_adapters=[name])
+        theirs = os.path.join(d, "combined", name)
+        compare_adapter(a, f"llama PEFT {method} adapter", d, pm, theirs)
+        ours = os.path.join(d, f"lg_{method}")
+        loragen(a.loragen, "combine", a1, a2, "--weights", ",".join(map(str, weights)), "--method", method,
+                "--density", density, "--seed", 0, "-o", ours, "--force")
+        loaded = peft.PeftModel.from_pretrained(fresh_base(d), ours).eval()
+        compare_adapter(a, f"llama LoraGen {method} adapter in PEFT", d, loaded, ours)
+        if method == "ties":   # deterministic: the two combinations must agree
+            for i, ids in enumerate(PROMPTS):
+                check(f"llama ties: LoraGen's combination vs PEFT's, prompt {i}", logits(loaded, ids), logits(pm, ids))
+
+
+def sample_variants_in_peft(a):
+    """LoraGen's own DoRA/PiSSA/OLoRA adapters (written by the TinyGpt sample) loaded into PEFT by tests/interop/peft_check.py."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    check_script = os.path.join(root, "tests", "interop", "peft_check.py")
+    for method in ("dora", "pissa", "olora"):
+        out = os.path.join(a.work, f"sample-{method}")
+        r = subprocess.run(shlex.split(a.sample) + ["--quick", "--method", method, "--out", out], capture_output=True, text=True,
+                           env={**os.environ, "NO_COLOR": "1"})
+        if r.returncode != 0:
+            sys.exit(f"FAIL sample --method {method} ({r.returncode}):\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}")
+        r = subprocess.run([sys.executable, check_script, out], capture_output=True, text=True)
+        print(r.stdout.rstrip())
+        if r.returncode != 0:
+            sys.exit(f"FAIL LoraGen {method} adapter in PEFT (tests/interop/peft_check.py {out}):\n{r.stderr[-2000:]}")
+        print(f"ok   LoraGen {method} adapter (TinyGpt sample) in PEFT")
+
+
+def families(a, peft):
     for kind in ("gpt2", "llama", "llama3"):
         d = os.path.join(a.work, kind)
         model, targets = build(kind)

@@ -16,6 +16,7 @@ using LoraGen.Benchmarks;
 //   dotnet run -c Release --project benchmarks/LoraGen.Benchmarks -- memory             peak RSS of a training step per method (full, LoRA, LoRA-FA, QLoRA), formulas, MemoryReport, memory.svg
 //   dotnet run -c Release --project benchmarks/LoraGen.Benchmarks -- smollm2-decode [--quick]   decode: f32 vs bf16 base, per-op profile, m = 1 GEMM
 //   dotnet run -c Release --project benchmarks/LoraGen.Benchmarks -- fuzz-models [N]   model-directory input fuzz, N cases per surface (default 100,000)
+//   dotnet run -c Release --project benchmarks/LoraGen.Benchmarks -- mixed-batch        8 adapters × 16 requests: one mixed batch vs 8 separate passes
 //   dotnet run -c Release --project benchmarks/LoraGen.Benchmarks -- generator          generator time, 1,000 classes, cold and after an edit
 //   dotnet run -c Release --project benchmarks/LoraGen.Benchmarks -- plot [OUT.svg|png] benchmarks/gemm.svg from the README's GEMM table
 //   dotnet run -c Release --project benchmarks/LoraGen.Benchmarks -- [BenchmarkDotNet args]   any suite, e.g. --filter '*Gemm*'
@@ -129,6 +130,11 @@ if (args.Length > 1 && args[0] == "smollm2-mode")
 if (args.Length > 0 && args[0] == "fuzz-models")
 {
     Environment.ExitCode = FuzzModelsBench.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 100_000);
+    return;
+}
+if (args.Length > 0 && args[0] == "mixed-batch")
+{
+    MixedBatchBench.Run();
     return;
 }
 if (args.Length > 0 && args[0] == "generator")

@@ -15,17 +15,20 @@ public static class LossChart
     public static string LogPath(string chartPath) => Path.ChangeExtension(chartPath, ".jsonl");
 
     /// <summary>Writes the chart to <paramref name="path"/> and <see cref="Training"/>'s log to <see cref="LogPath"/>.</summary>
-    public static void Write(string path, IReadOnlyList<float> pretrain, IReadOnlyList<float> finetune, float baseValB, float loraValB)
+    public static void Write(string path, IReadOnlyList<float> pretrain, IReadOnlyList<float> finetune, float baseValB, float loraValB, string method = "lora")
     {
         double[] Steps(int offset, int count) => Enumerable.Range(offset, count).Select(i => (double)i).ToArray();
-        var series = new List<PlotSeries>
-        {
-            new("train loss on A (pre-training, all weights)", Steps(0, pretrain.Count), Smooth(pretrain).ToArray()),
+        var series = new List<PlotSeries>();
+        if (pretrain.Count > 0)   // none with --base (a loaded base)
+            series.Add(new("train loss on A (pre-training, all weights)", Steps(0, pretrain.Count), Smooth(pretrain).ToArray()));
+        series.AddRange(
+        [
             new("train loss on B (LoRA only)", Steps(pretrain.Count, finetune.Count), Smooth(finetune).ToArray()),
             new($"validation loss on B: before {Fmt(baseValB)}, after {Fmt(loraValB)}",
                 [pretrain.Count, pretrain.Count + finetune.Count - 1], [baseValB, loraValB], MarkersOnly: true),
-        };
-        TrainingPlot.Save(path, "TinyGpt: pre-training on corpus A, then LoRA (r=8, q/v) on corpus B", "step", "cross-entropy (nats/token)",
+        ]);
+        string title = method == "lora" ? "LoRA" : $"LoRA ({method})";
+        TrainingPlot.Save(path, $"TinyGpt: pre-training on corpus A, then {title} (r=8, q/v) on corpus B", "step", "cross-entropy (nats/token)",
             series, width: 760, height: 420, verticalLines: [pretrain.Count - 0.5]);
         AtomicFile.WriteAllText(LogPath(path), string.Concat(Training.LogLines.Select(l => l + "\n")));
     }

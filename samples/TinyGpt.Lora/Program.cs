@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
+using LoraGen.Lora;
 using LoraGen.Nn;
 using LoraGen.Optim;
 using LoraGen.Peft;
@@ -12,11 +13,13 @@ using TinyGpt.Lora;
 using TinyGpt.Lora.Model;
 
 // dotnet run --project samples/TinyGpt.Lora -c Release [-- --quick] [--out DIR] [--pretrain-steps N] [--lora-steps N]
+//     [--method lora|dora|pissa|olora|qlora|lora-fa] [--loraplus-ratio X] [--base FILE]
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 SampleOptions options;
 try { options = SampleOptions.Parse(args); }
 catch (ArgumentException e) { Console.Error.WriteLine(e.Message); return 2; }
 bool quick = options.Quick;
+var method = options.Method;
 string outDir = options.OutDir;
 var clock = Stopwatch.StartNew();
 Directory.CreateDirectory(outDir);
@@ -40,15 +43,24 @@ int batch = quick ? 8 : 16;
 var wordsOfB = WordTokenizer.Words(textB).ToHashSet(StringComparer.OrdinalIgnoreCase);
 AnsiConsole.MarkupLine($"[bold]LoraGen TinyGpt[/] — d {config.Dim}, {config.Layers} layers, {config.Heads} heads, context {config.Context}, vocab {config.Vocab} words and marks, batch {batch}{(quick ? " [yellow](--quick)[/]" : "")}");
 
-// 1. Pre-train the base model on corpus A (plain prose) and save it.
+// 1. Pre-train the base model on corpus A (plain prose) and save it (or, with --base, load one pre-trained before).
 var corpusA = new Dataset(tokenizer.Encode(textA));
 var corpusB = new Dataset(tokenizer.Encode(textB));
 var model = new Gpt(config, new Rng(1337));
 Console.WriteLine($"base model: {model.ParameterCount():N0} parameters");
-var pretrainLosses = Training.Run("pre-train on A", model, new AdamW(model.Parameters(), lr: 3e-3f, weightDecay: 0.01f), corpusA, options.PretrainSteps, batch, new Rng(10));
-string basePath = Path.Combine(outDir, "base.safetensors");
-model.SaveWeights(basePath);
-Console.WriteLine($"pre-training loss: {Average(pretrainLosses.Take(5)):F3} -> {Average(pretrainLosses.TakeLast(5)):F3}");
+List<float> pretrainLosses = [];
+string basePath = options.BasePath ?? Path.Combine(outDir, "base.safetensors");
+if (options.BasePath is not null)
+{
+    model.LoadWeights(basePath);
+    Console.WriteLine($"pre-trained base loaded: {basePath}");
+}
+else
+{
+    pretrainLosses = Training.Run("pre-train on A", model, new AdamW(model.Parameters(), lr: 3e-3f, weightDecay: 0.01f), corpusA, options.PretrainSteps, batch, new Rng(10));
+    model.SaveWeights(basePath);
+    Console.WriteLine($"pre-training loss: {Average(pretrainLosses.Take(5)):F3} -> {Average(pretrainLosses.TakeLast(5)):F3}");
+}
 float valA = Training.Evaluate(model, corpusA, 4, batch, seed: 5);
 float baseValB = Training.Evaluate(model, corpusB, 4, batch, seed: 6);
 Console.WriteLine($"pre-trained: validation loss A {valA:F3}, B {baseValB:F3} — saved {basePath}");
@@ -60,18 +72,36 @@ const int sampleTokens = 60;
 var (before, _) = Training.Generate(model, tokenizer, prompt, sampleTokens, 0.7f, seed: 42);
 Print("sample before LoRA", before);
 
-// 2. Attach LoRA: [Lora(Rank = 8, Alpha = 16)] on q_proj and v_proj, in the model's code.
-model.Lora.Attach();
+// 2. Attach LoRA: [Lora(Rank = 8, Alpha = 16)] on q_proj and v_proj, in the model's code; --method changes it at run
+//    time through the override (DoRA, PiSSA/OLoRA init, LoRA-FA) or the base format (QLoRA: NF4).
+Console.WriteLine($"method: {method.Name} — {method.Description}");
+model.Lora.Attach(config: method.Override);
+if (method.BaseFormat != BaseFormat.Fp32)
+    Console.WriteLine($"frozen base: {model.CastFrozenBase(method.BaseFormat)} Linear layers cast to {method.BaseFormat}");
 Console.WriteLine(model.Lora.Summary());
 string baseHash = Hash(model);
+float attachedValB = Training.Evaluate(model, corpusB, 4, batch, seed: 6);
+Console.WriteLine($"validation loss on B right after attach: {attachedValB:F3} (base {baseValB:F3})");
 
-// 3. Fine-tune the adapters on corpus B (archaic verse).
-var loraLosses = Training.Run("LoRA on B", model, new AdamW(model.Lora.Parameters(), lr: 1e-2f, weightDecay: 0f), corpusB, options.LoraSteps, batch, new Rng(20));
+// 3. Fine-tune the adapters on corpus B (archaic verse); --loraplus-ratio: B learns that many times faster than A.
+const float loraLr = 1e-2f;
+var optimizer = options.LoraPlusRatio is { } ratio
+    ? LoraPlus.CreateOptimizer(model.Lora, lr: loraLr, lrRatio: ratio)
+    : new AdamW(model.Lora.Parameters(), lr: loraLr, weightDecay: 0f);
+if (options.LoraPlusRatio is not null)
+    Console.WriteLine($"LoRA+ optimizer: {string.Join(", ", optimizer.Groups.Select(g => $"{g.Name} lr {g.Lr:G3} ({g.Params.Count} tensors)"))}");
+var loraClock = Stopwatch.StartNew();
+var loraLosses = Training.Run("LoRA on B", model, optimizer, corpusB, options.LoraSteps, batch, new Rng(20));
+double stepMs = loraClock.Elapsed.TotalMilliseconds / options.LoraSteps;
+long peakBytes = Process.GetCurrentProcess().PeakWorkingSet64;   // the process's peak so far: loading (or pre-training) and fine-tuning
 Console.WriteLine($"LoRA training loss: {Average(loraLosses.Take(5)):F3} -> {Average(loraLosses.TakeLast(5)):F3}");
 float loraValB = Training.Evaluate(model, corpusB, 4, batch, seed: 6);
+long trainableParams = model.Lora.Parameters().Sum(p => (long)p.Size);
+Console.WriteLine($"result: method {method.Name}{(options.LoraPlusRatio is { } r ? $" + LoRA+ ratio {r:G}" : "")}, validation loss on B {loraValB:F3} after {options.LoraSteps} steps, " +
+    $"step {stepMs:F1} ms, trainable params {trainableParams:N0}, peak working set {peakBytes / (1024.0 * 1024.0):F0} MiB");
 bool onlyAdaptersChanged = Hash(model) == baseHash;
 Console.WriteLine($"validation loss on B: base {baseValB:F3} -> after LoRA {loraValB:F3} ({100 * (1 - loraValB / baseValB):F0}% lower)");
-Console.WriteLine($"base weights unchanged (only A/B trained): {(onlyAdaptersChanged ? "yes" : "NO")}");
+Console.WriteLine($"base weights unchanged (only A/B trained): {(onlyAdaptersChanged ? "yes" : "NO")}{(method.RewritesBase ? " — the residual base that attach wrote" : "")}");
 
 // 4. Save the adapter (PEFT layout), merge, save merged weights, and reload both ways.
 string adapterDir = Path.Combine(outDir, "adapter");
@@ -93,6 +123,7 @@ model.SaveWeights(mergedPath);
 var viaAdapter = new Gpt(config, new Rng(7));
 viaAdapter.LoadWeights(basePath);
 viaAdapter.Lora.Load(adapterDir);
+if (method.BaseFormat != BaseFormat.Fp32) viaAdapter.CastFrozenBase(method.BaseFormat);   // the adapter was trained on that base
 var (reloadedAdapter, _) = Training.Generate(viaAdapter, tokenizer, prompt, sampleTokens, 0.7f, seed: 42);
 var viaMerged = new Gpt(config, new Rng(8));
 viaMerged.LoadWeights(mergedPath);
@@ -108,7 +139,7 @@ Console.WriteLine($"generated words found in corpus B (the LoRA text): before Lo
 
 // 5. The loss curve.
 string chartPath = Path.Combine(outDir, "loss.svg");
-LossChart.Write(chartPath, pretrainLosses, loraLosses, baseValB, loraValB);
+LossChart.Write(chartPath, pretrainLosses, loraLosses, baseValB, loraValB, method.Name);
 Console.WriteLine($"loss curve: {chartPath}");
 Console.WriteLine($"done in {clock.Elapsed.TotalSeconds:F0} s");
 return onlyAdaptersChanged && identical && loraValB < baseValB ? 0 : 1;

@@ -15,6 +15,24 @@ public sealed class SampleOptionsTests
         var quick = SampleOptions.Parse(["--quick", "--out", "o", "--lora-steps", "7"]);
         Assert.Equal(new SampleOptions(true, "o", SampleOptions.Parse(["--quick"]).PretrainSteps, 7), quick);
         Assert.Equal(12, SampleOptions.Parse(["--pretrain-steps", "12"]).PretrainSteps);
+        Assert.Equal("lora", full.Method.Name);
+        Assert.Null(full.LoraPlusRatio);
+        Assert.Null(full.BasePath);
+    }
+
+    [Fact]
+    public void MethodRatioAndBase()
+    {
+        var o = SampleOptions.Parse(["--method", "dora", "--loraplus-ratio", "16", "--base", "b.safetensors"]);
+        Assert.Equal("dora", o.Method.Name);
+        Assert.True(o.Method.Override.UseDora);
+        Assert.Equal(16f, o.LoraPlusRatio);
+        Assert.Equal("b.safetensors", o.BasePath);
+        Assert.Equal(LoraGen.Nn.BaseFormat.NF4, SampleOptions.Parse(["--method", "qlora"]).Method.BaseFormat);
+        Assert.True(SampleOptions.Parse(["--method", "lora-fa"]).Method.Override.FreezeA);
+        Assert.True(SampleOptions.Parse(["--method", "pissa"]).Method.RewritesBase);
+        // Every method is named in the usage line, so the help and the switch cannot drift apart.
+        foreach (var m in FineTuneMethod.All) Assert.Contains(m.Name, SampleOptions.Usage, StringComparison.Ordinal);
     }
 
     [Theory]
@@ -22,6 +40,9 @@ public sealed class SampleOptionsTests
     [InlineData("--out", "--out needs a value")]
     [InlineData("--lora-steps x", "--lora-steps needs a positive whole number, not 'x'")]
     [InlineData("--pretrain-steps 0", "--pretrain-steps needs a positive whole number, not '0'")]
+    [InlineData("--method adalora", "--method must be one of lora|dora|pissa|olora|qlora|lora-fa")]
+    [InlineData("--loraplus-ratio -2", "--loraplus-ratio needs a positive number, not '-2'")]
+    [InlineData("--loraplus-ratio NaN", "--loraplus-ratio needs a positive number, not 'NaN'")]
     public void ABadArgumentIsNamedWithTheUsage(string args, string message)
     {
         var e = Assert.Throws<ArgumentException>(() => SampleOptions.Parse(args.Split(' ')));

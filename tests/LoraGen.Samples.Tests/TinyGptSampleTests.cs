@@ -12,7 +12,8 @@ namespace LoraGen.Samples.Tests;
 /// prints and writes: the PEFT summary numbers, falling losses, untouched base weights, identical generations
 /// across merge and reload, and the PEFT files on disk.
 /// </summary>
-public sealed class TinyGptSampleTests : IClassFixture<TinyGptSampleTests.QuickRun>
+[Collection(QuickRunCollection.Name)]
+public sealed class TinyGptSampleTests
 {
     private readonly QuickRun _run;
 

@@ -76,7 +76,7 @@ public static class AdaptableLayers
             if (layer.Adapter is LoraLayer existing) return existing;
             if (layer.Adapter is not null)
                 throw new InvalidOperationException($"{layerName}: the layer already holds a {layer.Adapter.GetType().Name} adapter.");
-            var slot = new LoraLayer(layer.Kind, layer.Weight, layerName);
+            var slot = new LoraLayer(layer, layerName);
             layer.Adapter = slot;
             return slot;
         }

@@ -54,12 +54,16 @@ internal static class Dora
     /// <param name="delta">s·BA [out, in] (the current A and B).</param>
     /// <param name="xd">x̃ [..., in], the adapter input after dropout.</param>
     /// <param name="ad">The adapter (A [r, in], B [out, r], m [out]).</param>
-    public static Tensor LinearContribution(Tensor weight, Tensor delta, Tensor xd, LoraAdapter ad)
+    /// <param name="baseOutput">
+    /// x̃·Wᵀ [..., out] when the caller has it already — the layer's output less its bias, before any adapter's
+    /// contribution, which is x̃·Wᵀ when no dropout applies (x̃ = x) — or null to compute it here.
+    /// </param>
+    public static Tensor LinearContribution(Tensor weight, Tensor delta, Tensor xd, LoraAdapter ad, Tensor? baseOutput = null)
     {
         int outDim = weight.Dim(0), inDim = weight.Dim(1);
         var k = MagnitudeScale(ad.Magnitude!, WeightNorm(LayerKind.Linear, weight.Data, delta.Data, outDim, inDim));   // [out]
         var km1 = k - Tensor.Ones(outDim);                                                                               // [out]
-        var baseOut = xd.Linear(weight);                                                                                 // [..., out]
+        var baseOut = baseOutput ?? xd.Linear(weight);                                                                   // [..., out]
         var lora = xd.Linear(ad.A).Scale(ad.Scaling).Linear(ad.B);                                                       // [..., out]
         return baseOut * km1 + lora * k;
     }

@@ -30,6 +30,8 @@ public sealed class LoraLayer : ILayerAdapter
     private volatile State _state = State.Empty;
     private volatile bool _disabled;
     private volatile string[]? _rowAdapters;
+    private readonly bool _knowsBias;
+    private readonly Tensor? _bias;
 
     /// <summary>Creates the slot for a layer whose base weight is <paramref name="weight"/>.</summary>
     public LoraLayer(LayerKind kind, Tensor weight, string layerName)
@@ -38,6 +40,16 @@ public sealed class LoraLayer : ILayerAdapter
         Kind = kind;
         Weight = weight;
         LayerName = layerName;
+    }
+
+    /// <summary>
+    /// Creates the slot of <paramref name="layer"/>. Knowing the layer's bias, a DoRA adapter reuses the layer's own
+    /// output (x·Wᵀ + b) − b for x·Wᵀ instead of multiplying by W again (when no dropout applies).
+    /// </summary>
+    internal LoraLayer(IAdaptableLayer layer, string layerName) : this(layer.Kind, layer.Weight, layerName)
+    {
+        _knowsBias = true;
+        _bias = layer.Bias;
     }
 
     /// <summary>Linear or Embedding.</summary>
@@ -349,12 +361,17 @@ public sealed class LoraLayer : ILayerAdapter
     public Tensor ForwardLinear(Tensor x, Tensor y, bool training)
     {
         if (_rowAdapters is { } rows) return MixedBatch.Linear(this, rows, x, y, training);
+        var layerOutput = y;   // x·Wᵀ + b, before any adapter adds to it
+        Tensor? baseOutput = null;
         foreach (var ad in Contributing())
         {
             if (ad.Magnitude is not null)
             {
                 var xd = x.Dropout((float)ad.Config.Dropout, ad.DropoutRng, training);          // [..., in]
-                y = y + Dora.LinearContribution(Weight, DeltaOf(ad.A, ad.B, ad.Config.Rank, ad.Scaling), xd, ad);
+                // Without dropout DoRA's x̃·Wᵀ is the layer's own product: reuse it (as PEFT does) rather than multiply again.
+                if (ReferenceEquals(xd, x) && _knowsBias) baseOutput ??= _bias is null ? layerOutput : layerOutput - _bias;   // [..., out]
+                var reused = ReferenceEquals(xd, x) ? baseOutput : null;
+                y = y + Dora.LinearContribution(Weight, DeltaOf(ad.A, ad.B, ad.Config.Rank, ad.Scaling), xd, ad, reused);
                 continue;
             }
             y = LoraOps.LoraLinear(x, y, ad.A, ad.B, ad.Scaling, (float)ad.Config.Dropout, ad.DropoutRng, training);   // [..., out]

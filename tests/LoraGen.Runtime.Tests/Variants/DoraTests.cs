@@ -87,6 +87,41 @@ public sealed class DoraTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public void WithAnotherAdapterActiveDoraStillScalesThePureBaseOutput()
+    {
+        // Without dropout the slot takes x·Wᵀ from the layer's own output (less the bias) instead of multiplying by W
+        // again; an adapter active before the DoRA one must not leak into that: both together are the sum of each alone.
+        var (layer, _) = FixtureLinear();
+        var slot = layer.EnableLora("proj");
+        var rng = new Rng(11);
+        slot.Add("plain", new LoraConfig(4, 8), Tensor.Randn(rng, 0.3f, 4, 8), Tensor.Randn(rng, 0.3f, 6, 4));
+        var x = F("dora.linear.x");
+        slot.Disabled = true;
+        var yBase = layer.Forward(x);
+        slot.Disabled = false;
+        slot.SetActive("default");
+        var yDora = layer.Forward(x);
+        Close(F("dora.linear.y"), yDora, 1e-5f, "dora alone");
+        slot.SetActive("plain");
+        var yPlain = layer.Forward(x);
+        var expected = yPlain + yDora - yBase;
+        foreach (var order in new[] { new[] { "plain", "default" }, ["default", "plain"] })
+        {
+            slot.SetActive(order);
+            Close(expected, layer.Forward(x), 1e-5f, $"active {string.Join(", ", order)}");
+        }
+        // With dropout in training the layer's output is not x̃·Wᵀ: the slot multiplies again, and in eval it reuses.
+        var drop = new Linear(8, 6, rng: new Rng(12));
+        drop.Freeze();
+        var dslot = drop.EnableLora("proj");
+        dslot.Add("default", new LoraConfig(4, 8, Dropout: 0.5, UseDora: true), Tensor.Randn(rng, 0.3f, 4, 8), Tensor.Randn(rng, 0.3f, 6, 4));
+        drop.Eval();
+        var yEval = drop.Forward(x);
+        dslot.Merge();
+        Close(drop.Forward(x), yEval, 1e-5f, "dora with dropout, eval == merged");
+    }
+
+    [Fact]
     public void EmbeddingForwardAndBackwardMatchPyTorch()
     {
         var (layer, ad) = FixtureEmbedding();

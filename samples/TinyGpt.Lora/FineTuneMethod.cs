@@ -1,0 +1,41 @@
+using LoraGen;
+using LoraGen.Lora;
+using LoraGen.Nn;
+
+namespace TinyGpt.Lora;
+
+/// <summary>
+/// A fine-tuning method of the sample (<c>--method NAME</c>): the run-time override that <c>model.Lora.Attach</c>
+/// gets on top of the attributes' <c>[Lora(Rank = 8, Alpha = 16)]</c>, and the format the frozen base weights are
+/// multiplied in. Everything else (data, steps, learning rate, checks) is the same for every method, so their
+/// numbers compare. A new method is one more entry in <see cref="All"/>.
+/// </summary>
+/// <param name="Name">The name on the command line.</param>
+/// <param name="Description">One line for the output.</param>
+/// <param name="Override">What Attach changes (an empty override: the attributes as written).</param>
+/// <param name="BaseFormat">The frozen base weights' format after Attach (<see cref="BaseFormat.NF4"/>: QLoRA).</param>
+public sealed record FineTuneMethod(string Name, string Description, LoraOverride Override, BaseFormat BaseFormat = BaseFormat.Fp32)
+{
+    /// <summary>The methods, the default (<c>lora</c>) first.</summary>
+    public static IReadOnlyList<FineTuneMethod> All { get; } =
+    [
+        new("lora", "plain LoRA, as the attributes declare it", new LoraOverride()),
+        new("dora", "DoRA: LoRA for the direction plus a trained magnitude per output feature (PEFT's DoRA)", new LoraOverride { UseDora = true }),
+        new("pissa", "PiSSA: A, B from the top-r singular vectors of W, W replaced by the residual", new LoraOverride { Init = LoraInit.Pissa }),
+        new("olora", "OLoRA: A, B from a QR of W, W replaced by the residual", new LoraOverride { Init = LoraInit.Olora }),
+        new("qlora", "QLoRA: the frozen base Linear weights in 4-bit NormalFloat (NF4), A and B in fp32", new LoraOverride(), BaseFormat.NF4),
+        new("lora-fa", "LoRA-FA: A frozen at its initialisation, only B trains", new LoraOverride { FreezeA = true }),
+    ];
+
+    /// <summary>The default method.</summary>
+    public static FineTuneMethod Default => All[0];
+
+    /// <summary>The names, for the usage line.</summary>
+    public static string Names => string.Join("|", All.Select(m => m.Name));
+
+    /// <summary>The method called <paramref name="name"/>, or null.</summary>
+    public static FineTuneMethod? Find(string name) => All.FirstOrDefault(m => m.Name == name);
+
+    /// <summary>Whether Attach rewrites the base weights to a residual (PiSSA, OLoRA): the file is converted to plain LoRA on save.</summary>
+    public bool RewritesBase => Override.Init is LoraInit.Pissa or LoraInit.Olora;
+}
