@@ -13,7 +13,10 @@ namespace LoraGen.Torch;
 /// converts only its own weight and bias, while the owner's <c>to(device/dtype)</c>, <c>train()</c>,
 /// <c>parameters()</c> and <c>state_dict()</c> recurse into its registered children. The layer itself is held, not
 /// registered, so its parameters are not listed twice. Attaching freezes the layer's weight and bias.
-/// Merge, unmerge and safe merge run under <c>no_grad</c>, with state tracking as the managed backend's.
+/// Merge, unmerge and safe merge run under <c>no_grad</c>, with state tracking as the managed backend's: the first
+/// merge keeps a copy of W, and <see cref="Unmerge"/> writes it back, so W is bit-identical to the base afterwards.
+/// Variants: DoRA (<see cref="TorchLoraConfig.UseDora"/>, a magnitude per output feature) and PiSSA/OLoRA
+/// initialisation (<see cref="TorchLoraConfig.Init"/>, which rewrites W to the residual).
 /// </summary>
 public sealed class TorchLoraLayer : nn.Module
 {
@@ -27,6 +30,7 @@ public sealed class TorchLoraLayer : nn.Module
     private readonly List<string> _active = [];
     private readonly List<string> _merged = [];
     private readonly List<(string Name, bool RequiresGrad)> _frozen = [];
+    private Tensor? _saved;   // W before the first merge
     private nn.HookableModule<Func<nn.Module<Tensor, Tensor>, Tensor, Tensor>, Func<nn.Module<Tensor, Tensor>, Tensor, Tensor, Tensor>>.HookRemover? _hook;
 
     private TorchLoraLayer(nn.Module owner, LayerKind kind, nn.Module<Tensor, Tensor> target, long? paddingIdx, string? name)
@@ -126,12 +130,14 @@ public sealed class TorchLoraLayer : nn.Module
     /// Adds an adapter, on the base weight's device, float32 for a float16/bfloat16 base (else the base's dtype).
     /// Linear: A per <see cref="TorchLoraConfig.Init"/> (Kaiming: U(±1/√in), i.e. kaiming_uniform(a=√5) as PEFT;
     /// Gaussian: N(0, 1/r)) and B = 0. Embedding: A = 0 and B ~ N(0, 1), as PEFT. Either way the output is unchanged
-    /// until training moves B (or A). Draws from <paramref name="generator"/>, or TorchSharp's default generator.
-    /// The first adapter becomes active.
+    /// until training moves B (or A). PiSSA/OLoRA (Linear only): A and B from W's SVD/QR and W ← W − s·BA (the PEFT
+    /// unit's <see cref="Combine.ResidualFactors"/>), so the output is unchanged too. DoRA: m = ‖W + s·BA‖ per output
+    /// feature. Draws from <paramref name="generator"/>, or TorchSharp's default generator. The first adapter becomes active.
     /// </summary>
     public TorchLoraAdapter Add(string adapterName, TorchLoraConfig config, Generator? generator = null)
     {
         CheckNew(adapterName, config);
+        if (config.Init is LoraInit.Pissa or LoraInit.Olora) return AddResidualInit(adapterName, config, generator);
         var (device, dtype) = AdapterPlacement();
         int r = config.Rank;
         Tensor a, b;
@@ -155,14 +161,15 @@ public sealed class TorchLoraLayer : nn.Module
                 nn.init.normal_(b, 0, 1, generator);
             }
         }
-        return Register(adapterName, config, a, b);
+        return Register(adapterName, config, a, b, InitialMagnitude(config, a, b));
     }
 
     /// <summary>
     /// Adds an adapter with given A and B (e.g. read from an adapter file): shapes are checked against the layer, and
-    /// the values are copied to the adapter's device and dtype (the caller keeps its tensors).
+    /// the values are copied to the adapter's device and dtype (the caller keeps its tensors). A DoRA adapter takes
+    /// <paramref name="magnitude"/> ([out] or [embedding_dim]) or, when it is null, ‖W + s·BA‖ per output feature.
     /// </summary>
-    public TorchLoraAdapter Add(string adapterName, TorchLoraConfig config, Tensor a, Tensor b)
+    public TorchLoraAdapter Add(string adapterName, TorchLoraConfig config, Tensor a, Tensor b, Tensor? magnitude = null)
     {
         ArgumentNullException.ThrowIfNull(a);
         ArgumentNullException.ThrowIfNull(b);
@@ -173,11 +180,54 @@ public sealed class TorchLoraLayer : nn.Module
             throw new ArgumentException($"{Name}: adapter '{adapterName}' A must be [r, {what}] = [{r}, {InFeatures}], got [{string.Join(", ", a.shape)}].", nameof(a));
         if (!b.shape.SequenceEqual([OutFeatures, r]))
             throw new ArgumentException($"{Name}: adapter '{adapterName}' B must be [{whatOut}, r] = [{OutFeatures}, {r}], got [{string.Join(", ", b.shape)}].", nameof(b));
+        if (magnitude is not null && (!config.UseDora || !magnitude.shape.SequenceEqual([OutFeatures])))
+            throw new ArgumentException($"{Name}: adapter '{adapterName}' " + (config.UseDora
+                ? $"DoRA magnitude must be [{whatOut}] = [{OutFeatures}], got [{string.Join(", ", magnitude.shape)}]."
+                : "has a magnitude but is not a DoRA adapter."), nameof(magnitude));
         var (device, dtype) = AdapterPlacement();
         using var _ = torch.no_grad();
         using var ca = a.to(dtype, device, copy: true);
         using var cb = b.to(dtype, device, copy: true);
-        return Register(adapterName, config, ca.detach(), cb.detach());
+        var m = magnitude is null ? InitialMagnitude(config, ca, cb) : magnitude.to(dtype, device, copy: true).detach();
+        return Register(adapterName, config, ca.detach(), cb.detach(), m);
+    }
+
+    /// <summary>DoRA's m at creation: ‖W + s·BA‖ per output feature (null for plain LoRA).</summary>
+    private Tensor? InitialMagnitude(TorchLoraConfig config, Tensor a, Tensor b)
+    {
+        if (!config.UseDora) return null;
+        using var w = BaseWeight();
+        return TorchDora.InitialMagnitude(Kind, w, a, b, config.Scaling);
+    }
+
+    /// <summary>PiSSA/OLoRA: A, B from W's SVD or QR and W ← W − s·BA, by the PEFT unit's <see cref="Combine.ResidualFactors"/>.</summary>
+    private TorchLoraAdapter AddResidualInit(string adapterName, TorchLoraConfig config, Generator? generator)
+    {
+        if (Kind != LayerKind.Linear) throw new ArgumentException($"{Name}: {config.Init} initialisation applies to Linear layers only (as PEFT).");
+        if (IsMerged) throw new InvalidOperationException($"{Name}: Unmerge() before a {config.Init} initialisation (it rewrites the base weight).");
+        int outDim = (int)OutFeatures, inDim = (int)InFeatures, r = config.Rank;
+        double s = (float)config.Scaling;   // the managed backend's float32 scaling, so both compute the same factors
+        using var _ = torch.no_grad();
+        using var w = BaseWeight();
+        double[] w64;
+        using (var cpu = w.detach().to(ScalarType.Float64, torch.CPU, copy: true).contiguous()) w64 = cpu.data<double>().ToArray();
+        float[] fa, fb;
+        if (config.Init == LoraInit.Pissa)
+        {
+            ulong seed = 0;
+            if (config.PissaNiter > 0)
+                using (var draw = torch.randint(long.MaxValue, [1], dtype: ScalarType.Int64, generator: generator)) seed = (ulong)draw.item<long>();
+            (fa, fb) = Combine.ResidualFactors.Pissa(w64, outDim, inDim, r, s, config.PissaNiter, seed);
+        }
+        else (fa, fb) = Combine.ResidualFactors.Olora(w64, outDim, inDim, r);
+        var residual = Combine.ResidualFactors.Residual(w64, fa, fb, outDim, inDim, r, s);
+        using (var res = torch.tensor(residual, [outDim, inDim])) w.copy_(res);
+        var (device, dtype) = AdapterPlacement();
+        using var ta = torch.tensor(fa, [r, inDim]);
+        using var tb = torch.tensor(fb, [outDim, r]);
+        var adapter = Register(adapterName, config, ta.to(dtype, device, copy: true), tb.to(dtype, device, copy: true), null);
+        adapter.Initial = (fa, fb);
+        return adapter;
     }
 
     /// <summary>Removes an adapter (unmerging everything first if it is merged) and disposes its parameters.</summary>
@@ -230,7 +280,10 @@ public sealed class TorchLoraLayer : nn.Module
             if (_merged.Contains(name)) continue;
             using var w = BaseWeight();
             using var delta = DeltaWeight(name);
-            using var d = delta.to(w.dtype, w.device);
+            using var d = _adapters[name].Magnitude is { } m
+                ? TorchDora.MergeIncrement(Kind, w, delta, m)   // DoRA: W' − W with W' = m/‖W + ΔW‖ ⊙ (W + ΔW)
+                : delta.to(w.dtype, w.device);
+            _saved ??= w.detach().clone().DetachFromDisposeScope();
             if (safe)
             {
                 using var candidate = w.add(d);
@@ -247,17 +300,17 @@ public sealed class TorchLoraLayer : nn.Module
         }
     }
 
-    /// <summary>Undoes every merge, most recent first (W −= ΔW, under <c>no_grad</c>). W is restored within float rounding.</summary>
+    /// <summary>Undoes every merge: W is restored bit for bit from the copy the first <see cref="Merge"/> took (under <c>no_grad</c>).</summary>
     public void Unmerge()
     {
         CheckLoaded();
-        using var _ = torch.no_grad();
-        for (int i = _merged.Count - 1; i >= 0; i--)
+        if (_saved is { } saved)
         {
+            using var _ = torch.no_grad();
             using var w = BaseWeight();
-            using var delta = DeltaWeight(_merged[i]);
-            using var d = delta.to(w.dtype, w.device);
-            w.sub_(d);
+            if (_merged.Count > 0) w.copy_(saved);   // (a refused first safe merge leaves a copy and nothing merged)
+            saved.Dispose();
+            _saved = null;
         }
         _merged.Clear();
     }
@@ -273,6 +326,8 @@ public sealed class TorchLoraLayer : nn.Module
         CheckLoaded();
         if (merge) Merge();
         else Unmerge();
+        _saved?.Dispose();
+        _saved = null;
         _hook!.remove();
         _hook = null;
         Hooked.Remove(_target);
@@ -301,7 +356,9 @@ public sealed class TorchLoraLayer : nn.Module
         {
             if (_merged.Contains(name)) continue;
             var ad = _adapters[name];
-            var next = Kind == LayerKind.Linear ? AddLinear(ad, input, result) : AddEmbedding(ad, input, result);
+            var next = Kind == LayerKind.Linear
+                ? (ad.Magnitude is null ? AddLinear(ad, input, result) : AddDoraLinear(ad, input, result))
+                : AddEmbedding(ad, input, result);
             if (!ReferenceEquals(result, output)) result.Dispose();
             result = next;
         }
@@ -336,7 +393,26 @@ public sealed class TorchLoraLayer : nn.Module
         }
     }
 
-    /// <summary>y + s · Aᵀ[ids] · Bᵀ (no dropout, as PEFT); the padding row of Aᵀ gets no gradient.</summary>
+    /// <summary>DoRA: y + (k − 1) ⊙ (x̃·Wᵀ) + k ⊙ s·B(A(x̃)), x̃ = dropout(x), k = m/‖W + s·BA‖ (see <see cref="TorchDora"/>).</summary>
+    private Tensor AddDoraLinear(TorchLoraAdapter ad, Tensor x, Tensor y)
+    {
+        var dtype = ad.MatrixA.dtype;
+        using var w = BaseWeight();
+        using var wa = w.to(dtype);
+        var xa = x.dtype == dtype ? x : x.to(dtype);
+        var dropped = ad.DropoutModule is { } dropout ? dropout.call(xa) : xa;
+        try
+        {
+            return TorchDora.AddLinear(wa, dropped, ad, y);
+        }
+        finally
+        {
+            if (!ReferenceEquals(dropped, xa)) dropped.Dispose();
+            if (!ReferenceEquals(xa, x)) xa.Dispose();
+        }
+    }
+
+    /// <summary>y + s · Aᵀ[ids] · Bᵀ (no dropout, as PEFT); the padding row of Aᵀ gets no gradient. DoRA: k ⊙ (y + e).</summary>
     private Tensor AddEmbedding(TorchLoraAdapter ad, Tensor ids, Tensor y)
     {
         var a = ad.MatrixA;
@@ -356,7 +432,10 @@ public sealed class TorchLoraLayer : nn.Module
             using var h = gathered.reshape([.. ids.shape, a.shape[0]]);   // [..., r]
             using var up = nn.functional.linear(h, b);                   // [..., dim]
             using var scaled = up.mul(ad.Scaling);
-            return y.add(scaled);
+            if (ad.Magnitude is null) return y.add(scaled);
+            using var w = BaseWeight();
+            using var wa = w.to(a.dtype);
+            return TorchDora.EmbeddingOutput(wa, ad, y, scaled);
         }
         finally
         {
@@ -364,9 +443,9 @@ public sealed class TorchLoraLayer : nn.Module
         }
     }
 
-    private TorchLoraAdapter Register(string adapterName, TorchLoraConfig config, Tensor a, Tensor b)
+    private TorchLoraAdapter Register(string adapterName, TorchLoraConfig config, Tensor a, Tensor b, Tensor? magnitude)
     {
-        var adapter = new TorchLoraAdapter(adapterName, Kind, config, a, b);
+        var adapter = new TorchLoraAdapter(adapterName, Kind, config, a, b, magnitude);
         adapter.train(training);
         register_module(adapterName, adapter);
         _adapters.Add(adapterName, adapter);

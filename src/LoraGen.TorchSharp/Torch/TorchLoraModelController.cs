@@ -1,4 +1,5 @@
 using System.Globalization;
+using LoraGen.Combine;
 using LoraGen.Contract;
 using LoraGen.Peft;
 using LoraGen.SafeTensors;
@@ -17,7 +18,7 @@ namespace LoraGen.Torch;
 /// whose path matches <see cref="TorchLoraModelOptions.Targets"/>. LoRA runs in a forward hook, so the model's
 /// <c>call()</c> is unchanged.
 /// </summary>
-public sealed class TorchLoraModelController : ILoraFacade
+public sealed partial class TorchLoraModelController : ILoraFacade
 {
     private readonly nn.Module _model;
     private readonly List<string> _names = [];
@@ -105,23 +106,35 @@ public sealed class TorchLoraModelController : ILoraFacade
 
     /// <summary>
     /// Freezes the base model and adds adapter <paramref name="name"/> to every target: B = 0 (A = 0 for
-    /// embeddings), so outputs are unchanged until training. A is drawn from a generator seeded with
-    /// <paramref name="seed"/>. The first adapter becomes active.
+    /// embeddings), so outputs are unchanged until training (PiSSA/OLoRA: A and B from W, W rewritten to the residual,
+    /// outputs unchanged too; DoRA: the magnitude starts at ‖W + s·BA‖). A is drawn from a generator seeded with
+    /// <paramref name="seed"/>. The first adapter becomes active. <paramref name="config"/> overrides the compile-time
+    /// settings for this adapter; a bad value throws <see cref="ArgumentException"/> before anything changes.
     /// </summary>
-    public TorchLoraModelController Attach(string name = "default", ulong seed = 0)
+    public TorchLoraModelController Attach(string name = "default", ulong seed = 0, TorchLoraOverride? config = null)
     {
         if (_names.Contains(name)) throw new InvalidOperationException($"An adapter named '{name}' is already attached.");
         var targets = Targets();
+        if (config is not null) targets = targets.Select(t => t with { Config = config.Apply(t.Config) }).ToList();
         if (targets.Count == 0)
             throw new InvalidOperationException($"{_model.GetName()} has no LoRA target: mark Linear/Embedding fields with [Lora] or list them in [LoraModel(Targets = ...)].");
         foreach (var t in targets) t.Config.Validate(t.Path);
+        if (targets.Any(t => t.Config.UseDora) && targets.FirstOrDefault(t => !t.Config.UseDora) is { } plain)
+            throw new InvalidOperationException($"Adapter '{name}' would be DoRA on some layers and plain LoRA on '{plain.Path}'; PEFT's {ConfigFields.UseDora} is one setting per adapter. Nothing was changed.");
+        if (targets.FirstOrDefault(t => t.Config.Init is LoraInit.Pissa or LoraInit.Olora && t.Kind != LayerKind.Linear) is { } emb)
+            throw new InvalidOperationException($"{emb.Path}: {emb.Config.Init} initialisation applies to Linear layers only (as PEFT). Nothing was changed.");
+        if (targets.FirstOrDefault(t => t.Config.Init is LoraInit.Pissa or LoraInit.Olora && t.Config.Rank > Math.Min(WeightShape(t.Layer)[0], WeightShape(t.Layer)[1])) is { } big)
+            throw new InvalidOperationException($"{big.Path}: {big.Config.Init} needs rank ≤ min(out, in), got {big.Config.Rank}. Nothing was changed.");
         var existing = LoraLayers();
+        if (targets.Any(t => t.Config.Init is LoraInit.Pissa or LoraInit.Olora && existing.TryGetValue(t.Path, out var l) && l.IsMerged))
+            throw new InvalidOperationException("Unmerge() before a PiSSA/OLoRA initialisation (it rewrites the base weights). Nothing was changed.");
         var candidates = AllLayers().ToDictionary(c => c.Path, StringComparer.Ordinal);
         using var generator = new Generator(seed ^ 0x4C6F5241UL);
         foreach (var t in targets)
         {
             var layer = existing.TryGetValue(t.Path, out var l) ? l : AttachTo(candidates[t.Path]);
-            layer.Add(name, t.Config, generator);
+            var ad = layer.Add(name, t.Config, generator);
+            if (config?.FreezeA == true && t.Kind == LayerKind.Linear) ad.MatrixA.requires_grad = false;   // LoRA-FA
         }
         TorchLoraModules.FreezeBase(_model);
         ApplyBias(targets);
@@ -150,12 +163,31 @@ public sealed class TorchLoraModelController : ILoraFacade
         _active ??= name;
     }
 
-    /// <summary>The trainable parameters of the active adapter (A and B of every adapted layer), for the optimizer.</summary>
-    public IEnumerable<Parameter> Parameters()
+    /// <summary>
+    /// The trainable parameters of the active adapter (A, B and DoRA's magnitude of every adapted layer; A is left out
+    /// under LoRA-FA), for the optimizer.
+    /// </summary>
+    public IEnumerable<Parameter> Parameters() => TrainableByPart().Where(t => t.Part is not null).Select(t => t.Parameter);
+
+    /// <summary>
+    /// The base parameters left trainable (the bias setting's), with null kind and part, then what
+    /// <see cref="Parameters"/> returns, each with its layer kind and part: the split LoRA+ groups by.
+    /// </summary>
+    internal List<(Parameter Parameter, LayerKind? Kind, AdapterKeyPart? Part)> TrainableByPart()
     {
-        if (_active is null) yield break;
-        foreach (var (_, layer) in TorchLoraModules.Layers(_model))
-            if (layer.Adapters.TryGetValue(_active, out var ad)) { yield return ad.MatrixA; yield return ad.MatrixB; }
+        var layers = TorchLoraModules.Layers(_model).ToList();
+        var adapterParams = new HashSet<Parameter>(layers.SelectMany(l => l.Layer.Adapters.Values.SelectMany(a => a.Trainable())), ReferenceEqualityComparer.Instance);
+        var result = _model.parameters().Where(p => p.requires_grad && !adapterParams.Contains(p))
+            .Select(p => (p, (LayerKind?)null, (AdapterKeyPart?)null)).ToList();
+        if (_active is null) return result;
+        foreach (var (_, layer) in layers)
+        {
+            if (!layer.Adapters.TryGetValue(_active, out var ad)) continue;
+            if (ad.MatrixA.requires_grad) result.Add((ad.MatrixA, layer.Kind, AdapterKeyPart.A));
+            if (ad.MatrixB.requires_grad) result.Add((ad.MatrixB, layer.Kind, AdapterKeyPart.B));
+            if (ad.Magnitude is { requires_grad: true } m) result.Add((m, layer.Kind, AdapterKeyPart.Magnitude));
+        }
+        return result;
     }
 
     /// <inheritdoc/>
@@ -248,6 +280,9 @@ public sealed class TorchLoraModelController : ILoraFacade
             var ad = layer.Adapters[name];
             expected.Add((AdapterKeys.A(path, layer.Kind), ad.MatrixA.shape));
             expected.Add((AdapterKeys.B(path, layer.Kind), ad.MatrixB.shape));
+            if (ad.Magnitude is { } m) expected.Add((AdapterKeys.Magnitude(path), m.shape));
+            if (cfg.UseDora != ad.Config.UseDora)
+                problems.Add($"{path}: {(cfg.UseDora ? "a DoRA" : "a plain LoRA")} adapter in the file, adapter '{name}' is not");
             double scaling = cfg.ScalingFor(path);
             if (Math.Abs(scaling - ad.Scaling) > 1e-12 * Math.Max(1, Math.Abs(scaling)))
                 problems.Add($"{path}: scaling {scaling} in the file, {ad.Scaling} in adapter '{name}' (this backend swaps weights only)");
@@ -289,10 +324,21 @@ public sealed class TorchLoraModelController : ILoraFacade
         foreach (var (path, layer) in TorchLoraModules.Layers(_model))
         {
             if (!layer.Adapters.TryGetValue(name, out var ad)) continue;
+            var c = ad.Config;
+            if (ad.Initial is { } initial)
+            {
+                // PiSSA/OLoRA: saved as plain LoRA relative to the original W (PEFT's path_initial_model_for_weight_conversion).
+                int r = c.Rank, inDim = (int)layer.InFeatures, outDim = (int)layer.OutFeatures;
+                var (pa, pb) = ResidualFactors.ToPlainLora(Floats(ad.MatrixA), Floats(ad.MatrixB), initial.A, initial.B, outDim, inDim, r);
+                tensors.Add(SafetensorsEntry.FromFloats(AdapterKeys.A(path, layer.Kind), new long[] { 2 * r, inDim }, pa));
+                tensors.Add(SafetensorsEntry.FromFloats(AdapterKeys.B(path, layer.Kind), new long[] { outDim, 2 * r }, pb));
+                settings.Add(new AdapterLayerSettings(path, 2 * r, ResidualFactors.PlainAlpha(c.Alpha, c.UseRsLora), c.Dropout, c.UseRsLora, LoraInit.Kaiming, c.UseDora));
+                continue;
+            }
             tensors.Add(TorchSafetensors.ToEntry(AdapterKeys.A(path, layer.Kind), ad.MatrixA));
             tensors.Add(TorchSafetensors.ToEntry(AdapterKeys.B(path, layer.Kind), ad.MatrixB));
-            var c = ad.Config;
-            settings.Add(new AdapterLayerSettings(path, c.Rank, c.Alpha, c.Dropout, c.UseRsLora, c.Init));
+            if (ad.Magnitude is { } m) tensors.Add(TorchSafetensors.ToEntry(AdapterKeys.Magnitude(path), m));
+            settings.Add(new AdapterLayerSettings(path, c.Rank, c.Alpha, c.Dropout, c.UseRsLora, c.Init, c.UseDora));
         }
         if (settings.Count == 0) throw new InvalidOperationException($"Adapter '{name}' has no layers.");
         AdapterDirectory.Save(directory, AdapterConfig.FromLayers(settings, bias, Options.BaseModelName), tensors);
@@ -309,8 +355,9 @@ public sealed class TorchLoraModelController : ILoraFacade
         if (_names.Contains(name)) throw new InvalidOperationException($"An adapter named '{name}' is already attached; Delete it first or load under another name.");
         using var files = Open(directory);
         var cfg = files.Config;
-        if (cfg.UseDora)
-            throw new LoraAdapterException(directory, $"{AdapterKeys.ConfigFile}: DoRA adapters ({ConfigFields.UseDora}) are not supported yet.");
+        if (cfg.InitLoraWeights.Method is { } method && (method.StartsWith(ConfigFields.InitPissa, StringComparison.Ordinal) || method == ConfigFields.InitOlora))
+            throw new LoraAdapterException(directory, $"{AdapterKeys.ConfigFile}: {ConfigFields.InitLoraWeights} is \"{method}\": this adapter's A and B are relative to the residual weights of that initialisation, not to the base model. " +
+                "Save it converted to plain LoRA (PEFT: save_pretrained(path_initial_model_for_weight_conversion=...); LoraGen converts when it saves).");
         if (cfg.FanInFanOut)
             throw new LoraAdapterException(directory, $"{AdapterKeys.ConfigFile}: transposed ({ConfigFields.FanInFanOut}, Conv1D) layouts are not supported yet.");
         var unsupported = cfg.FieldsNotHonoured().ToList();
@@ -333,6 +380,7 @@ public sealed class TorchLoraModelController : ILoraFacade
             long outDim = c.Kind == LayerKind.Linear ? shape[0] : shape[1];
             expected.Add((ka, [rank, inDim]));
             expected.Add((kb, [outDim, rank]));
+            if (cfg.UseDora) expected.Add((AdapterKeys.Magnitude(c.Path), [outDim]));   // DoRA's m: [out] or [dim]
             wanted.Add((c, rank));
         }
         var match = file.Match(expected);
@@ -340,7 +388,7 @@ public sealed class TorchLoraModelController : ILoraFacade
             throw new LoraAdapterException(directory, "the adapter does not fit this model", match.Missing, match.Unexpected, match.Mismatched);
         if (wanted.Count == 0) throw new LoraAdapterException(directory, "the adapter holds no LoRA tensors.");
         var init = cfg.InitLoraWeights == InitLoraWeights.Gaussian ? LoraInit.Gaussian : LoraInit.Kaiming;
-        var configs = wanted.Select(w => new TorchLoraConfig(w.Rank, cfg.AlphaFor(w.Layer.Path), cfg.LoraDropout, init, cfg.UseRsLora)).ToList();
+        var configs = wanted.Select(w => new TorchLoraConfig(w.Rank, cfg.AlphaFor(w.Layer.Path), cfg.LoraDropout, init, cfg.UseRsLora, cfg.UseDora)).ToList();
         for (int i = 0; i < wanted.Count; i++) configs[i].Validate(wanted[i].Layer.Path);
         var existing = LoraLayers();
         for (int i = 0; i < wanted.Count; i++)
@@ -348,11 +396,21 @@ public sealed class TorchLoraModelController : ILoraFacade
             var c = wanted[i].Layer;
             using var a = TorchSafetensors.ReadTensor(file, AdapterKeys.A(c.Path, c.Kind));
             using var b = TorchSafetensors.ReadTensor(file, AdapterKeys.B(c.Path, c.Kind));
+            using var m = cfg.UseDora ? TorchSafetensors.ReadTensor(file, AdapterKeys.Magnitude(c.Path)) : null;
             var layer = existing.TryGetValue(c.Path, out var l) ? l : AttachTo(c);
-            layer.Add(name, configs[i], a, b);
+            layer.Add(name, configs[i], a, b, m);
         }
         TorchLoraModules.FreezeBase(_model);
         Register(name);
+    }
+
+    /// <summary>A tensor's values as a float32 row-major array (copied to the CPU).</summary>
+    internal static float[] Floats(Tensor t)
+    {
+        using var _ = torch.no_grad();
+        using var f = t.detach().to(ScalarType.Float32, torch.CPU, copy: true);
+        using var c = f.contiguous();
+        return c.data<float>().ToArray();
     }
 
     private static long[] WeightShape(nn.Module<Tensor, Tensor> layer) => layer switch
