@@ -101,7 +101,6 @@ namespace LoraGen.Generators.Emitting
             w.CloseBlock();
         }
 
-        // The TorchSharp backend has no DoRA: the setting is left out here and LORA0201 reports it.
-        private static string ConfigOf(LoraSpec s) => NewConfig(Config, s with { UseDora = false });
+        private static string ConfigOf(LoraSpec s) => NewConfig(Config, s);
     }
 }
