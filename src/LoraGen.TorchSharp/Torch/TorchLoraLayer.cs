@@ -26,7 +26,9 @@ public sealed class TorchLoraLayer : nn.Module
     private readonly nn.Module _owner;
     private readonly nn.Module<Tensor, Tensor> _target;
     private readonly long? _paddingIdx;
-    private readonly Dictionary<string, TorchLoraAdapter> _adapters = new(StringComparer.Ordinal);
+    // Copy-on-write: a change publishes a new dictionary with one reference write, so the hook, which reads it once per
+    // pass, sees a whole set (HotSwap's per-layer atomicity rests on this).
+    private volatile Dictionary<string, TorchLoraAdapter> _adapters = new(StringComparer.Ordinal);
     private readonly List<string> _active = [];
     private readonly List<string> _merged = [];
     private readonly List<(string Name, bool RequiresGrad)> _frozen = [];
@@ -230,13 +232,56 @@ public sealed class TorchLoraLayer : nn.Module
         return adapter;
     }
 
+    /// <summary>
+    /// Hot swap: adapter <paramref name="adapterName"/> gets new A and B (and DoRA magnitude) of the same shapes and
+    /// settings <paramref name="config"/> (same rank and variant; α may differ), as a new adapter module published
+    /// with one reference write: a forward pass on another thread computes this layer with the old adapter or the new
+    /// one, never a mix. The old adapter's parameters are left to the garbage collector (a pass in flight may still
+    /// read them), so an optimizer over them must be rebuilt. A merged or PiSSA/OLoRA adapter is refused.
+    /// </summary>
+    public TorchLoraAdapter Replace(string adapterName, TorchLoraConfig config, Tensor a, Tensor b, Tensor? magnitude = null)
+    {
+        CheckLoaded();
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
+        config.Validate($"{Name} adapter '{adapterName}'");
+        var old = Get(adapterName);
+        if (_merged.Contains(adapterName)) throw new InvalidOperationException($"{Name}: adapter '{adapterName}' is merged; Unmerge() before swapping it.");
+        if (old.Initial is not null) throw new InvalidOperationException($"{Name}: adapter '{adapterName}' is relative to {old.Config.Init} residual weights; a file's plain LoRA cannot be swapped into it.");
+        if (config.Rank != old.Config.Rank || config.UseDora != old.Config.UseDora
+            || !a.shape.SequenceEqual(old.MatrixA.shape) || !b.shape.SequenceEqual(old.MatrixB.shape)
+            || (magnitude is null) != (old.Magnitude is null) || (magnitude is not null && !magnitude.shape.SequenceEqual(old.Magnitude!.shape)))
+            throw new ArgumentException($"{Name}: a hot swap needs adapter '{adapterName}''s rank, variant and shapes (A [{string.Join(", ", old.MatrixA.shape)}], B [{string.Join(", ", old.MatrixB.shape)}]).");
+        var (device, dtype) = AdapterPlacement();
+        Tensor ca, cb;
+        Tensor? cm;
+        using (torch.no_grad())
+        {
+            ca = a.to(dtype, device, copy: true).detach();
+            cb = b.to(dtype, device, copy: true).detach();
+            cm = magnitude?.to(dtype, device, copy: true).detach();
+        }
+        var adapter = new TorchLoraAdapter(adapterName, Kind, config, ca, cb, cm);
+        adapter.train(old.training);
+        adapter.MatrixA.requires_grad = old.MatrixA.requires_grad;
+        adapter.MatrixB.requires_grad = old.MatrixB.requires_grad;
+        if (adapter.Magnitude is { } m) m.requires_grad = old.Magnitude!.requires_grad;
+        _adapters = new Dictionary<string, TorchLoraAdapter>(_adapters, StringComparer.Ordinal) { [adapterName] = adapter };
+        register_module(adapterName, null!);   // TorchSharp: registering null removes the child; then the new one takes its name
+        register_module(adapterName, adapter);
+        return adapter;
+    }
+
     /// <summary>Removes an adapter (unmerging everything first if it is merged) and disposes its parameters.</summary>
     public void Remove(string adapterName)
     {
         CheckLoaded();
         var adapter = Get(adapterName);
         if (_merged.Contains(adapterName)) Unmerge();
-        _adapters.Remove(adapterName);
+        var without = new Dictionary<string, TorchLoraAdapter>(_adapters, StringComparer.Ordinal);
+        without.Remove(adapterName);
+        _adapters = without;
         _active.Remove(adapterName);
         register_module(adapterName, null!);   // TorchSharp: registering null removes the child
         adapter.Dispose();
@@ -340,7 +385,7 @@ public sealed class TorchLoraLayer : nn.Module
             register_module(name, null!);
             _adapters[name].Dispose();
         }
-        _adapters.Clear();
+        _adapters = new Dictionary<string, TorchLoraAdapter>(StringComparer.Ordinal);
         _active.Clear();
         _merged.Clear();
     }
@@ -351,11 +396,11 @@ public sealed class TorchLoraLayer : nn.Module
     private Tensor Hook(nn.Module<Tensor, Tensor> module, Tensor input, Tensor output)
     {
         if (Disabled || _active.Count == 0) return output;
+        var adapters = _adapters;   // one read: a hot swap on another thread publishes a new set and leaves this one whole
         Tensor result = output;
-        foreach (var name in _active)
+        foreach (var name in _active.ToArray())
         {
-            if (_merged.Contains(name)) continue;
-            var ad = _adapters[name];
+            if (_merged.Contains(name) || !adapters.TryGetValue(name, out var ad)) continue;
             var next = Kind == LayerKind.Linear
                 ? (ad.Magnitude is null ? AddLinear(ad, input, result) : AddDoraLinear(ad, input, result))
                 : AddEmbedding(ad, input, result);
@@ -448,7 +493,7 @@ public sealed class TorchLoraLayer : nn.Module
         var adapter = new TorchLoraAdapter(adapterName, Kind, config, a, b, magnitude);
         adapter.train(training);
         register_module(adapterName, adapter);
-        _adapters.Add(adapterName, adapter);
+        _adapters = new Dictionary<string, TorchLoraAdapter>(_adapters, StringComparer.Ordinal) { [adapterName] = adapter };
         if (_active.Count == 0) _active.Add(adapterName);
         return adapter;
     }

@@ -22,6 +22,7 @@ public sealed partial class TorchLoraModelController : ILoraFacade
 {
     private readonly nn.Module _model;
     private readonly List<string> _names = [];
+    private readonly Dictionary<string, AdapterConfig?> _selection = new(StringComparer.Ordinal);   // each adapter's layer selection, written back on save
     private string? _active;
 
     /// <summary>Creates the facade for <paramref name="model"/>.</summary>
@@ -114,7 +115,8 @@ public sealed partial class TorchLoraModelController : ILoraFacade
     public TorchLoraModelController Attach(string name = "default", ulong seed = 0, TorchLoraOverride? config = null)
     {
         if (_names.Contains(name)) throw new InvalidOperationException($"An adapter named '{name}' is already attached.");
-        var targets = Targets();
+        var selection = config?.Selection();
+        var targets = TargetsFor(config, selection);
         if (config is not null) targets = targets.Select(t => t with { Config = config.Apply(t.Config) }).ToList();
         if (targets.Count == 0)
             throw new InvalidOperationException($"{_model.GetName()} has no LoRA target: mark Linear/Embedding fields with [Lora] or list them in [LoraModel(Targets = ...)].");
@@ -139,7 +141,33 @@ public sealed partial class TorchLoraModelController : ILoraFacade
         TorchLoraModules.FreezeBase(_model);
         ApplyBias(targets);
         Register(name);
+        _selection[name] = selection;
         return this;
+    }
+
+    /// <summary>
+    /// The targets of a new adapter: the declared ones, or those <paramref name="config"/> names (by
+    /// <see cref="AdapterConfig.SelectLayers"/>), narrowed by its exclusions and layer indices.
+    /// </summary>
+    private List<TorchLoraTarget> TargetsFor(TorchLoraOverride? config, AdapterConfig? selection)
+    {
+        var declared = Targets().ToList();
+        if (selection is null) return declared;
+        var all = AllLayers();
+        List<TorchLoraTarget> targets;
+        if (config!.TargetRegex is not null || config.TargetModules is not null)
+        {
+            if (config.TargetModules is { } names && names.Where(n => !all.Any(l => ModulePath.Matches(l.Path, n))).ToList() is { Count: > 0 } missing)
+                throw new ArgumentException($"LoRA override: {nameof(TorchLoraOverride.TargetModules)} names {string.Join(", ", missing.Select(m => $"'{m}'"))}, which match no Linear/Embedding layer (its layers: {string.Join(", ", all.Select(l => l.Path))}).");
+            var chosen = selection.SelectLayers(all.Select(l => (l.Path, l.Kind)).ToList()).ToHashSet(StringComparer.Ordinal);
+            targets = all.Where(l => chosen.Contains(l.Path))
+                .Select(l => declared.Find(d => d.Path == l.Path) ?? new TorchLoraTarget(l.Path, l.Owner, l.Layer, l.Kind, ByName(l.Path), Options.Bias))
+                .ToList();
+        }
+        else targets = declared.Where(t => !selection.IsExcluded(t.Path) && selection.IsInSelectedLayers(t.Path)).ToList();
+        if (targets.Count == 0)
+            throw new ArgumentException($"LoRA override: the layer selection leaves no layer to adapt (layers: {string.Join(", ", all.Select(l => l.Path))}).");
+        return targets;
     }
 
     ILoraFacade ILoraFacade.Attach(string name, ulong seed) => Attach(name, seed);
@@ -217,6 +245,7 @@ public sealed partial class TorchLoraModelController : ILoraFacade
     public void Delete(string name)
     {
         if (!_names.Remove(name)) throw new KeyNotFoundException($"No adapter named '{name}'.");
+        _selection.Remove(name);
         foreach (var layer in LoraLayers().Values) if (layer.Adapters.ContainsKey(name)) layer.Remove(name);
         if (_active == name)
         {
@@ -246,6 +275,7 @@ public sealed partial class TorchLoraModelController : ILoraFacade
         Merge(safe);
         foreach (var layer in LoraLayers().Values) layer.Unload(merge: true);
         _names.Clear();
+        _selection.Clear();
         _active = null;
     }
 
@@ -257,14 +287,18 @@ public sealed partial class TorchLoraModelController : ILoraFacade
     {
         foreach (var layer in LoraLayers().Values) layer.Unload(merge: false);
         _names.Clear();
+        _selection.Clear();
         _active = null;
     }
 
     /// <summary>
-    /// PEFT's <c>hotswap_adapter</c>: copies the A/B of the adapter in <paramref name="directory"/> into the existing
-    /// adapter <paramref name="name"/> (same layers, ranks, shapes and scaling), in place under <c>no_grad</c>, after
-    /// checking every key and shape. On this backend the copy is not atomic against a forward pass on another thread
-    /// (the managed backend's is, per layer).
+    /// PEFT's <c>hotswap_adapter</c>: loads the adapter in <paramref name="directory"/> into the existing adapter
+    /// <paramref name="name"/>, which must cover the same layers with the same ranks, shapes and variant (α may
+    /// differ). Every key, shape and setting is checked and every tensor read before any layer changes; a mismatch
+    /// throws <see cref="LoraAdapterException"/> and leaves the old adapter in place. Each layer then publishes its new
+    /// adapter with one reference write (<see cref="TorchLoraLayer.Replace"/>), so a forward pass on another thread
+    /// computes each layer with either the old or the new weights, never a torn mix, as on the managed backend. The
+    /// adapter's parameters are new objects afterwards (rebuild an optimizer over <see cref="Parameters"/>).
     /// </summary>
     public void HotSwap(string directory, string name = "default")
     {
@@ -283,22 +317,29 @@ public sealed partial class TorchLoraModelController : ILoraFacade
             if (ad.Magnitude is { } m) expected.Add((AdapterKeys.Magnitude(path), m.shape));
             if (cfg.UseDora != ad.Config.UseDora)
                 problems.Add($"{path}: {(cfg.UseDora ? "a DoRA" : "a plain LoRA")} adapter in the file, adapter '{name}' is not");
-            double scaling = cfg.ScalingFor(path);
-            if (Math.Abs(scaling - ad.Scaling) > 1e-12 * Math.Max(1, Math.Abs(scaling)))
-                problems.Add($"{path}: scaling {scaling} in the file, {ad.Scaling} in adapter '{name}' (this backend swaps weights only)");
+            if (cfg.RankFor(path) != ad.Config.Rank) problems.Add($"{path}: rank {cfg.RankFor(path)} in the file, {ad.Config.Rank} in adapter '{name}'");
+            if (layer.MergedAdapters.Contains(name)) problems.Add($"{path}: adapter '{name}' is merged; Unmerge() before swapping");
+            if (ad.Initial is not null) problems.Add($"{path}: adapter '{name}' is relative to {ad.Config.Init} residual weights");
         }
         var match = file.Match(expected);
         if (!match.IsExact)
             throw new LoraAdapterException(directory, $"cannot hot-swap into adapter '{name}'", match.Missing, match.Unexpected, match.Mismatched);
-        if (problems.Count > 0) throw new LoraAdapterException(directory, $"cannot hot-swap into adapter '{name}': " + string.Join("; ", problems));
-        using var _ = torch.no_grad();
-        foreach (var (path, layer) in holding)
+        if (problems.Count > 0) throw new LoraAdapterException(directory, $"cannot hot-swap into adapter '{name}': " + string.Join("; ", problems) + "; nothing was changed");
+        var read = new List<(TorchLoraLayer Layer, TorchLoraConfig Config, Tensor A, Tensor B, Tensor? M)>();
+        try
         {
-            var ad = layer.Adapters[name];
-            using var a = TorchSafetensors.ReadTensor(file, AdapterKeys.A(path, layer.Kind));
-            using var b = TorchSafetensors.ReadTensor(file, AdapterKeys.B(path, layer.Kind));
-            ad.MatrixA.copy_(a);
-            ad.MatrixB.copy_(b);
+            foreach (var (path, layer) in holding)
+            {
+                var ad = layer.Adapters[name];
+                var config = ad.Config with { Alpha = cfg.AlphaFor(path), UseRsLora = cfg.UseRsLora, Dropout = cfg.LoraDropout };
+                read.Add((layer, config, TorchSafetensors.ReadTensor(file, AdapterKeys.A(path, layer.Kind)), TorchSafetensors.ReadTensor(file, AdapterKeys.B(path, layer.Kind)),
+                    ad.Magnitude is null ? null : TorchSafetensors.ReadTensor(file, AdapterKeys.Magnitude(path))));
+            }
+            foreach (var (layer, config, a, b, m) in read) layer.Replace(name, config, a, b, m);
+        }
+        finally
+        {
+            foreach (var (_, _, a, b, m) in read) { a.Dispose(); b.Dispose(); m?.Dispose(); }
         }
     }
 
@@ -341,7 +382,9 @@ public sealed partial class TorchLoraModelController : ILoraFacade
             settings.Add(new AdapterLayerSettings(path, c.Rank, c.Alpha, c.Dropout, c.UseRsLora, c.Init, c.UseDora));
         }
         if (settings.Count == 0) throw new InvalidOperationException($"Adapter '{name}' has no layers.");
-        AdapterDirectory.Save(directory, AdapterConfig.FromLayers(settings, bias, Options.BaseModelName), tensors);
+        var config = AdapterConfig.FromLayers(settings, bias, Options.BaseModelName)
+            .SelectingExactly(settings.Select(l => l.Path).ToList(), AllLayers().Select(c => (c.Path, c.Kind)).ToList(), _selection.GetValueOrDefault(name));
+        AdapterDirectory.Save(directory, config, tensors);
     }
 
     /// <summary>
@@ -364,16 +407,17 @@ public sealed partial class TorchLoraModelController : ILoraFacade
         if (cfg.ModulesToSave is { Count: > 0 }) unsupported.Add($"\"{ConfigFields.ModulesToSave}\" (full module copies; the managed backend loads them)");
         if (cfg.OtherFields.ContainsKey(ConfigFields.TrainableTokenIndices) && cfg.TrainableTokenIndices().Count > 0)
             unsupported.Add($"\"{ConfigFields.TrainableTokenIndices}\" (trained embedding rows; the managed backend loads them)");
-        if (cfg.IsAllLinear) unsupported.Add($"\"{ConfigFields.TargetModules}\": \"{ConfigFields.AllLinear}\" (list the module names; the managed backend reads it)");
         if (unsupported.Count > 0)
             throw new LoraAdapterException(directory, $"{AdapterKeys.ConfigFile}: the TorchSharp backend does not support {string.Join("; ", unsupported)}.");
         var file = files.Weights;
         var expected = new List<(string Key, long[] Shape)>();
         var wanted = new List<(Candidate Layer, int Rank)>();
-        foreach (var c in AllLayers())
+        var all = AllLayers();
+        var selected = cfg.SelectLayers(all.Select(c => (c.Path, c.Kind)).ToList()).ToHashSet(StringComparer.Ordinal);
+        foreach (var c in all)
         {
             string ka = AdapterKeys.A(c.Path, c.Kind), kb = AdapterKeys.B(c.Path, c.Kind);
-            if (!file.Contains(ka) && !file.Contains(kb) && !cfg.IsTargeted(c.Path, c.Kind)) continue;
+            if (!file.Contains(ka) && !file.Contains(kb) && !selected.Contains(c.Path)) continue;
             int rank = cfg.RankFor(c.Path);
             var shape = WeightShape(c.Layer);
             long inDim = c.Kind == LayerKind.Linear ? shape[1] : shape[0];
@@ -387,6 +431,9 @@ public sealed partial class TorchLoraModelController : ILoraFacade
         if (!match.IsExact)
             throw new LoraAdapterException(directory, "the adapter does not fit this model", match.Missing, match.Unexpected, match.Mismatched);
         if (wanted.Count == 0) throw new LoraAdapterException(directory, "the adapter holds no LoRA tensors.");
+        if (cfg.TargetModules is not null && selected.Count == 0)
+            throw new LoraAdapterException(directory, $"{AdapterKeys.ConfigFile}: \"{ConfigFields.TargetModules}\" matches no layer of this model" +
+                (cfg.LayersToTransform is null ? "." : $" (with \"{ConfigFields.LayersToTransform}\" {cfg.LayersToTransform} and \"{ConfigFields.LayersPattern}\" {cfg.LayersPattern?.ToString() ?? "null"}; PEFT reads the layer index after \".PATTERN.\")."));
         var init = cfg.InitLoraWeights == InitLoraWeights.Gaussian ? LoraInit.Gaussian : LoraInit.Kaiming;
         var configs = wanted.Select(w => new TorchLoraConfig(w.Rank, cfg.AlphaFor(w.Layer.Path), cfg.LoraDropout, init, cfg.UseRsLora, cfg.UseDora)).ToList();
         for (int i = 0; i < wanted.Count; i++) configs[i].Validate(wanted[i].Layer.Path);
@@ -402,6 +449,7 @@ public sealed partial class TorchLoraModelController : ILoraFacade
         }
         TorchLoraModules.FreezeBase(_model);
         Register(name);
+        _selection[name] = cfg;
     }
 
     /// <summary>A tensor's values as a float32 row-major array (copied to the CPU).</summary>

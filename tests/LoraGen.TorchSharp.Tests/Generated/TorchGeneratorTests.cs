@@ -13,6 +13,7 @@ using static TorchSharp.torch;
 namespace LoraGen.TorchSharp.Tests.Generated;
 
 /// <summary>The generator's TorchSharp emitter: snapshots, incrementality, and the generated code run on libtorch.</summary>
+[Collection(TorchGlobalRng.Name)]
 public sealed class TorchGeneratorTests
 {
     private static readonly CSharpParseOptions Parse = new(LanguageVersion.Latest);

@@ -15,6 +15,7 @@ namespace LoraGen.TorchSharp.Tests.Lora;
 /// LoRA+ groups and weighted combination. Each saves on one backend and loads on the other, and the files are byte
 /// for byte the managed backend's.
 /// </summary>
+[Collection(TorchGlobalRng.Name)]
 public sealed class TorchVariantTests : IDisposable
 {
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "loragen-torch-variants-" + Guid.NewGuid().ToString("N"));
@@ -102,7 +103,7 @@ public sealed class TorchVariantTests : IDisposable
         var (_, net, lora) = Twins();
         var before = TorchOut(net);
         lora.Attach(config: new TorchLoraOverride { UseDora = true });
-        Assert.Equal(0, MaxDiff(before, TorchOut(net)));
+        Assert.True(MaxDiff(before, TorchOut(net)) <= 1e-6);   // k = m/‖W‖ = 1, the base path recomputed in the DoRA form
         var ps = lora.Parameters().ToList();
         Assert.Equal(6, ps.Count);   // A, B, m of q_proj and v_proj
         Assert.Equal([10L], ps[2].shape);
