@@ -101,7 +101,7 @@ namespace LoraGen.Generators.Emitting
             w.CloseBlock();
         }
 
-        // The TorchSharp backend has no DoRA, VeRA or NoLA: the settings are left out here and LORA0201/LORA0213 report them.
-        private static string ConfigOf(LoraSpec s) => NewConfig(Config, s with { UseDora = false, Variant = AttributeDefaults.Variant, NolaBases = AttributeDefaults.NolaBases });
+        // The TorchSharp backend has no VeRA or NoLA: those settings are left out here and LORA0212 reports them.
+        private static string ConfigOf(LoraSpec s) => NewConfig(Config, s with { Variant = AttributeDefaults.Variant, NolaBases = AttributeDefaults.NolaBases });
     }
 }

@@ -13,7 +13,10 @@ namespace LoraGen.Torch;
 /// converts only its own weight and bias, while the owner's <c>to(device/dtype)</c>, <c>train()</c>,
 /// <c>parameters()</c> and <c>state_dict()</c> recurse into its registered children. The layer itself is held, not
 /// registered, so its parameters are not listed twice. Attaching freezes the layer's weight and bias.
-/// Merge, unmerge and safe merge run under <c>no_grad</c>, with state tracking as the managed backend's.
+/// Merge, unmerge and safe merge run under <c>no_grad</c>, with state tracking as the managed backend's: the first
+/// merge keeps a copy of W, and <see cref="Unmerge"/> writes it back, so W is bit-identical to the base afterwards.
+/// Variants: DoRA (<see cref="TorchLoraConfig.UseDora"/>, a magnitude per output feature) and PiSSA/OLoRA
+/// initialisation (<see cref="TorchLoraConfig.Init"/>, which rewrites W to the residual).
 /// </summary>
 public sealed class TorchLoraLayer : nn.Module
 {
@@ -23,10 +26,13 @@ public sealed class TorchLoraLayer : nn.Module
     private readonly nn.Module _owner;
     private readonly nn.Module<Tensor, Tensor> _target;
     private readonly long? _paddingIdx;
-    private readonly Dictionary<string, TorchLoraAdapter> _adapters = new(StringComparer.Ordinal);
+    // Copy-on-write: a change publishes a new dictionary with one reference write, so the hook, which reads it once per
+    // pass, sees a whole set (HotSwap's per-layer atomicity rests on this).
+    private volatile Dictionary<string, TorchLoraAdapter> _adapters = new(StringComparer.Ordinal);
     private readonly List<string> _active = [];
     private readonly List<string> _merged = [];
     private readonly List<(string Name, bool RequiresGrad)> _frozen = [];
+    private Tensor? _saved;   // W before the first merge
     private nn.HookableModule<Func<nn.Module<Tensor, Tensor>, Tensor, Tensor>, Func<nn.Module<Tensor, Tensor>, Tensor, Tensor, Tensor>>.HookRemover? _hook;
 
     private TorchLoraLayer(nn.Module owner, LayerKind kind, nn.Module<Tensor, Tensor> target, long? paddingIdx, string? name)
@@ -126,12 +132,14 @@ public sealed class TorchLoraLayer : nn.Module
     /// Adds an adapter, on the base weight's device, float32 for a float16/bfloat16 base (else the base's dtype).
     /// Linear: A per <see cref="TorchLoraConfig.Init"/> (Kaiming: U(±1/√in), i.e. kaiming_uniform(a=√5) as PEFT;
     /// Gaussian: N(0, 1/r)) and B = 0. Embedding: A = 0 and B ~ N(0, 1), as PEFT. Either way the output is unchanged
-    /// until training moves B (or A). Draws from <paramref name="generator"/>, or TorchSharp's default generator.
-    /// The first adapter becomes active.
+    /// until training moves B (or A). PiSSA/OLoRA (Linear only): A and B from W's SVD/QR and W ← W − s·BA (the PEFT
+    /// unit's <see cref="Combine.ResidualFactors"/>), so the output is unchanged too. DoRA: m = ‖W + s·BA‖ per output
+    /// feature. Draws from <paramref name="generator"/>, or TorchSharp's default generator. The first adapter becomes active.
     /// </summary>
     public TorchLoraAdapter Add(string adapterName, TorchLoraConfig config, Generator? generator = null)
     {
         CheckNew(adapterName, config);
+        if (config.Init is LoraInit.Pissa or LoraInit.Olora) return AddResidualInit(adapterName, config, generator);
         var (device, dtype) = AdapterPlacement();
         int r = config.Rank;
         Tensor a, b;
@@ -155,14 +163,15 @@ public sealed class TorchLoraLayer : nn.Module
                 nn.init.normal_(b, 0, 1, generator);
             }
         }
-        return Register(adapterName, config, a, b);
+        return Register(adapterName, config, a, b, InitialMagnitude(config, a, b));
     }
 
     /// <summary>
     /// Adds an adapter with given A and B (e.g. read from an adapter file): shapes are checked against the layer, and
-    /// the values are copied to the adapter's device and dtype (the caller keeps its tensors).
+    /// the values are copied to the adapter's device and dtype (the caller keeps its tensors). A DoRA adapter takes
+    /// <paramref name="magnitude"/> ([out] or [embedding_dim]) or, when it is null, ‖W + s·BA‖ per output feature.
     /// </summary>
-    public TorchLoraAdapter Add(string adapterName, TorchLoraConfig config, Tensor a, Tensor b)
+    public TorchLoraAdapter Add(string adapterName, TorchLoraConfig config, Tensor a, Tensor b, Tensor? magnitude = null)
     {
         ArgumentNullException.ThrowIfNull(a);
         ArgumentNullException.ThrowIfNull(b);
@@ -173,11 +182,95 @@ public sealed class TorchLoraLayer : nn.Module
             throw new ArgumentException($"{Name}: adapter '{adapterName}' A must be [r, {what}] = [{r}, {InFeatures}], got [{string.Join(", ", a.shape)}].", nameof(a));
         if (!b.shape.SequenceEqual([OutFeatures, r]))
             throw new ArgumentException($"{Name}: adapter '{adapterName}' B must be [{whatOut}, r] = [{OutFeatures}, {r}], got [{string.Join(", ", b.shape)}].", nameof(b));
+        if (magnitude is not null && (!config.UseDora || !magnitude.shape.SequenceEqual([OutFeatures])))
+            throw new ArgumentException($"{Name}: adapter '{adapterName}' " + (config.UseDora
+                ? $"DoRA magnitude must be [{whatOut}] = [{OutFeatures}], got [{string.Join(", ", magnitude.shape)}]."
+                : "has a magnitude but is not a DoRA adapter."), nameof(magnitude));
         var (device, dtype) = AdapterPlacement();
         using var _ = torch.no_grad();
         using var ca = a.to(dtype, device, copy: true);
         using var cb = b.to(dtype, device, copy: true);
-        return Register(adapterName, config, ca.detach(), cb.detach());
+        var m = magnitude is null ? InitialMagnitude(config, ca, cb) : magnitude.to(dtype, device, copy: true).detach();
+        return Register(adapterName, config, ca.detach(), cb.detach(), m);
+    }
+
+    /// <summary>DoRA's m at creation: ‖W + s·BA‖ per output feature (null for plain LoRA).</summary>
+    private Tensor? InitialMagnitude(TorchLoraConfig config, Tensor a, Tensor b)
+    {
+        if (!config.UseDora) return null;
+        using var w = BaseWeight();
+        return TorchDora.InitialMagnitude(Kind, w, a, b, config.Scaling);
+    }
+
+    /// <summary>PiSSA/OLoRA: A, B from W's SVD or QR and W ← W − s·BA, by the PEFT unit's <see cref="Combine.ResidualFactors"/>.</summary>
+    private TorchLoraAdapter AddResidualInit(string adapterName, TorchLoraConfig config, Generator? generator)
+    {
+        if (Kind != LayerKind.Linear) throw new ArgumentException($"{Name}: {config.Init} initialisation applies to Linear layers only (as PEFT).");
+        if (IsMerged) throw new InvalidOperationException($"{Name}: Unmerge() before a {config.Init} initialisation (it rewrites the base weight).");
+        int outDim = (int)OutFeatures, inDim = (int)InFeatures, r = config.Rank;
+        double s = (float)config.Scaling;   // the managed backend's float32 scaling, so both compute the same factors
+        using var _ = torch.no_grad();
+        using var w = BaseWeight();
+        double[] w64;
+        using (var cpu = w.detach().to(ScalarType.Float64, torch.CPU, copy: true).contiguous()) w64 = cpu.data<double>().ToArray();
+        float[] fa, fb;
+        if (config.Init == LoraInit.Pissa)
+        {
+            ulong seed = 0;
+            if (config.PissaNiter > 0)
+                using (var draw = torch.randint(long.MaxValue, [1], dtype: ScalarType.Int64, generator: generator)) seed = (ulong)draw.item<long>();
+            (fa, fb) = Combine.ResidualFactors.Pissa(w64, outDim, inDim, r, s, config.PissaNiter, seed);
+        }
+        else (fa, fb) = Combine.ResidualFactors.Olora(w64, outDim, inDim, r);
+        var residual = Combine.ResidualFactors.Residual(w64, fa, fb, outDim, inDim, r, s);
+        using (var res = torch.tensor(residual, [outDim, inDim])) w.copy_(res);
+        var (device, dtype) = AdapterPlacement();
+        using var ta = torch.tensor(fa, [r, inDim]);
+        using var tb = torch.tensor(fb, [outDim, r]);
+        var adapter = Register(adapterName, config, ta.to(dtype, device, copy: true), tb.to(dtype, device, copy: true), null);
+        adapter.Initial = (fa, fb);
+        return adapter;
+    }
+
+    /// <summary>
+    /// Hot swap: adapter <paramref name="adapterName"/> gets new A and B (and DoRA magnitude) of the same shapes and
+    /// settings <paramref name="config"/> (same rank and variant; α may differ), as a new adapter module published
+    /// with one reference write: a forward pass on another thread computes this layer with the old adapter or the new
+    /// one, never a mix. The old adapter's parameters are left to the garbage collector (a pass in flight may still
+    /// read them), so an optimizer over them must be rebuilt. A merged or PiSSA/OLoRA adapter is refused.
+    /// </summary>
+    public TorchLoraAdapter Replace(string adapterName, TorchLoraConfig config, Tensor a, Tensor b, Tensor? magnitude = null)
+    {
+        CheckLoaded();
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
+        config.Validate($"{Name} adapter '{adapterName}'");
+        var old = Get(adapterName);
+        if (_merged.Contains(adapterName)) throw new InvalidOperationException($"{Name}: adapter '{adapterName}' is merged; Unmerge() before swapping it.");
+        if (old.Initial is not null) throw new InvalidOperationException($"{Name}: adapter '{adapterName}' is relative to {old.Config.Init} residual weights; a file's plain LoRA cannot be swapped into it.");
+        if (config.Rank != old.Config.Rank || config.UseDora != old.Config.UseDora
+            || !a.shape.SequenceEqual(old.MatrixA.shape) || !b.shape.SequenceEqual(old.MatrixB.shape)
+            || (magnitude is null) != (old.Magnitude is null) || (magnitude is not null && !magnitude.shape.SequenceEqual(old.Magnitude!.shape)))
+            throw new ArgumentException($"{Name}: a hot swap needs adapter '{adapterName}''s rank, variant and shapes (A [{string.Join(", ", old.MatrixA.shape)}], B [{string.Join(", ", old.MatrixB.shape)}]).");
+        var (device, dtype) = AdapterPlacement();
+        Tensor ca, cb;
+        Tensor? cm;
+        using (torch.no_grad())
+        {
+            ca = a.to(dtype, device, copy: true).detach();
+            cb = b.to(dtype, device, copy: true).detach();
+            cm = magnitude?.to(dtype, device, copy: true).detach();
+        }
+        var adapter = new TorchLoraAdapter(adapterName, Kind, config, ca, cb, cm);
+        adapter.train(old.training);
+        adapter.MatrixA.requires_grad = old.MatrixA.requires_grad;
+        adapter.MatrixB.requires_grad = old.MatrixB.requires_grad;
+        if (adapter.Magnitude is { } m) m.requires_grad = old.Magnitude!.requires_grad;
+        _adapters = new Dictionary<string, TorchLoraAdapter>(_adapters, StringComparer.Ordinal) { [adapterName] = adapter };
+        register_module(adapterName, null!);   // TorchSharp: registering null removes the child; then the new one takes its name
+        register_module(adapterName, adapter);
+        return adapter;
     }
 
     /// <summary>Removes an adapter (unmerging everything first if it is merged) and disposes its parameters.</summary>
@@ -186,7 +279,9 @@ public sealed class TorchLoraLayer : nn.Module
         CheckLoaded();
         var adapter = Get(adapterName);
         if (_merged.Contains(adapterName)) Unmerge();
-        _adapters.Remove(adapterName);
+        var without = new Dictionary<string, TorchLoraAdapter>(_adapters, StringComparer.Ordinal);
+        without.Remove(adapterName);
+        _adapters = without;
         _active.Remove(adapterName);
         register_module(adapterName, null!);   // TorchSharp: registering null removes the child
         adapter.Dispose();
@@ -230,7 +325,10 @@ public sealed class TorchLoraLayer : nn.Module
             if (_merged.Contains(name)) continue;
             using var w = BaseWeight();
             using var delta = DeltaWeight(name);
-            using var d = delta.to(w.dtype, w.device);
+            using var d = _adapters[name].Magnitude is { } m
+                ? TorchDora.MergeIncrement(Kind, w, delta, m)   // DoRA: W' − W with W' = m/‖W + ΔW‖ ⊙ (W + ΔW)
+                : delta.to(w.dtype, w.device);
+            _saved ??= w.detach().clone().DetachFromDisposeScope();
             if (safe)
             {
                 using var candidate = w.add(d);
@@ -247,17 +345,17 @@ public sealed class TorchLoraLayer : nn.Module
         }
     }
 
-    /// <summary>Undoes every merge, most recent first (W −= ΔW, under <c>no_grad</c>). W is restored within float rounding.</summary>
+    /// <summary>Undoes every merge: W is restored bit for bit from the copy the first <see cref="Merge"/> took (under <c>no_grad</c>).</summary>
     public void Unmerge()
     {
         CheckLoaded();
-        using var _ = torch.no_grad();
-        for (int i = _merged.Count - 1; i >= 0; i--)
+        if (_saved is { } saved)
         {
+            using var _ = torch.no_grad();
             using var w = BaseWeight();
-            using var delta = DeltaWeight(_merged[i]);
-            using var d = delta.to(w.dtype, w.device);
-            w.sub_(d);
+            if (_merged.Count > 0) w.copy_(saved);   // (a refused first safe merge leaves a copy and nothing merged)
+            saved.Dispose();
+            _saved = null;
         }
         _merged.Clear();
     }
@@ -273,6 +371,8 @@ public sealed class TorchLoraLayer : nn.Module
         CheckLoaded();
         if (merge) Merge();
         else Unmerge();
+        _saved?.Dispose();
+        _saved = null;
         _hook!.remove();
         _hook = null;
         Hooked.Remove(_target);
@@ -285,7 +385,7 @@ public sealed class TorchLoraLayer : nn.Module
             register_module(name, null!);
             _adapters[name].Dispose();
         }
-        _adapters.Clear();
+        _adapters = new Dictionary<string, TorchLoraAdapter>(StringComparer.Ordinal);
         _active.Clear();
         _merged.Clear();
     }
@@ -296,12 +396,14 @@ public sealed class TorchLoraLayer : nn.Module
     private Tensor Hook(nn.Module<Tensor, Tensor> module, Tensor input, Tensor output)
     {
         if (Disabled || _active.Count == 0) return output;
+        var adapters = _adapters;   // one read: a hot swap on another thread publishes a new set and leaves this one whole
         Tensor result = output;
-        foreach (var name in _active)
+        foreach (var name in _active.ToArray())
         {
-            if (_merged.Contains(name)) continue;
-            var ad = _adapters[name];
-            var next = Kind == LayerKind.Linear ? AddLinear(ad, input, result) : AddEmbedding(ad, input, result);
+            if (_merged.Contains(name) || !adapters.TryGetValue(name, out var ad)) continue;
+            var next = Kind == LayerKind.Linear
+                ? (ad.Magnitude is null ? AddLinear(ad, input, result) : AddDoraLinear(ad, input, result))
+                : AddEmbedding(ad, input, result);
             if (!ReferenceEquals(result, output)) result.Dispose();
             result = next;
         }
@@ -336,7 +438,26 @@ public sealed class TorchLoraLayer : nn.Module
         }
     }
 
-    /// <summary>y + s · Aᵀ[ids] · Bᵀ (no dropout, as PEFT); the padding row of Aᵀ gets no gradient.</summary>
+    /// <summary>DoRA: y + (k − 1) ⊙ (x̃·Wᵀ) + k ⊙ s·B(A(x̃)), x̃ = dropout(x), k = m/‖W + s·BA‖ (see <see cref="TorchDora"/>).</summary>
+    private Tensor AddDoraLinear(TorchLoraAdapter ad, Tensor x, Tensor y)
+    {
+        var dtype = ad.MatrixA.dtype;
+        using var w = BaseWeight();
+        using var wa = w.to(dtype);
+        var xa = x.dtype == dtype ? x : x.to(dtype);
+        var dropped = ad.DropoutModule is { } dropout ? dropout.call(xa) : xa;
+        try
+        {
+            return TorchDora.AddLinear(wa, dropped, ad, y);
+        }
+        finally
+        {
+            if (!ReferenceEquals(dropped, xa)) dropped.Dispose();
+            if (!ReferenceEquals(xa, x)) xa.Dispose();
+        }
+    }
+
+    /// <summary>y + s · Aᵀ[ids] · Bᵀ (no dropout, as PEFT); the padding row of Aᵀ gets no gradient. DoRA: k ⊙ (y + e).</summary>
     private Tensor AddEmbedding(TorchLoraAdapter ad, Tensor ids, Tensor y)
     {
         var a = ad.MatrixA;
@@ -356,7 +477,10 @@ public sealed class TorchLoraLayer : nn.Module
             using var h = gathered.reshape([.. ids.shape, a.shape[0]]);   // [..., r]
             using var up = nn.functional.linear(h, b);                   // [..., dim]
             using var scaled = up.mul(ad.Scaling);
-            return y.add(scaled);
+            if (ad.Magnitude is null) return y.add(scaled);
+            using var w = BaseWeight();
+            using var wa = w.to(a.dtype);
+            return TorchDora.EmbeddingOutput(wa, ad, y, scaled);
         }
         finally
         {
@@ -364,12 +488,12 @@ public sealed class TorchLoraLayer : nn.Module
         }
     }
 
-    private TorchLoraAdapter Register(string adapterName, TorchLoraConfig config, Tensor a, Tensor b)
+    private TorchLoraAdapter Register(string adapterName, TorchLoraConfig config, Tensor a, Tensor b, Tensor? magnitude)
     {
-        var adapter = new TorchLoraAdapter(adapterName, Kind, config, a, b);
+        var adapter = new TorchLoraAdapter(adapterName, Kind, config, a, b, magnitude);
         adapter.train(training);
         register_module(adapterName, adapter);
-        _adapters.Add(adapterName, adapter);
+        _adapters = new Dictionary<string, TorchLoraAdapter>(_adapters, StringComparer.Ordinal) { [adapterName] = adapter };
         if (_active.Count == 0) _active.Add(adapterName);
         return adapter;
     }

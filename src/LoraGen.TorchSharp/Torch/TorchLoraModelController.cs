@@ -1,4 +1,5 @@
 using System.Globalization;
+using LoraGen.Combine;
 using LoraGen.Contract;
 using LoraGen.Peft;
 using LoraGen.SafeTensors;
@@ -17,10 +18,11 @@ namespace LoraGen.Torch;
 /// whose path matches <see cref="TorchLoraModelOptions.Targets"/>. LoRA runs in a forward hook, so the model's
 /// <c>call()</c> is unchanged.
 /// </summary>
-public sealed class TorchLoraModelController : ILoraFacade
+public sealed partial class TorchLoraModelController : ILoraFacade
 {
     private readonly nn.Module _model;
     private readonly List<string> _names = [];
+    private readonly Dictionary<string, AdapterConfig?> _selection = new(StringComparer.Ordinal);   // each adapter's layer selection, written back on save
     private string? _active;
 
     /// <summary>Creates the facade for <paramref name="model"/>.</summary>
@@ -105,28 +107,67 @@ public sealed class TorchLoraModelController : ILoraFacade
 
     /// <summary>
     /// Freezes the base model and adds adapter <paramref name="name"/> to every target: B = 0 (A = 0 for
-    /// embeddings), so outputs are unchanged until training. A is drawn from a generator seeded with
-    /// <paramref name="seed"/>. The first adapter becomes active.
+    /// embeddings), so outputs are unchanged until training (PiSSA/OLoRA: A and B from W, W rewritten to the residual,
+    /// outputs unchanged too; DoRA: the magnitude starts at ‖W + s·BA‖). A is drawn from a generator seeded with
+    /// <paramref name="seed"/>. The first adapter becomes active. <paramref name="config"/> overrides the compile-time
+    /// settings for this adapter; a bad value throws <see cref="ArgumentException"/> before anything changes.
     /// </summary>
-    public TorchLoraModelController Attach(string name = "default", ulong seed = 0)
+    public TorchLoraModelController Attach(string name = "default", ulong seed = 0, TorchLoraOverride? config = null)
     {
         if (_names.Contains(name)) throw new InvalidOperationException($"An adapter named '{name}' is already attached.");
-        var targets = Targets();
+        var selection = config?.Selection();
+        var targets = TargetsFor(config, selection);
+        if (config is not null) targets = targets.Select(t => t with { Config = config.Apply(t.Config) }).ToList();
         if (targets.Count == 0)
             throw new InvalidOperationException($"{_model.GetName()} has no LoRA target: mark Linear/Embedding fields with [Lora] or list them in [LoraModel(Targets = ...)].");
         foreach (var t in targets) t.Config.Validate(t.Path);
+        if (targets.Any(t => t.Config.UseDora) && targets.FirstOrDefault(t => !t.Config.UseDora) is { } plain)
+            throw new InvalidOperationException($"Adapter '{name}' would be DoRA on some layers and plain LoRA on '{plain.Path}'; PEFT's {ConfigFields.UseDora} is one setting per adapter. Nothing was changed.");
+        if (targets.FirstOrDefault(t => t.Config.Init is LoraInit.Pissa or LoraInit.Olora && t.Kind != LayerKind.Linear) is { } emb)
+            throw new InvalidOperationException($"{emb.Path}: {emb.Config.Init} initialisation applies to Linear layers only (as PEFT). Nothing was changed.");
+        if (targets.FirstOrDefault(t => t.Config.Init is LoraInit.Pissa or LoraInit.Olora && t.Config.Rank > Math.Min(WeightShape(t.Layer)[0], WeightShape(t.Layer)[1])) is { } big)
+            throw new InvalidOperationException($"{big.Path}: {big.Config.Init} needs rank ≤ min(out, in), got {big.Config.Rank}. Nothing was changed.");
         var existing = LoraLayers();
+        if (targets.Any(t => t.Config.Init is LoraInit.Pissa or LoraInit.Olora && existing.TryGetValue(t.Path, out var l) && l.IsMerged))
+            throw new InvalidOperationException("Unmerge() before a PiSSA/OLoRA initialisation (it rewrites the base weights). Nothing was changed.");
         var candidates = AllLayers().ToDictionary(c => c.Path, StringComparer.Ordinal);
         using var generator = new Generator(seed ^ 0x4C6F5241UL);
         foreach (var t in targets)
         {
             var layer = existing.TryGetValue(t.Path, out var l) ? l : AttachTo(candidates[t.Path]);
-            layer.Add(name, t.Config, generator);
+            var ad = layer.Add(name, t.Config, generator);
+            if (config?.FreezeA == true && t.Kind == LayerKind.Linear) ad.MatrixA.requires_grad = false;   // LoRA-FA
         }
         TorchLoraModules.FreezeBase(_model);
         ApplyBias(targets);
         Register(name);
+        _selection[name] = selection;
         return this;
+    }
+
+    /// <summary>
+    /// The targets of a new adapter: the declared ones, or those <paramref name="config"/> names (by
+    /// <see cref="AdapterConfig.SelectLayers"/>), narrowed by its exclusions and layer indices.
+    /// </summary>
+    private List<TorchLoraTarget> TargetsFor(TorchLoraOverride? config, AdapterConfig? selection)
+    {
+        var declared = Targets().ToList();
+        if (selection is null) return declared;
+        var all = AllLayers();
+        List<TorchLoraTarget> targets;
+        if (config!.TargetRegex is not null || config.TargetModules is not null)
+        {
+            if (config.TargetModules is { } names && names.Where(n => !all.Any(l => ModulePath.Matches(l.Path, n))).ToList() is { Count: > 0 } missing)
+                throw new ArgumentException($"LoRA override: {nameof(TorchLoraOverride.TargetModules)} names {string.Join(", ", missing.Select(m => $"'{m}'"))}, which match no Linear/Embedding layer (its layers: {string.Join(", ", all.Select(l => l.Path))}).");
+            var chosen = selection.SelectLayers(all.Select(l => (l.Path, l.Kind)).ToList()).ToHashSet(StringComparer.Ordinal);
+            targets = all.Where(l => chosen.Contains(l.Path))
+                .Select(l => declared.Find(d => d.Path == l.Path) ?? new TorchLoraTarget(l.Path, l.Owner, l.Layer, l.Kind, ByName(l.Path), Options.Bias))
+                .ToList();
+        }
+        else targets = declared.Where(t => !selection.IsExcluded(t.Path) && selection.IsInSelectedLayers(t.Path)).ToList();
+        if (targets.Count == 0)
+            throw new ArgumentException($"LoRA override: the layer selection leaves no layer to adapt (layers: {string.Join(", ", all.Select(l => l.Path))}).");
+        return targets;
     }
 
     ILoraFacade ILoraFacade.Attach(string name, ulong seed) => Attach(name, seed);
@@ -150,12 +191,31 @@ public sealed class TorchLoraModelController : ILoraFacade
         _active ??= name;
     }
 
-    /// <summary>The trainable parameters of the active adapter (A and B of every adapted layer), for the optimizer.</summary>
-    public IEnumerable<Parameter> Parameters()
+    /// <summary>
+    /// The trainable parameters of the active adapter (A, B and DoRA's magnitude of every adapted layer; A is left out
+    /// under LoRA-FA), for the optimizer.
+    /// </summary>
+    public IEnumerable<Parameter> Parameters() => TrainableByPart().Where(t => t.Part is not null).Select(t => t.Parameter);
+
+    /// <summary>
+    /// The base parameters left trainable (the bias setting's), with null kind and part, then what
+    /// <see cref="Parameters"/> returns, each with its layer kind and part: the split LoRA+ groups by.
+    /// </summary>
+    internal List<(Parameter Parameter, LayerKind? Kind, AdapterKeyPart? Part)> TrainableByPart()
     {
-        if (_active is null) yield break;
-        foreach (var (_, layer) in TorchLoraModules.Layers(_model))
-            if (layer.Adapters.TryGetValue(_active, out var ad)) { yield return ad.MatrixA; yield return ad.MatrixB; }
+        var layers = TorchLoraModules.Layers(_model).ToList();
+        var adapterParams = new HashSet<Parameter>(layers.SelectMany(l => l.Layer.Adapters.Values.SelectMany(a => a.Trainable())), ReferenceEqualityComparer.Instance);
+        var result = _model.parameters().Where(p => p.requires_grad && !adapterParams.Contains(p))
+            .Select(p => (p, (LayerKind?)null, (AdapterKeyPart?)null)).ToList();
+        if (_active is null) return result;
+        foreach (var (_, layer) in layers)
+        {
+            if (!layer.Adapters.TryGetValue(_active, out var ad)) continue;
+            if (ad.MatrixA.requires_grad) result.Add((ad.MatrixA, layer.Kind, AdapterKeyPart.A));
+            if (ad.MatrixB.requires_grad) result.Add((ad.MatrixB, layer.Kind, AdapterKeyPart.B));
+            if (ad.Magnitude is { requires_grad: true } m) result.Add((m, layer.Kind, AdapterKeyPart.Magnitude));
+        }
+        return result;
     }
 
     /// <inheritdoc/>
@@ -185,6 +245,7 @@ public sealed class TorchLoraModelController : ILoraFacade
     public void Delete(string name)
     {
         if (!_names.Remove(name)) throw new KeyNotFoundException($"No adapter named '{name}'.");
+        _selection.Remove(name);
         foreach (var layer in LoraLayers().Values) if (layer.Adapters.ContainsKey(name)) layer.Remove(name);
         if (_active == name)
         {
@@ -214,6 +275,7 @@ public sealed class TorchLoraModelController : ILoraFacade
         Merge(safe);
         foreach (var layer in LoraLayers().Values) layer.Unload(merge: true);
         _names.Clear();
+        _selection.Clear();
         _active = null;
     }
 
@@ -225,14 +287,18 @@ public sealed class TorchLoraModelController : ILoraFacade
     {
         foreach (var layer in LoraLayers().Values) layer.Unload(merge: false);
         _names.Clear();
+        _selection.Clear();
         _active = null;
     }
 
     /// <summary>
-    /// PEFT's <c>hotswap_adapter</c>: copies the A/B of the adapter in <paramref name="directory"/> into the existing
-    /// adapter <paramref name="name"/> (same layers, ranks, shapes and scaling), in place under <c>no_grad</c>, after
-    /// checking every key and shape. On this backend the copy is not atomic against a forward pass on another thread
-    /// (the managed backend's is, per layer).
+    /// PEFT's <c>hotswap_adapter</c>: loads the adapter in <paramref name="directory"/> into the existing adapter
+    /// <paramref name="name"/>, which must cover the same layers with the same ranks, shapes and variant (α may
+    /// differ). Every key, shape and setting is checked and every tensor read before any layer changes; a mismatch
+    /// throws <see cref="LoraAdapterException"/> and leaves the old adapter in place. Each layer then publishes its new
+    /// adapter with one reference write (<see cref="TorchLoraLayer.Replace"/>), so a forward pass on another thread
+    /// computes each layer with either the old or the new weights, never a torn mix, as on the managed backend. The
+    /// adapter's parameters are new objects afterwards (rebuild an optimizer over <see cref="Parameters"/>).
     /// </summary>
     public void HotSwap(string directory, string name = "default")
     {
@@ -248,22 +314,32 @@ public sealed class TorchLoraModelController : ILoraFacade
             var ad = layer.Adapters[name];
             expected.Add((AdapterKeys.A(path, layer.Kind), ad.MatrixA.shape));
             expected.Add((AdapterKeys.B(path, layer.Kind), ad.MatrixB.shape));
-            double scaling = cfg.ScalingFor(path);
-            if (Math.Abs(scaling - ad.Scaling) > 1e-12 * Math.Max(1, Math.Abs(scaling)))
-                problems.Add($"{path}: scaling {scaling} in the file, {ad.Scaling} in adapter '{name}' (this backend swaps weights only)");
+            if (ad.Magnitude is { } m) expected.Add((AdapterKeys.Magnitude(path), m.shape));
+            if (cfg.UseDora != ad.Config.UseDora)
+                problems.Add($"{path}: {(cfg.UseDora ? "a DoRA" : "a plain LoRA")} adapter in the file, adapter '{name}' is not");
+            if (cfg.RankFor(path) != ad.Config.Rank) problems.Add($"{path}: rank {cfg.RankFor(path)} in the file, {ad.Config.Rank} in adapter '{name}'");
+            if (layer.MergedAdapters.Contains(name)) problems.Add($"{path}: adapter '{name}' is merged; Unmerge() before swapping");
+            if (ad.Initial is not null) problems.Add($"{path}: adapter '{name}' is relative to {ad.Config.Init} residual weights");
         }
         var match = file.Match(expected);
         if (!match.IsExact)
             throw new LoraAdapterException(directory, $"cannot hot-swap into adapter '{name}'", match.Missing, match.Unexpected, match.Mismatched);
-        if (problems.Count > 0) throw new LoraAdapterException(directory, $"cannot hot-swap into adapter '{name}': " + string.Join("; ", problems));
-        using var _ = torch.no_grad();
-        foreach (var (path, layer) in holding)
+        if (problems.Count > 0) throw new LoraAdapterException(directory, $"cannot hot-swap into adapter '{name}': " + string.Join("; ", problems) + "; nothing was changed");
+        var read = new List<(TorchLoraLayer Layer, TorchLoraConfig Config, Tensor A, Tensor B, Tensor? M)>();
+        try
         {
-            var ad = layer.Adapters[name];
-            using var a = TorchSafetensors.ReadTensor(file, AdapterKeys.A(path, layer.Kind));
-            using var b = TorchSafetensors.ReadTensor(file, AdapterKeys.B(path, layer.Kind));
-            ad.MatrixA.copy_(a);
-            ad.MatrixB.copy_(b);
+            foreach (var (path, layer) in holding)
+            {
+                var ad = layer.Adapters[name];
+                var config = ad.Config with { Alpha = cfg.AlphaFor(path), UseRsLora = cfg.UseRsLora, Dropout = cfg.LoraDropout };
+                read.Add((layer, config, TorchSafetensors.ReadTensor(file, AdapterKeys.A(path, layer.Kind)), TorchSafetensors.ReadTensor(file, AdapterKeys.B(path, layer.Kind)),
+                    ad.Magnitude is null ? null : TorchSafetensors.ReadTensor(file, AdapterKeys.Magnitude(path))));
+            }
+            foreach (var (layer, config, a, b, m) in read) layer.Replace(name, config, a, b, m);
+        }
+        finally
+        {
+            foreach (var (_, _, a, b, m) in read) { a.Dispose(); b.Dispose(); m?.Dispose(); }
         }
     }
 
@@ -289,13 +365,26 @@ public sealed class TorchLoraModelController : ILoraFacade
         foreach (var (path, layer) in TorchLoraModules.Layers(_model))
         {
             if (!layer.Adapters.TryGetValue(name, out var ad)) continue;
+            var c = ad.Config;
+            if (ad.Initial is { } initial)
+            {
+                // PiSSA/OLoRA: saved as plain LoRA relative to the original W (PEFT's path_initial_model_for_weight_conversion).
+                int r = c.Rank, inDim = (int)layer.InFeatures, outDim = (int)layer.OutFeatures;
+                var (pa, pb) = ResidualFactors.ToPlainLora(Floats(ad.MatrixA), Floats(ad.MatrixB), initial.A, initial.B, outDim, inDim, r);
+                tensors.Add(SafetensorsEntry.FromFloats(AdapterKeys.A(path, layer.Kind), new long[] { 2 * r, inDim }, pa));
+                tensors.Add(SafetensorsEntry.FromFloats(AdapterKeys.B(path, layer.Kind), new long[] { outDim, 2 * r }, pb));
+                settings.Add(new AdapterLayerSettings(path, 2 * r, ResidualFactors.PlainAlpha(c.Alpha, c.UseRsLora), c.Dropout, c.UseRsLora, LoraInit.Kaiming, c.UseDora));
+                continue;
+            }
             tensors.Add(TorchSafetensors.ToEntry(AdapterKeys.A(path, layer.Kind), ad.MatrixA));
             tensors.Add(TorchSafetensors.ToEntry(AdapterKeys.B(path, layer.Kind), ad.MatrixB));
-            var c = ad.Config;
-            settings.Add(new AdapterLayerSettings(path, c.Rank, c.Alpha, c.Dropout, c.UseRsLora, c.Init));
+            if (ad.Magnitude is { } m) tensors.Add(TorchSafetensors.ToEntry(AdapterKeys.Magnitude(path), m));
+            settings.Add(new AdapterLayerSettings(path, c.Rank, c.Alpha, c.Dropout, c.UseRsLora, c.Init, c.UseDora));
         }
         if (settings.Count == 0) throw new InvalidOperationException($"Adapter '{name}' has no layers.");
-        AdapterDirectory.Save(directory, AdapterConfig.FromLayers(settings, bias, Options.BaseModelName), tensors);
+        var config = AdapterConfig.FromLayers(settings, bias, Options.BaseModelName)
+            .SelectingExactly(settings.Select(l => l.Path).ToList(), AllLayers().Select(c => (c.Path, c.Kind)).ToList(), _selection.GetValueOrDefault(name));
+        AdapterDirectory.Save(directory, config, tensors);
     }
 
     /// <summary>
@@ -309,38 +398,44 @@ public sealed class TorchLoraModelController : ILoraFacade
         if (_names.Contains(name)) throw new InvalidOperationException($"An adapter named '{name}' is already attached; Delete it first or load under another name.");
         using var files = Open(directory);
         var cfg = files.Config;
-        if (cfg.UseDora)
-            throw new LoraAdapterException(directory, $"{AdapterKeys.ConfigFile}: DoRA adapters ({ConfigFields.UseDora}) are not supported yet.");
+        if (cfg.InitLoraWeights.Method is { } method && (method.StartsWith(ConfigFields.InitPissa, StringComparison.Ordinal) || method == ConfigFields.InitOlora))
+            throw new LoraAdapterException(directory, $"{AdapterKeys.ConfigFile}: {ConfigFields.InitLoraWeights} is \"{method}\": this adapter's A and B are relative to the residual weights of that initialisation, not to the base model. " +
+                "Save it converted to plain LoRA (PEFT: save_pretrained(path_initial_model_for_weight_conversion=...); LoraGen converts when it saves).");
         if (cfg.FanInFanOut)
             throw new LoraAdapterException(directory, $"{AdapterKeys.ConfigFile}: transposed ({ConfigFields.FanInFanOut}, Conv1D) layouts are not supported yet.");
         var unsupported = cfg.FieldsNotHonoured().ToList();
         if (cfg.ModulesToSave is { Count: > 0 }) unsupported.Add($"\"{ConfigFields.ModulesToSave}\" (full module copies; the managed backend loads them)");
         if (cfg.OtherFields.ContainsKey(ConfigFields.TrainableTokenIndices) && cfg.TrainableTokenIndices().Count > 0)
             unsupported.Add($"\"{ConfigFields.TrainableTokenIndices}\" (trained embedding rows; the managed backend loads them)");
-        if (cfg.IsAllLinear) unsupported.Add($"\"{ConfigFields.TargetModules}\": \"{ConfigFields.AllLinear}\" (list the module names; the managed backend reads it)");
         if (unsupported.Count > 0)
             throw new LoraAdapterException(directory, $"{AdapterKeys.ConfigFile}: the TorchSharp backend does not support {string.Join("; ", unsupported)}.");
         var file = files.Weights;
         var expected = new List<(string Key, long[] Shape)>();
         var wanted = new List<(Candidate Layer, int Rank)>();
-        foreach (var c in AllLayers())
+        var all = AllLayers();
+        var selected = cfg.SelectLayers(all.Select(c => (c.Path, c.Kind)).ToList()).ToHashSet(StringComparer.Ordinal);
+        foreach (var c in all)
         {
             string ka = AdapterKeys.A(c.Path, c.Kind), kb = AdapterKeys.B(c.Path, c.Kind);
-            if (!file.Contains(ka) && !file.Contains(kb) && !cfg.IsTargeted(c.Path, c.Kind)) continue;
+            if (!file.Contains(ka) && !file.Contains(kb) && !selected.Contains(c.Path)) continue;
             int rank = cfg.RankFor(c.Path);
             var shape = WeightShape(c.Layer);
             long inDim = c.Kind == LayerKind.Linear ? shape[1] : shape[0];
             long outDim = c.Kind == LayerKind.Linear ? shape[0] : shape[1];
             expected.Add((ka, [rank, inDim]));
             expected.Add((kb, [outDim, rank]));
+            if (cfg.UseDora) expected.Add((AdapterKeys.Magnitude(c.Path), [outDim]));   // DoRA's m: [out] or [dim]
             wanted.Add((c, rank));
         }
         var match = file.Match(expected);
         if (!match.IsExact)
             throw new LoraAdapterException(directory, "the adapter does not fit this model", match.Missing, match.Unexpected, match.Mismatched);
         if (wanted.Count == 0) throw new LoraAdapterException(directory, "the adapter holds no LoRA tensors.");
+        if (cfg.TargetModules is not null && selected.Count == 0)
+            throw new LoraAdapterException(directory, $"{AdapterKeys.ConfigFile}: \"{ConfigFields.TargetModules}\" matches no layer of this model" +
+                (cfg.LayersToTransform is null ? "." : $" (with \"{ConfigFields.LayersToTransform}\" {cfg.LayersToTransform} and \"{ConfigFields.LayersPattern}\" {cfg.LayersPattern?.ToString() ?? "null"}; PEFT reads the layer index after \".PATTERN.\")."));
         var init = cfg.InitLoraWeights == InitLoraWeights.Gaussian ? LoraInit.Gaussian : LoraInit.Kaiming;
-        var configs = wanted.Select(w => new TorchLoraConfig(w.Rank, cfg.AlphaFor(w.Layer.Path), cfg.LoraDropout, init, cfg.UseRsLora)).ToList();
+        var configs = wanted.Select(w => new TorchLoraConfig(w.Rank, cfg.AlphaFor(w.Layer.Path), cfg.LoraDropout, init, cfg.UseRsLora, cfg.UseDora)).ToList();
         for (int i = 0; i < wanted.Count; i++) configs[i].Validate(wanted[i].Layer.Path);
         var existing = LoraLayers();
         for (int i = 0; i < wanted.Count; i++)
@@ -348,11 +443,22 @@ public sealed class TorchLoraModelController : ILoraFacade
             var c = wanted[i].Layer;
             using var a = TorchSafetensors.ReadTensor(file, AdapterKeys.A(c.Path, c.Kind));
             using var b = TorchSafetensors.ReadTensor(file, AdapterKeys.B(c.Path, c.Kind));
+            using var m = cfg.UseDora ? TorchSafetensors.ReadTensor(file, AdapterKeys.Magnitude(c.Path)) : null;
             var layer = existing.TryGetValue(c.Path, out var l) ? l : AttachTo(c);
-            layer.Add(name, configs[i], a, b);
+            layer.Add(name, configs[i], a, b, m);
         }
         TorchLoraModules.FreezeBase(_model);
         Register(name);
+        _selection[name] = cfg;
+    }
+
+    /// <summary>A tensor's values as a float32 row-major array (copied to the CPU).</summary>
+    internal static float[] Floats(Tensor t)
+    {
+        using var _ = torch.no_grad();
+        using var f = t.detach().to(ScalarType.Float32, torch.CPU, copy: true);
+        using var c = f.contiguous();
+        return c.data<float>().ToArray();
     }
 
     private static long[] WeightShape(nn.Module<Tensor, Tensor> layer) => layer switch

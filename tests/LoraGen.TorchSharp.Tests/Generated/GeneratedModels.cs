@@ -55,3 +55,18 @@ public sealed partial class GenGpt : nn.Module<Tensor, Tensor>
         using (h) return head.call(h);
     }
 }
+
+/// <summary>A DoRA root: UseDora on a [Lora] field reaches the TorchSharp config.</summary>
+[LoraModel]
+public sealed partial class GenDora : nn.Module<Tensor, Tensor>
+{
+    [Lora(Rank = 4, Alpha = 8, UseDora = true)] private readonly Linear fc;
+
+    public GenDora(long d = 6) : base(nameof(GenDora))
+    {
+        fc = nn.Linear(d, d);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x) => fc.call(x);
+}

@@ -13,6 +13,7 @@ using static TorchSharp.torch;
 namespace LoraGen.TorchSharp.Tests.Generated;
 
 /// <summary>The generator's TorchSharp emitter: snapshots, incrementality, and the generated code run on libtorch.</summary>
+[Collection(TorchGlobalRng.Name)]
 public sealed class TorchGeneratorTests
 {
     private static readonly CSharpParseOptions Parse = new(LanguageVersion.Latest);
@@ -48,7 +49,7 @@ public sealed class TorchGeneratorTests
         Assert.Empty(diagnostics);
         Assert.Empty(output.GetDiagnostics().Where(d => d.Severity >= DiagnosticSeverity.Warning));
         var sources = driver.GetRunResult().Results.Single().GeneratedSources;
-        Assert.Equal(2, sources.Length);
+        Assert.Equal(3, sources.Length);
         foreach (var s in sources.OrderBy(s => s.HintName, StringComparer.Ordinal))
             Snapshot.Verify("TorchSharp/" + s.HintName.Replace(".g.cs", ""), s.SourceText.ToString());
     }
@@ -106,6 +107,28 @@ public sealed class TorchGeneratorTests
             lora.Merge();
             using var merged = gpt.call(ids);
             Assert.True(trained.allclose(merged, rtol: 0, atol: 1e-5));
+        }
+        finally
+        {
+            if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Generated_DoRA_field_attaches_a_magnitude_and_saves_use_dora()
+    {
+        torch.manual_seed(6);
+        var net = new GenDora();
+        Assert.True(net.Lora.Targets().Single().Config.UseDora);
+        net.Lora.Attach();
+        Assert.Equal([[4L, 6L], [6L, 4L], [6L]], net.Lora.Parameters().Select(p => p.shape));
+        var dir = Path.Combine(Path.GetTempPath(), "loragen-torch-gendora-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            net.Lora.Save(dir);
+            using var files = AdapterDirectory.Open(dir);
+            Assert.True(files.Config.UseDora);
+            Assert.True(files.Weights.Contains(AdapterKeys.Magnitude("fc")));
         }
         finally
         {

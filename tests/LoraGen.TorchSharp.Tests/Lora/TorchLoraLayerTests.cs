@@ -8,6 +8,7 @@ using Linear = TorchSharp.Modules.Linear;
 namespace LoraGen.TorchSharp.Tests.Lora;
 
 /// <summary>The hook-based LoRA layers of src/LoraGen.TorchSharp on TorchSharp models written as users write them.</summary>
+[Collection(TorchGlobalRng.Name)]
 public sealed class TorchLoraLayerTests
 {
     private const string Default = "default";

@@ -1,0 +1,36 @@
+namespace LoraGen.Peft;
+
+public sealed partial record AdapterConfig
+{
+    /// <summary>
+    /// This config (built by <see cref="FromLayers"/>: the adapted layers' names as <c>target_modules</c>) with a layer
+    /// selection that gives exactly <paramref name="adapted"/> among <paramref name="layers"/> (a model's adaptable
+    /// layers in module order) by <see cref="SelectLayers"/>: <paramref name="selection"/>'s own fields when they do
+    /// (so a file's <c>layers_to_transform</c>, <c>exclude_modules</c>, regular expression or <c>"all-linear"</c> is
+    /// written back as it was), else the names plus <c>exclude_modules</c> listing, by full path, each layer the names
+    /// reach that holds no adapter. A save that goes through here reloads into the same layers, here and in PEFT.
+    /// </summary>
+    public AdapterConfig SelectingExactly(IReadOnlyCollection<string> adapted, IReadOnlyList<(string Path, LayerKind Kind)> layers, AdapterConfig? selection)
+    {
+        ArgumentNullException.ThrowIfNull(adapted);
+        ArgumentNullException.ThrowIfNull(layers);
+        var want = adapted.ToHashSet(StringComparer.Ordinal);
+        bool Exact(AdapterConfig c) => c.SelectLayers(layers).ToHashSet(StringComparer.Ordinal).SetEquals(want);
+        if (selection is not null)
+        {
+            var kept = this with
+            {
+                TargetModules = selection.TargetModules,
+                ExcludeModules = selection.ExcludeModules,
+                LayersToTransform = selection.LayersToTransform,
+                LayersPattern = selection.LayersPattern,
+            };
+            if (selection.TargetModules is not null && Exact(kept)) return kept;
+            var named = kept with { TargetModules = TargetModules };
+            if (Exact(named)) return named;
+        }
+        if (Exact(this)) return this;
+        var extra = SelectLayers(layers).Where(p => !want.Contains(p)).ToList();
+        return this with { ExcludeModules = OneOrMany<string>.Many(extra) };
+    }
+}
