@@ -90,5 +90,8 @@ public class GradCheckTests
         return parts[1] * parts[1];
     }, Input(R, 2, 3), Input(R, 3, 3));
     [Fact] public void CausalAttentionAcrossRowBlocks() => GradCheck(x => AttentionOps.ScaledDotProductAttention(x[0], x[1], x[2]), Input(R, 1, 1, 40, 2), Input(R, 1, 1, 40, 2), Input(R, 1, 1, 40, 2));
+    [Fact] public void MultiHeadAttentionAcrossRowBlocks() => GradCheck(x => AttentionOps.MultiHeadAttention(x[0], x[1], x[2], heads: 2), Input(R, 1, 35, 6), Input(R, 1, 35, 6), Input(R, 1, 35, 6));
+    [Fact] public void MultiHeadAttentionNonCausalOddHeads() => GradCheck(x => AttentionOps.MultiHeadAttention(x[0], x[1], x[2], heads: 3, causal: false), Input(R, 2, 5, 9), Input(R, 2, 5, 9), Input(R, 2, 5, 9));
+    [Fact] public void MultiHeadAttentionSharedQk() => GradCheck(x => AttentionOps.MultiHeadAttention(x[0], x[0], x[1], heads: 1), Input(R, 1, 6, 4), Input(R, 1, 6, 4));
     [Fact] public void CausalAttention() => GradCheck(x => AttentionOps.ScaledDotProductAttention(x[0], x[1], x[2]), Input(R, 1, 2, 5, 3), Input(R, 1, 2, 5, 3), Input(R, 1, 2, 5, 3));
 }

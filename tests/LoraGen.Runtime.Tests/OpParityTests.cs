@@ -77,4 +77,7 @@ public class OpParityTests
     [Fact] public void CausalAttention() => Check("attention", x => AttentionOps.ScaledDotProductAttention(x[0], x[1], x[2]));
     [Fact] public void CausalAttentionAcrossRowBlocks() => Check("attention_long", x => AttentionOps.ScaledDotProductAttention(x[0], x[1], x[2]));
     [Fact] public void FullAttention() => Check("attention_full", x => AttentionOps.ScaledDotProductAttention(x[0], x[1], x[2], causal: false));
+    [Fact] public void MultiHeadAttentionOddSizes() => Check("mha", x => AttentionOps.MultiHeadAttention(x[0], x[1], x[2], heads: 3));
+    [Fact] public void MultiHeadAttentionFull() => Check("mha_full", x => AttentionOps.MultiHeadAttention(x[0], x[1], x[2], heads: 2, causal: false));
+    [Fact] public void MultiHeadSelfAttentionOneTensor() => Check("mha_self", x => AttentionOps.MultiHeadAttention(x[0], x[0], x[0], heads: 2));
 }
