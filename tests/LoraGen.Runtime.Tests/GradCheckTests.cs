@@ -75,6 +75,7 @@ public class GradCheckTests
     [Fact] public void Relu() => GradCheck(x => x[0].Relu(), Input(R, 3, 7));
     [Fact] public void Gelu() => GradCheck(x => x[0].Gelu(), Input(R, 3, 7));
     [Fact] public void GeluTanh() => GradCheck(x => x[0].Gelu(GeluApproximation.Tanh), Input(R, 3, 7));
+    [Fact] public void GeluTanhVectorWidthsAndTail() => GradCheck(x => x[0].Gelu(GeluApproximation.Tanh), Input(R, 5, 9));
     [Fact] public void Silu() => GradCheck(x => x[0].Silu(), Input(R, 3, 7));
     [Fact] public void Softmax() => GradCheck(x => x[0].Softmax(), Input(R, 3, 6));
     [Fact] public void LogSoftmax() => GradCheck(x => x[0].LogSoftmax(), Input(R, 3, 6));

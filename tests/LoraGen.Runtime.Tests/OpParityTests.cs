@@ -54,6 +54,7 @@ public class OpParityTests
     [Fact] public void Relu() => Check("relu", x => x[0].Relu());
     [Fact] public void GeluExact() => Check("gelu", x => x[0].Gelu());
     [Fact] public void GeluTanh() => Check("gelu_tanh", x => x[0].Gelu(GeluApproximation.Tanh));
+    [Fact] public void GeluTanhVectorWidthsAndTail() => Check("gelu_tanh_wide", x => x[0].Gelu(GeluApproximation.Tanh));
     [Fact] public void Silu() => Check("silu", x => x[0].Silu());
     [Fact] public void Softmax() => Check("softmax", x => x[0].Softmax());
     [Fact] public void LogSoftmax() => Check("log_softmax", x => x[0].LogSoftmax());

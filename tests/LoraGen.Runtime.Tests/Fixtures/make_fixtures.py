@@ -118,5 +118,8 @@ def mha(q, k, v, heads, causal=True):
 case("mha", lambda q, k, v: mha(q, k, v, 3), [rand(2, 37, 15), rand(2, 37, 15), rand(2, 37, 15)])
 case("mha_full", lambda q, k, v: mha(q, k, v, 2, causal=False), [rand(1, 41, 6), rand(1, 41, 6), rand(1, 41, 6)])
 case("mha_self", lambda x: mha(x, x, x, 2), [rand(2, 9, 8)])
+# GELU (tanh) over 3·37 values: whole 16- and 8-wide vectors and a scalar tail; |x| up to ~20 reaches the saturated ends.
+case("gelu_tanh_wide", lambda a: F.gelu(a, approximate="tanh"), [rand(3, 37, scale=6.0)])
+
 save("ops.safetensors", out, {"generator": "make_fixtures.py", "torch": torch.__version__})
 print(f"wrote ops.safetensors with {len(out)} tensors")
