@@ -11,6 +11,7 @@ using LoraGen.Benchmarks;
 //   dotnet run -c Release --project benchmarks/LoraGen.Benchmarks -- runtime-gemm       managed GEMM GFLOP/s, fp32 and bf16 weight (LORAGEN_GEMM_AVX512=0|1)
 //   dotnet run -c Release --project benchmarks/LoraGen.Benchmarks -- tinygpt-vs-torch   TinyGpt LoRA/full steps, forward, memory vs PyTorch
 //   dotnet run -c Release --project benchmarks/LoraGen.Benchmarks -- tinygpt-vs-torchsharp [--quick]   TinyGpt vs the hand-written TorchSharp peer, ratio line
+//   dotnet run -c Release --project benchmarks/LoraGen.Benchmarks -- tinygpt-scale [--quick]   the same comparison at d 512/768 × T 512/1024: table + benchmarks/scale-time.svg, scale-memory.svg
 //   dotnet run -c Release --project benchmarks/LoraGen.Benchmarks -- torchsharp-wiring [--quick]   generated TorchSharp LoRA vs the peer: wiring overhead
 //   dotnet run -c Release --project benchmarks/LoraGen.Benchmarks -- smollm2 [--quick]   SmolLM2-135M-shaped Llama: load, memory, LoRA step and decode tokens/s
 //   dotnet run -c Release --project benchmarks/LoraGen.Benchmarks -- memory             peak RSS of a training step per method (full, LoRA, LoRA-FA, QLoRA), formulas, MemoryReport, memory.svg
@@ -99,12 +100,21 @@ if (args.Length > 0 && args[0] == "tinygpt-vs-torch")
 }
 if (args.Length > 3 && args[0] == "tinygpt-ts-mode")
 {
-    LoraGen.Benchmarks.TorchSharpPeer.TorchSharpBench.RunMode(args[1], args[2], args[3], args.Contains("--quick"));
+    int stepsAt = Array.IndexOf(args, "--steps");
+    LoraGen.Benchmarks.TorchSharpPeer.TorchSharpBench.RunMode(args[1], args[2], args[3], args.Contains("--quick"),
+        LoraGen.Benchmarks.TorchSharpPeer.BenchShape.Parse(args), stepsAt > 0 && stepsAt + 1 < args.Length ? int.Parse(args[stepsAt + 1], invariant) : null);
     return;
 }
 if (args.Length > 0 && args[0] == "tinygpt-vs-torchsharp")
 {
     LoraGen.Benchmarks.TorchSharpPeer.TorchSharpBench.Compare(args.Contains("--quick"));
+    return;
+}
+if (args.Length > 0 && args[0] == "tinygpt-scale")
+{
+    int shapesAt = Array.IndexOf(args, "--shapes");
+    LoraGen.Benchmarks.TorchSharpPeer.ScaleBench.Compare(Path.Combine(RepoRoot(), "benchmarks"), args.Contains("--quick"),
+        shapesAt > 0 && shapesAt + 1 < args.Length ? args[shapesAt + 1] : null);
     return;
 }
 if (args.Length > 0 && args[0] == "torchsharp-wiring")

@@ -75,6 +75,7 @@ public class GradCheckTests
     [Fact] public void Relu() => GradCheck(x => x[0].Relu(), Input(R, 3, 7));
     [Fact] public void Gelu() => GradCheck(x => x[0].Gelu(), Input(R, 3, 7));
     [Fact] public void GeluTanh() => GradCheck(x => x[0].Gelu(GeluApproximation.Tanh), Input(R, 3, 7));
+    [Fact] public void GeluTanhVectorWidthsAndTail() => GradCheck(x => x[0].Gelu(GeluApproximation.Tanh), Input(R, 5, 9));
     [Fact] public void Silu() => GradCheck(x => x[0].Silu(), Input(R, 3, 7));
     [Fact] public void Softmax() => GradCheck(x => x[0].Softmax(), Input(R, 3, 6));
     [Fact] public void LogSoftmax() => GradCheck(x => x[0].LogSoftmax(), Input(R, 3, 6));
@@ -90,5 +91,8 @@ public class GradCheckTests
         return parts[1] * parts[1];
     }, Input(R, 2, 3), Input(R, 3, 3));
     [Fact] public void CausalAttentionAcrossRowBlocks() => GradCheck(x => AttentionOps.ScaledDotProductAttention(x[0], x[1], x[2]), Input(R, 1, 1, 40, 2), Input(R, 1, 1, 40, 2), Input(R, 1, 1, 40, 2));
+    [Fact] public void MultiHeadAttentionAcrossRowBlocks() => GradCheck(x => AttentionOps.MultiHeadAttention(x[0], x[1], x[2], heads: 2), Input(R, 1, 35, 6), Input(R, 1, 35, 6), Input(R, 1, 35, 6));
+    [Fact] public void MultiHeadAttentionNonCausalOddHeads() => GradCheck(x => AttentionOps.MultiHeadAttention(x[0], x[1], x[2], heads: 3, causal: false), Input(R, 2, 5, 9), Input(R, 2, 5, 9), Input(R, 2, 5, 9));
+    [Fact] public void MultiHeadAttentionSharedQk() => GradCheck(x => AttentionOps.MultiHeadAttention(x[0], x[0], x[1], heads: 1), Input(R, 1, 6, 4), Input(R, 1, 6, 4));
     [Fact] public void CausalAttention() => GradCheck(x => AttentionOps.ScaledDotProductAttention(x[0], x[1], x[2]), Input(R, 1, 2, 5, 3), Input(R, 1, 2, 5, 3), Input(R, 1, 2, 5, 3));
 }

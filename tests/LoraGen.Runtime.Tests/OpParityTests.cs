@@ -54,6 +54,7 @@ public class OpParityTests
     [Fact] public void Relu() => Check("relu", x => x[0].Relu());
     [Fact] public void GeluExact() => Check("gelu", x => x[0].Gelu());
     [Fact] public void GeluTanh() => Check("gelu_tanh", x => x[0].Gelu(GeluApproximation.Tanh));
+    [Fact] public void GeluTanhVectorWidthsAndTail() => Check("gelu_tanh_wide", x => x[0].Gelu(GeluApproximation.Tanh));
     [Fact] public void Silu() => Check("silu", x => x[0].Silu());
     [Fact] public void Softmax() => Check("softmax", x => x[0].Softmax());
     [Fact] public void LogSoftmax() => Check("log_softmax", x => x[0].LogSoftmax());
@@ -77,4 +78,7 @@ public class OpParityTests
     [Fact] public void CausalAttention() => Check("attention", x => AttentionOps.ScaledDotProductAttention(x[0], x[1], x[2]));
     [Fact] public void CausalAttentionAcrossRowBlocks() => Check("attention_long", x => AttentionOps.ScaledDotProductAttention(x[0], x[1], x[2]));
     [Fact] public void FullAttention() => Check("attention_full", x => AttentionOps.ScaledDotProductAttention(x[0], x[1], x[2], causal: false));
+    [Fact] public void MultiHeadAttentionOddSizes() => Check("mha", x => AttentionOps.MultiHeadAttention(x[0], x[1], x[2], heads: 3));
+    [Fact] public void MultiHeadAttentionFull() => Check("mha_full", x => AttentionOps.MultiHeadAttention(x[0], x[1], x[2], heads: 2, causal: false));
+    [Fact] public void MultiHeadSelfAttentionOneTensor() => Check("mha_self", x => AttentionOps.MultiHeadAttention(x[0], x[0], x[0], heads: 2));
 }

@@ -26,6 +26,16 @@ public class ShapeErrorTests
     [Fact] public void Concat() => AssertMessage(() => ShapeOps.Concat([Tensor.Zeros(2, 3), Tensor.Zeros(3, 4)], 0), "concat", "[2, 3]", "[3, 4]");
     [Fact] public void Attention() => AssertMessage(() => AttentionOps.ScaledDotProductAttention(Tensor.Zeros(1, 1, 2, 3), Tensor.Zeros(1, 1, 2, 4), Tensor.Zeros(1, 1, 2, 3)), "attention", "[1, 1, 2, 3]", "[1, 1, 2, 4]");
 
+    [Fact] public void MultiHeadAttention() => AssertMessage(() => AttentionOps.MultiHeadAttention(Tensor.Zeros(1, 2, 6), Tensor.Zeros(1, 3, 6), Tensor.Zeros(1, 2, 6), 2), "multi_head_attention", "[1, 2, 6]", "[1, 3, 6]");
+
+    [Fact]
+    public void MultiHeadAttentionHeadsMustDivideChannels()
+    {
+        var ex = Assert.Throws<ArgumentException>(() => AttentionOps.MultiHeadAttention(Tensor.Zeros(1, 2, 6), Tensor.Zeros(1, 2, 6), Tensor.Zeros(1, 2, 6), 4));
+        Assert.Contains("4 heads", ex.Message);
+        Assert.Contains("[1, 2, 6]", ex.Message);
+    }
+
     [Fact]
     public void EmbeddingIdOutOfRangeNamesTheId()
     {

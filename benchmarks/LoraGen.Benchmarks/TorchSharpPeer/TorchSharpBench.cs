@@ -28,22 +28,26 @@ namespace LoraGen.Benchmarks.TorchSharpPeer;
 /// </summary>
 public static class TorchSharpBench
 {
-    private const int B = 16, T = 128;
     /// <summary>Decode step, no KV cache on either side: a forward pass over this prefix plus one token, batch 1.</summary>
     private const int DecodePrefix = 64;
 
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
-    /// <summary>Child process: one side (loragen, torchsharp, wiring) and mode (lora, full, infer); prints key=value lines.</summary>
-    public static void RunMode(string side, string mode, string weights, bool quick)
+    /// <summary>
+    /// Child process: one side (loragen, torchsharp, wiring) and mode (lora, full, infer) at <paramref name="shape"/>
+    /// (TinyGpt's when null), with <paramref name="stepsOverride"/> timed training steps after one warm-up when given;
+    /// prints key=value lines.
+    /// </summary>
+    public static void RunMode(string side, string mode, string weights, bool quick, BenchShape? shape = null, int? stepsOverride = null)
     {
-        int warmup = quick ? 1 : 2, steps = quick ? 3 : 6;
-        var (x, y) = Batch();
+        var sh = shape ?? BenchShape.TinyGpt;
+        int warmup = stepsOverride is not null ? 1 : quick ? 1 : 2, steps = stepsOverride ?? (quick ? 3 : 6);
+        var (x, y) = Batch(sh);
         switch (side)
         {
-            case "loragen": RunManaged(mode, weights, x, y, warmup, steps, quick); break;
-            case "torchsharp": RunPeer(mode, weights, x, y, warmup, steps, quick); break;
-            case "wiring": RunWiring(weights, x, y, warmup, quick ? 4 : 8); break;
+            case "loragen": RunManaged(mode, weights, x, y, warmup, steps, quick, sh); break;
+            case "torchsharp": RunPeer(mode, weights, x, y, warmup, steps, quick, sh); break;
+            case "wiring": RunWiring(weights, x, y, warmup, quick ? 4 : 8, sh); break;
             default: throw new ArgumentException($"unknown side '{side}' (loragen, torchsharp, wiring)");
         }
         Console.WriteLine($"peak_rss_mb={Process.GetCurrentProcess().PeakWorkingSet64 / (1 << 20)}");
@@ -151,9 +155,10 @@ public static class TorchSharpBench
 
     // ---- the sides ----
 
-    private static void RunManaged(string mode, string weights, int[] x, int[] y, int warmup, int steps, bool quick)
+    private static void RunManaged(string mode, string weights, int[] x, int[] y, int warmup, int steps, bool quick, BenchShape sh)
     {
-        var model = new ManagedGpt(new ManagedGptConfig(), new Rng(1));
+        int B = sh.Batch, T = sh.Context;
+        var model = new ManagedGpt(sh.ManagedConfig, new Rng(1));
         model.LoadWeights(weights);
         if (mode is "lora" or "full")
         {
@@ -193,11 +198,12 @@ public static class TorchSharpBench
         Console.WriteLine($"decode_ms={Median(dc).ToString("F2", Inv)}");
     }
 
-    private static void RunPeer(string mode, string weights, int[] x, int[] y, int warmup, int steps, bool quick)
+    private static void RunPeer(string mode, string weights, int[] x, int[] y, int warmup, int steps, bool quick, BenchShape sh)
     {
+        int B = sh.Batch, T = sh.Context;
         torch.set_num_threads(Environment.ProcessorCount);
         Console.WriteLine($"threads={torch.get_num_threads()}");
-        var model = new PeerGpt(new PeerConfig(Rank: mode == "lora" ? 8 : 0));
+        var model = new PeerGpt(sh.PeerConfig(rank: mode == "lora" ? 8 : 0));
         LoadBase(model, weights);
         if (mode is "lora" or "full")
         {
@@ -207,7 +213,7 @@ public static class TorchSharpBench
             Console.WriteLine(mode == "lora"
                 ? $"trainable=adapter A/B only ({trainable.Count} tensors, {trainable.Sum(p => p.parameter.numel()):N0} values: {string.Join(",", trainable.Select(p => p.name).Take(2))},…); base requires_grad=false"
                 : $"trainable=all {trainable.Count} tensors ({trainable.Sum(p => p.parameter.numel()):N0} values)");
-            var times = TorchTrain(model, trainable.Select(p => p.parameter), x, y, warmup, steps, out var first);
+            var times = TorchTrain(model, trainable.Select(p => p.parameter), x, y, B, T, warmup, steps, out var first);
             Console.WriteLine($"first_loss={first.ToString("F6", Inv)}");
             Console.WriteLine($"step_ms={Median(times).ToString("F1", Inv)}");
             return;
@@ -234,8 +240,9 @@ public static class TorchSharpBench
     }
 
     /// <summary>Generated (sample) and hand-written LoRA steps, alternating step by step in this process.</summary>
-    private static void RunWiring(string weights, int[] x, int[] y, int warmup, int steps)
+    private static void RunWiring(string weights, int[] x, int[] y, int warmup, int steps, BenchShape sh)
     {
+        int B = sh.Batch, T = sh.Context;
         torch.set_num_threads(Environment.ProcessorCount);
         var generated = new SampleGpt(new SampleGptConfig());
         TorchSafetensors.LoadWeights(generated, weights);
@@ -268,7 +275,7 @@ public static class TorchSharpBench
         Console.WriteLine($"paired_ratio={Median(ratios).ToString("F4", Inv)}");
     }
 
-    private static List<double> TorchTrain(nn.Module<Tensor, Tensor> model, IEnumerable<Parameter> parameters, int[] x, int[] y, int warmup, int steps, out float firstLoss)
+    private static List<double> TorchTrain(nn.Module<Tensor, Tensor> model, IEnumerable<Parameter> parameters, int[] x, int[] y, int B, int T, int warmup, int steps, out float firstLoss)
     {
         var opt = optim.AdamW(parameters, lr: 2e-4);
         using var xs = Ids(x, B, T);
@@ -309,23 +316,24 @@ public static class TorchSharpBench
     // ---- helpers ----
 
     /// <summary>The batch both sides train on: token ids from the runtime's Rng(0), as tinygpt-vs-torch.</summary>
-    private static (int[] X, int[] Y) Batch()
+    private static (int[] X, int[] Y) Batch(BenchShape sh)
     {
         var rng = new Rng(0);
-        var x = new int[B * T];
-        var y = new int[B * T];
+        var x = new int[sh.Batch * sh.Context];
+        var y = new int[sh.Batch * sh.Context];
         for (int i = 0; i < x.Length; i++) { x[i] = rng.NextInt(96); y[i] = rng.NextInt(96); }
         return (x, y);
     }
 
     private static Tensor Ids(int[] ids, int b, int t) => tensor(ids.Select(i => (long)i).ToArray(), [b, t]);
 
-    private static IEnumerable<(string, string)> Child(string side, string mode, string weights, bool quick)
+    /// <summary>Runs one side and mode in a child process (<paramref name="extra"/>: e.g. <c>--shape …</c>); its key=value lines.</summary>
+    internal static IEnumerable<(string, string)> Child(string side, string mode, string weights, bool quick, string extra = "")
     {
         // Children run as `dotnet <this dll>`, whatever launched us (apphost or dotnet).
         var self = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
         var dll = typeof(TorchSharpBench).Assembly.Location;
-        return TinyGptBench.Run(self, $"\"{dll}\" tinygpt-ts-mode {side} {mode} \"{weights}\"{(quick ? " --quick" : "")}");
+        return TinyGptBench.Run(self, $"\"{dll}\" tinygpt-ts-mode {side} {mode} \"{weights}\"{(quick ? " --quick" : "")}{(extra.Length > 0 ? " " + extra : "")}");
     }
 
     private static string Last(Dictionary<string, List<double>> d, string key) =>
@@ -336,7 +344,7 @@ public static class TorchSharpBench
 
     private static string Fmt(double? v) => v is { } x ? x.ToString(x < 10 ? "F2" : "F1", Inv) : "n/a";
 
-    private static double Median(List<double> xs)
+    internal static double Median(List<double> xs)
     {
         xs.Sort();
         return xs.Count % 2 == 1 ? xs[xs.Count / 2] : (xs[xs.Count / 2 - 1] + xs[xs.Count / 2]) / 2;

@@ -21,12 +21,12 @@ public sealed class WeightsFile : IDisposable
     /// <summary>Its SHA-256, hex.</summary>
     public string Hash { get; }
 
-    /// <summary>Writes the file.</summary>
-    public static WeightsFile Create()
+    /// <summary>Writes the file, for the sample's TinyGpt or the model of <paramref name="config"/>.</summary>
+    public static WeightsFile Create(ManagedGptConfig? config = null)
     {
         var dir = Directory.CreateTempSubdirectory("loragen-ts-bench-").FullName;
         var path = System.IO.Path.Combine(dir, "tinygpt-base.safetensors");
-        new ManagedGpt(new ManagedGptConfig(), new Rng(1)).SaveWeights(path);
+        new ManagedGpt(config ?? new ManagedGptConfig(), new Rng(1)).SaveWeights(path);
         using var stream = File.OpenRead(path);
         return new WeightsFile(dir, path, Convert.ToHexString(SHA256.HashData(stream)).ToLowerInvariant());
     }

@@ -92,10 +92,9 @@ public sealed partial class Attention : Module
     /// <summary>x [b, t, d] → [b, t, d].</summary>
     public Tensor Forward(Tensor x)
     {
-        int b = x.Dim(0), t = x.Dim(1), d = x.Dim(2), hd = d / _heads;
-        Tensor Heads(Tensor y) => y.Reshape(b, t, _heads, hd).Permute(0, 2, 1, 3);   // [b, h, t, hd]
-        var y = AttentionOps.ScaledDotProductAttention(Heads(q_proj.Forward(x)), Heads(k_proj.Forward(x)), Heads(v_proj.Forward(x)));
-        return o_proj.Forward(y.Permute(0, 2, 1, 3).Reshape(b, t, d));
+        // Heads are column groups of the [b, t, d] projections: attention reads them in place, no permutes.
+        var y = AttentionOps.MultiHeadAttention(q_proj.Forward(x), k_proj.Forward(x), v_proj.Forward(x), _heads);
+        return o_proj.Forward(y);
     }
 }
 

@@ -52,7 +52,11 @@ public static class Backprop
             else order.Add(t);
         }
 
-        if (root.Grad is null) root.Grad = gradient.Clone();
+        if (root.Grad is null)
+        {
+            root.Grad = root.RentGradient();
+            gradient.Data.CopyTo(root.Grad.Data);
+        }
         else TensorPrimitives.Add(root.Grad.Data, gradient.Data, root.Grad.Data);
 
         using var _ = GradMode.NoGrad();
@@ -66,10 +70,19 @@ public static class Backprop
                 using var scope = OpProfiler.Backward(node.Op);
                 node.BackwardFn(g);
             }
-            // Release the graph and intermediate gradients, as PyTorch does without retain_graph.
+            // Release the graph and intermediate gradients, as PyTorch does without retain_graph. A rented gradient
+            // goes back to the pool unless the backward gave its storage to an input (hand-off).
             t.GradFn = null;
             t.Grad = null;
+            if (g is { IsPooledGradient: true } && !HandedOff(g, node.Inputs)) GradPool.Return(g.Storage);
         }
         OpProfiler.StepEnded();
+    }
+
+    private static bool HandedOff(Tensor g, IReadOnlyList<Tensor> inputs)
+    {
+        foreach (var x in inputs)
+            if (x.Grad is { } xg && GradPool.SameArray(xg.Storage, g.Storage)) return true;
+        return false;
     }
 }

@@ -9,8 +9,6 @@ namespace LoraGen.Ops;
 public static class ActivationOps
 {
     private const int Chunk = 1024;
-    private const float GeluC = 0.7978845608028654f; // √(2/π)
-    private const float GeluK = 0.044715f;
 
     /// <summary>max(x, 0).</summary>
     public static Tensor Relu(this Tensor x)
@@ -62,15 +60,8 @@ public static class ActivationOps
         var y = Tensor.Empty(x.shape);
         if (approximate == GeluApproximation.Tanh)
         {
-            ForEachChunk(x.Size, (o, n, t, _, _) =>
-            {
-                var xs = x.Data.Slice(o, n);
-                var ys = y.Data.Slice(o, n);
-                GeluTanhInner(xs, t);
-                TensorPrimitives.Add(t, 1f, t);
-                TensorPrimitives.Multiply(t, 0.5f, t);
-                TensorPrimitives.Multiply(xs, t, ys);                 // y = x · 0.5(1 + t)
-            });
+            // y = x · 0.5(1 + tanh u) = x · σ(2u), one fused SIMD pass per chunk
+            ForEachChunk(x.Size, (o, n, _, _, _) => GeluTanhKernel.Forward(x.Data.Slice(o, n), y.Data.Slice(o, n)));
         }
         else
         {
@@ -84,26 +75,8 @@ public static class ActivationOps
             x.GradBuffer(out bool fresh);
             if (approximate == GeluApproximation.Tanh)
             {
-                ForEachChunk(x.Size, (o, n, t, u, v) =>
-                {
-                    var xs = x.Data.Slice(o, n);
-                    var gs = g.Data.Slice(o, n);
-                    var gx = x.Grad!.Data.Slice(o, n);
-                    GeluTanhInner(xs, t);
-                    // d = 0.5·(1 + t) + (1 − t²) · 0.5·c·x·(1 + 3k·x²), element-wise in SIMD.
-                    TensorPrimitives.Multiply(xs, xs, u);                 // x²
-                    TensorPrimitives.Multiply(u, 3f * GeluK, u);
-                    TensorPrimitives.Add(u, 1f, u);                       // 1 + 3k x²
-                    TensorPrimitives.Multiply(u, xs, u);
-                    TensorPrimitives.Multiply(u, 0.5f * GeluC, u);        // 0.5 c x (1 + 3k x²)
-                    TensorPrimitives.Multiply(t, t, v);
-                    TensorPrimitives.Subtract(1f, v, v);                  // 1 − t²
-                    TensorPrimitives.Multiply(u, v, u);
-                    TensorPrimitives.Add(t, 1f, t);
-                    TensorPrimitives.MultiplyAdd(t, 0.5f, u, u);          // d
-                    if (fresh) TensorPrimitives.Multiply(gs, u, gx);      // gx = g · d
-                    else TensorPrimitives.FusedMultiplyAdd(gs, u, gx, gx); // gx += g · d
-                });
+                ForEachChunk(x.Size, (o, n, _, _, _) =>
+                    GeluTanhKernel.Backward(x.Data.Slice(o, n), g.Data.Slice(o, n), x.Grad!.Data.Slice(o, n), accumulate: !fresh));
             }
             else
             {
@@ -120,17 +93,6 @@ public static class ActivationOps
                 }
             }
         });
-    }
-
-    /// <summary>t = tanh(√(2/π)(x + 0.044715x³)).</summary>
-    private static void GeluTanhInner(ReadOnlySpan<float> xs, Span<float> t)
-    {
-        TensorPrimitives.Multiply(xs, xs, t);                 // x²
-        TensorPrimitives.Multiply(t, GeluK, t);
-        TensorPrimitives.Add(t, 1f, t);                       // 1 + k x²
-        TensorPrimitives.Multiply(t, xs, t);                  // x + k x³
-        TensorPrimitives.Multiply(t, GeluC, t);
-        TensorPrimitives.Tanh(t, t);
     }
 
     /// <summary>The body of <see cref="ForEachChunk"/>: elements [offset, offset + length) and three scratch spans of that length.</summary>

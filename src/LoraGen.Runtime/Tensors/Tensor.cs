@@ -189,7 +189,7 @@ public sealed class Tensor
     {
         if (Grad is null)
         {
-            Grad = Empty(shape);
+            Grad = RentGradient();
             fresh = true;
         }
         else fresh = false;
@@ -206,10 +206,10 @@ public sealed class Tensor
     {
         if (Grad is null)
         {
-            if (take) Grad = new Tensor(g._storage, shape);
+            if (take) Grad = new Tensor(g._storage, shape) { IsPooledGradient = g.IsPooledGradient };
             else
             {
-                Grad = Empty(shape);
+                Grad = RentGradient();
                 g.Data.CopyTo(Grad.Data);
             }
         }
@@ -219,9 +219,23 @@ public sealed class Tensor
     /// <summary>The gradient buffer for accumulation, zero-filled on first use.</summary>
     internal Span<float> GradZeroed()
     {
-        Grad ??= Zeros(shape);
+        if (Grad is null)
+        {
+            Grad = RentGradient();
+            Grad.Data.Clear();
+        }
         return Grad.Data;
     }
+
+    /// <summary>
+    /// Whether this tensor's storage was rented from <see cref="GradPool"/> as a gradient buffer, so the backward pass
+    /// may hand it back once it is done with it.
+    /// </summary>
+    internal bool IsPooledGradient { get; private init; }
+
+    /// <summary>An uninitialized gradient buffer of this tensor's shape, from <see cref="GradPool"/> when it serves the size.</summary>
+    internal Tensor RentGradient() =>
+        GradPool.Rent(Size) is { } array ? new Tensor(array, shape) { IsPooledGradient = true } : Empty(shape);
 
     /// <summary>A short description: shape and the first few values.</summary>
     public override string ToString()

@@ -106,5 +106,20 @@ case("attention_full", lambda q, k, v: sdpa(q, k, v, causal=False), [rand(1, 2, 
 # T = 70 spans three 32-row blocks of the causal kernel, the last one partial.
 case("attention_long", lambda q, k, v: sdpa(q, k, v), [rand(2, 2, 70, 8), rand(2, 2, 70, 8), rand(2, 2, 70, 8)])
 
+
+def mha(q, k, v, heads, causal=True):
+    """Multi-head attention on [B, T, C] projections: heads are column groups, as reshape + permute would split them."""
+    b, t, c = q.shape
+    split = lambda x: x.reshape(b, t, heads, c // heads).permute(0, 2, 1, 3)
+    return sdpa(split(q), split(k), split(v), causal).permute(0, 2, 1, 3).reshape(b, t, c)
+
+
+# T = 37 is not a multiple of the 32-row block; 3 heads of 5 (odd sizes).
+case("mha", lambda q, k, v: mha(q, k, v, 3), [rand(2, 37, 15), rand(2, 37, 15), rand(2, 37, 15)])
+case("mha_full", lambda q, k, v: mha(q, k, v, 2, causal=False), [rand(1, 41, 6), rand(1, 41, 6), rand(1, 41, 6)])
+case("mha_self", lambda x: mha(x, x, x, 2), [rand(2, 9, 8)])
+# GELU (tanh) over 3·37 values: whole 16- and 8-wide vectors and a scalar tail; |x| up to ~20 reaches the saturated ends.
+case("gelu_tanh_wide", lambda a: F.gelu(a, approximate="tanh"), [rand(3, 37, scale=6.0)])
+
 save("ops.safetensors", out, {"generator": "make_fixtures.py", "torch": torch.__version__})
 print(f"wrote ops.safetensors with {len(out)} tensors")
