@@ -138,17 +138,16 @@ namespace LoraGen.Analyzers
 
         // ---- LORA02xx: LoRA variants
 
-        public static readonly DiagnosticDescriptor DoraUnsupported = Rule("LORA0201",
-            "DoRA where the backend cannot apply it", "'{0}' asks for DoRA (UseDora = true), but {1}: remove UseDora or use the managed backend",
-            Usage, DiagnosticSeverity.Error, "DoRA adds a magnitude vector per output feature of a Linear or Embedding layer. The managed runtime implements it; the TorchSharp backend does not yet, and would silently train plain LoRA.");
+        // LORA0201 ("DoRA where the backend cannot apply it") is retired: the TorchSharp backend applies DoRA. The ID is
+        // never reused (docs/analyzers/LORA0201.md; CatalogTests' Retired list).
 
         public static readonly DiagnosticDescriptor ResidualInitWithDropout = Rule("LORA0202",
             "PiSSA/OLoRA initialisation with dropout", "'{0}' uses {1} initialisation with Dropout = {2}: the adapter starts as the principal part of W, and dropping its input perturbs the model from the first step; use Dropout = 0",
             Tuning, DiagnosticSeverity.Warning, "PiSSA and OLoRA move the top part of W into B·A (W = W_res + s·BA), so dropout on the adapter's input drops part of the base model's own computation. PEFT warns about this too.");
 
-        public static readonly DiagnosticDescriptor ResidualInitUnsupported = Rule("LORA0203",
-            "PiSSA/OLoRA initialisation where it cannot apply", "'{0}' uses {1} initialisation, but {2}",
-            Usage, DiagnosticSeverity.Error, "PiSSA and OLoRA initialise A and B from W's SVD or QR and rewrite W to the residual; PEFT does this for Linear layers, the managed runtime likewise, and the TorchSharp backend not yet.");
+        public static readonly DiagnosticDescriptor ResidualInitOnEmbedding = Rule("LORA0203",
+            "PiSSA/OLoRA initialisation on an Embedding", "'{0}' uses {1} initialisation, but it is an Embedding: PEFT (and LoraGen) initialise Linear layers this way only",
+            Usage, DiagnosticSeverity.Error, "PiSSA and OLoRA initialise A and B from W's SVD or QR and rewrite W to the residual; PEFT does this for Linear layers only, and so do both LoraGen backends (Attach refuses it on an Embedding).");
 
         /// <summary>PEFT's combination type names, for LORA0205's messages.</summary>
         public static readonly string Names = string.Join(", ", CombinationTypes.All);

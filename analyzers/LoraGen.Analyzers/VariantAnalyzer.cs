@@ -8,16 +8,16 @@ using Microsoft.CodeAnalysis.Diagnostics;
 namespace LoraGen.Analyzers
 {
     /// <summary>
-    /// LORA02xx, the LoRA-variant rules on the attributes: LORA0201, DoRA (<c>UseDora = true</c>) on a
-    /// <c>[Lora]</c> field or <c>[LoraModel]</c> of a TorchSharp model, whose backend has no DoRA; LORA0202, PiSSA/OLoRA
-    /// initialisation with dropout; LORA0203, PiSSA/OLoRA on an Embedding field or a TorchSharp model.
+    /// LORA02xx, the PiSSA/OLoRA rules on the attributes: LORA0202, PiSSA/OLoRA initialisation with dropout; LORA0203,
+    /// PiSSA/OLoRA on an Embedding field (managed or TorchSharp; both backends, as PEFT, initialise Linear layers only).
+    /// LORA0201 (DoRA on a TorchSharp model) is retired: both backends apply DoRA.
     /// </summary>
     [DiagnosticAnalyzer(LanguageNames.CSharp)]
     public sealed class VariantAnalyzer : DiagnosticAnalyzer
     {
         /// <inheritdoc />
         public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(
-            Descriptors.DoraUnsupported, Descriptors.ResidualInitWithDropout, Descriptors.ResidualInitUnsupported);
+            Descriptors.ResidualInitWithDropout, Descriptors.ResidualInitOnEmbedding);
 
         /// <inheritdoc />
         public override void Initialize(AnalysisContext context)
@@ -44,23 +44,24 @@ namespace LoraGen.Analyzers
                 SymbolEqualityComparer.Default.Equals(a.AttributeClass, symbol is IFieldSymbol ? lora : loraModel));
             if (attribute is null) return;
             var spec = LoraSpec.Read(attribute);
-            var module = symbol as INamedTypeSymbol ?? symbol.ContainingType;
-            bool onTorch = torch is not null && torch.IsModule(module);
             string name = symbol is IFieldSymbol ? $"{symbol.ContainingType.Name}.{symbol.Name}" : symbol.Name;
             var whole = attribute.ApplicationSyntaxReference?.GetSyntax(context.CancellationToken).GetLocation() ?? Location.None;
-            if (spec.UseDora && onTorch)
-                context.ReportDiagnostic(Diagnostic.Create(Descriptors.DoraUnsupported, Argument(attribute, RuntimeNames.UseDoraProperty, context) ?? whole,
-                    name, "it is a TorchSharp module and the TorchSharp backend has no DoRA yet"));
             if (spec.Init is not (Pissa or Olora)) return;
             string init = EnumNames.LoraInit[spec.Init];
-            var initWhere = Argument(attribute, RuntimeNames.InitProperty, context) ?? whole;
             if (spec.Dropout > 0)
                 context.ReportDiagnostic(Diagnostic.Create(Descriptors.ResidualInitWithDropout, Argument(attribute, RuntimeNames.DropoutProperty, context) ?? whole,
                     name, init, spec.Dropout.ToString(System.Globalization.CultureInfo.InvariantCulture)));
-            if (onTorch)
-                context.ReportDiagnostic(Diagnostic.Create(Descriptors.ResidualInitUnsupported, initWhere, name, init, "it is a TorchSharp module and the TorchSharp backend does not implement it yet"));
-            else if (symbol is IFieldSymbol field && symbols is not null && symbols.AdaptableKindOf(ElementType(field.Type)) == AdaptableKind.Embedding)
-                context.ReportDiagnostic(Diagnostic.Create(Descriptors.ResidualInitUnsupported, initWhere, name, init, "it is an Embedding: PEFT (and LoraGen) initialise Linear layers this way only"));
+            if (symbol is IFieldSymbol field && IsEmbedding(ElementType(field.Type), torch, symbols))
+                context.ReportDiagnostic(Diagnostic.Create(Descriptors.ResidualInitOnEmbedding, Argument(attribute, RuntimeNames.InitProperty, context) ?? whole, name, init));
+        }
+
+        /// <summary>A managed <c>LoraGen.Nn.Embedding</c> or TorchSharp's <c>Embedding</c> (or a type derived from one).</summary>
+        private static bool IsEmbedding(ITypeSymbol type, TorchSymbols? torch, ModuleSymbols? symbols)
+        {
+            if (symbols is not null && symbols.AdaptableKindOf(type) == AdaptableKind.Embedding) return true;
+            for (var t = type; torch?.Embedding is not null && t is not null; t = t.BaseType)
+                if (SymbolEqualityComparer.Default.Equals(t, torch.Embedding)) return true;
+            return false;
         }
 
         private static ITypeSymbol ElementType(ITypeSymbol type) =>

@@ -9,12 +9,12 @@ using Microsoft.CodeAnalysis.CSharp.Syntax;
 
 namespace LoraGen.CodeFixes
 {
-    /// <summary>LORA0201/0202/0203: remove the flagged attribute argument (<c>UseDora</c>, <c>Dropout</c> or <c>Init</c> where it cannot apply).</summary>
+    /// <summary>LORA0202/0203: remove the flagged attribute argument (<c>Dropout</c> with PiSSA/OLoRA, <c>Init</c> on an Embedding).</summary>
     [ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(RemoveAttributeArgumentCodeFix)), Shared]
     public sealed class RemoveAttributeArgumentCodeFix : CodeFixProvider
     {
         /// <inheritdoc />
-        public override ImmutableArray<string> FixableDiagnosticIds { get; } = ImmutableArray.Create("LORA0201", "LORA0202", "LORA0203");
+        public override ImmutableArray<string> FixableDiagnosticIds { get; } = ImmutableArray.Create("LORA0202", "LORA0203");
 
         /// <inheritdoc />
         public override FixAllProvider GetFixAllProvider() => WellKnownFixAllProviders.BatchFixer;

@@ -11,7 +11,7 @@ public enum LoraInit
 
     /// <summary>
     /// PiSSA (PEFT's <c>init_lora_weights="pissa"</c>): A and B from the top-r singular vectors of W (B = U_r·√(S_r/s),
-    /// A = √(S_r/s)·V_rᵀ) and W replaced by the residual W − s·BA, so the model starts unchanged. Linear layers only;
+    /// A = √(S_r/s)·V_rᵀ) and W replaced by the residual W − s·BA, so the model starts unchanged. Linear layers only (LORA0203);
     /// no dropout (LORA0202). Saved adapters are converted to plain LoRA relative to the original W.
     /// </summary>
     Pissa = 2,

@@ -23,7 +23,7 @@ public abstract class LoraSettingsAttribute : Attribute
     /// <summary>
     /// DoRA (weight-decomposed LoRA, PEFT's <c>use_dora</c>): a trainable magnitude per output feature rescales the
     /// adapted weight, W' = m ⊙ (W + s·BA) / ‖W + s·BA‖. The compile-time default; a run-time config or a loaded adapter
-    /// file may choose otherwise. The managed backend only (LORA0201 on TorchSharp models).
+    /// file may choose otherwise. Both backends (managed and TorchSharp) apply it.
     /// </summary>
     public bool UseDora { get; set; }
 

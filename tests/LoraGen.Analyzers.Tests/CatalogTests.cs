@@ -15,6 +15,13 @@ public class CatalogTests
         return dir?.FullName ?? throw new DirectoryNotFoundException("LoraGen.sln not found above the test output.");
     }
 
+    /// <summary>
+    /// IDs of rules that were removed. A retired ID keeps its docs page (saying why it is retired) and is never given to
+    /// another rule, so a suppression or .editorconfig entry for it cannot silently start meaning something else; the
+    /// sequential check counts it as taken. LORA0201: the TorchSharp backend applies DoRA.
+    /// </summary>
+    private static readonly string[] Retired = ["LORA0201"];
+
     public static TheoryData<string> Ids() => [.. AllDescriptors().Select(d => d.Id)];
 
     private static IEnumerable<DiagnosticDescriptor> AllDescriptors() =>
@@ -24,10 +31,12 @@ public class CatalogTests
     public void IdsAreSequentialPerBlockAndEveryRuleIsSupportedBySomeAnalyzer()
     {
         var ids = AllDescriptors().Select(d => d.Id).Order().ToList();
-        // Blocks of a hundred (LORA00xx: attributes and the managed backend, LORA01xx: the TorchSharp backend), each
-        // numbered from xx01 without gaps; LORA0000 and LORAxx00 are not used.
+        Assert.Empty(ids.Intersect(Retired));   // a retired ID is never reused
+        // Blocks of a hundred (LORA00xx: attributes and the managed backend, LORA01xx: the TorchSharp backend, LORA02xx:
+        // LoRA variants), each numbered from xx01 without gaps once the retired IDs are counted; LORA0000 and LORAxx00
+        // are not used.
         Assert.All(ids, id => Assert.Matches("^LORA[0-9]{4}$", id));
-        foreach (var block in ids.GroupBy(id => int.Parse(id[4..]) / 100))
+        foreach (var block in ids.Concat(Retired).GroupBy(id => int.Parse(id[4..]) / 100))
         {
             var numbered = block.Order().ToList();
             var expected = Enumerable.Range(block.Key * 100 + 1, numbered.Count).Select(i => $"LORA{i:D4}");
@@ -37,6 +46,23 @@ public class CatalogTests
         var supported = LoraAnalyzers.All.SelectMany(a => a.SupportedDiagnostics).Select(d => d.Id).ToHashSet();
         Assert.All(ids, id => Assert.Contains(id, supported));
     }
+
+    [Theory]
+    [MemberData(nameof(RetiredIds))]
+    public void RetiredRuleKeepsARetiredPageAndIsNeitherTrackedNorFixed(string id)
+    {
+        var page = File.ReadAllText(Path.Combine(RepoRoot(), "docs", "analyzers", id + ".md"));
+        Assert.StartsWith($"# {id}: Retired", page);
+        Assert.Contains("not reused", page);
+        var releases = File.ReadAllText(Path.Combine(RepoRoot(), "analyzers", "LoraGen.Analyzers", "AnalyzerReleases.Unshipped.md"));
+        Assert.DoesNotContain(id, releases);
+        var fixable = typeof(LoraGen.CodeFixes.RemoveAttributeArgumentCodeFix).Assembly.GetTypes()
+            .Where(t => typeof(Microsoft.CodeAnalysis.CodeFixes.CodeFixProvider).IsAssignableFrom(t) && !t.IsAbstract)
+            .SelectMany(t => ((Microsoft.CodeAnalysis.CodeFixes.CodeFixProvider)Activator.CreateInstance(t)!).FixableDiagnosticIds);
+        Assert.DoesNotContain(id, fixable);
+    }
+
+    public static TheoryData<string> RetiredIds() => [.. Retired];
 
     [Fact]
     public void HelpLinksPointAtTheProjectUrlAndShippedDocs()

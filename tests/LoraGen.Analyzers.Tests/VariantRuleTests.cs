@@ -5,7 +5,7 @@ using Xunit;
 
 namespace LoraGen.Analyzers.Tests;
 
-/// <summary>LORA02xx, the LoRA-variant rules: positive and negative cases with exact messages, and their fixes.</summary>
+/// <summary>LORA0202/0203, the PiSSA/OLoRA rules (LORA0201 is retired): positive and negative cases with exact messages, and their fixes.</summary>
 public class VariantRuleTests
 {
     private static Task TorchAsync(string code, params DiagnosticResult[] expected)
@@ -16,64 +16,26 @@ public class VariantRuleTests
         return test.RunAsync();
     }
 
-    // ---- LORA0201: DoRA on a TorchSharp model
+    // ---- LORA0201 is retired (the TorchSharp backend applies DoRA): DoRA and PiSSA/OLoRA on TorchSharp Linear layers are quiet
 
     [Fact]
-    public Task DoraOnATorchSharpFieldAndModelIsReported() => TorchAsync("""
-        [LoraModel({|#1:UseDora = true|}, Targets = new[] { "k_proj" })]
+    public Task DoraAndResidualInitOnTorchSharpLinearLayersAreQuiet() => TorchAsync("""
+        [LoraModel(UseDora = true, Targets = new[] { "k_proj" })]
         public sealed partial class Attention : nn.Module<Tensor, Tensor>
         {
-            [Lora(Rank = 8, {|#0:UseDora = true|})] private readonly Linear q_proj;
+            [Lora(Rank = 8, UseDora = true)] private readonly Linear q_proj;
             private readonly Linear k_proj;
-            public Attention(int d) : base(nameof(Attention)) { q_proj = nn.Linear(d, d); k_proj = nn.Linear(d, d); RegisterComponents(); }
-            public override Tensor forward(Tensor x) => q_proj.call(x) + k_proj.call(x);
-        }
-        """,
-        Verify.Diagnostic("LORA0201", 0, "'Attention.q_proj' asks for DoRA (UseDora = true), but it is a TorchSharp module and the TorchSharp backend has no DoRA yet: remove UseDora or use the managed backend"),
-        Verify.Diagnostic("LORA0201", 1, "'Attention' asks for DoRA (UseDora = true), but it is a TorchSharp module and the TorchSharp backend has no DoRA yet: remove UseDora or use the managed backend"));
-
-    [Fact]
-    public Task PlainLoraOnTorchSharpAndDoraOnTheManagedRuntimeAreQuiet() => TorchAsync("""
-        public sealed partial class Attention : nn.Module<Tensor, Tensor>
-        {
-            [Lora(Rank = 8, UseDora = false)] private readonly Linear q_proj;
-            public Attention(int d) : base(nameof(Attention)) { q_proj = nn.Linear(d, d); RegisterComponents(); }
-            public override Tensor forward(Tensor x) => q_proj.call(x);
-        }
-        [LoraModel(UseDora = true)]
-        public sealed partial class Managed : LoraGen.Nn.Module
-        {
-            [Lora(Rank = 4, UseDora = true)] private readonly LoraGen.Nn.Linear p = new(16, 16);
+            [Lora(Rank = 8, Init = LoraInit.Pissa)] private readonly Linear v_proj;
+            [Lora(Rank = 4, Init = LoraInit.Olora)] private readonly ModuleList<Linear> heads;
+            [Lora(Rank = 4, UseDora = true)] private readonly Embedding wte;
+            public Attention(int d) : base(nameof(Attention))
+            {
+                q_proj = nn.Linear(d, d); k_proj = nn.Linear(d, d); v_proj = nn.Linear(d, d); heads = nn.ModuleList(nn.Linear(d, d)); wte = nn.Embedding(10, d);
+                RegisterComponents();
+            }
+            public override Tensor forward(Tensor x) => q_proj.call(x) + k_proj.call(x) + v_proj.call(x);
         }
         """);
-
-    [Fact]
-    public Task RemoveUseDoraFix()
-    {
-        var test = new LoraCodeFixTest<VariantAnalyzer, RemoveAttributeArgumentCodeFix>
-        {
-            TestCode = LoraTestSetup.TorchUsings + """
-                public sealed partial class Attention : nn.Module<Tensor, Tensor>
-                {
-                    [Lora(Rank = 8, {|LORA0201:UseDora = true|})] private readonly Linear q_proj;
-                    [Lora({|LORA0201:UseDora = true|})] private readonly Linear v_proj;
-                    public Attention(int d) : base(nameof(Attention)) { q_proj = nn.Linear(d, d); v_proj = nn.Linear(d, d); RegisterComponents(); }
-                    public override Tensor forward(Tensor x) => q_proj.call(x) + v_proj.call(x);
-                }
-                """,
-            FixedCode = LoraTestSetup.TorchUsings + """
-                public sealed partial class Attention : nn.Module<Tensor, Tensor>
-                {
-                    [Lora(Rank = 8)] private readonly Linear q_proj;
-                    [Lora] private readonly Linear v_proj;
-                    public Attention(int d) : base(nameof(Attention)) { q_proj = nn.Linear(d, d); v_proj = nn.Linear(d, d); RegisterComponents(); }
-                    public override Tensor forward(Tensor x) => q_proj.call(x) + v_proj.call(x);
-                }
-                """,
-        };
-        LoraTestSetup.ConfigureTorch(test.TestState);
-        return test.RunAsync();
-    }
 
     // ---- LORA0202 / LORA0203: PiSSA and OLoRA
 
@@ -98,15 +60,46 @@ public class VariantRuleTests
         Verify.Diagnostic("LORA0203", 1, "'Net.wte' uses Olora initialisation, but it is an Embedding: PEFT (and LoraGen) initialise Linear layers this way only"));
 
     [Fact]
-    public Task PissaOnATorchSharpModelIsReported() => TorchAsync("""
-        public sealed partial class Attention : nn.Module<Tensor, Tensor>
+    public Task ResidualInitOnTorchSharpEmbeddingsIsReported() => TorchAsync("""
+        public sealed partial class Net : nn.Module<Tensor, Tensor>
         {
-            [Lora(Rank = 8, {|#0:Init = LoraInit.Pissa|})] private readonly Linear q_proj;
-            public Attention(int d) : base(nameof(Attention)) { q_proj = nn.Linear(d, d); RegisterComponents(); }
-            public override Tensor forward(Tensor x) => q_proj.call(x);
+            [Lora(Rank = 4, {|#0:Init = LoraInit.Pissa|})] private readonly Embedding wte;
+            [Lora(Rank = 4, {|#1:Init = LoraInit.Olora|})] private readonly ModuleList<Embedding> tables;
+            [Lora(Rank = 4, Init = LoraInit.Pissa)] private readonly Linear q;
+            public Net() : base(nameof(Net)) { wte = nn.Embedding(10, 8); tables = nn.ModuleList(nn.Embedding(4, 8)); q = nn.Linear(8, 8); RegisterComponents(); }
+            public override Tensor forward(Tensor x) => q.call(x);
         }
         """,
-        Verify.Diagnostic("LORA0203", 0, "'Attention.q_proj' uses Pissa initialisation, but it is a TorchSharp module and the TorchSharp backend does not implement it yet"));
+        Verify.Diagnostic("LORA0203", 0, "'Net.wte' uses Pissa initialisation, but it is an Embedding: PEFT (and LoraGen) initialise Linear layers this way only"),
+        Verify.Diagnostic("LORA0203", 1, "'Net.tables' uses Olora initialisation, but it is an Embedding: PEFT (and LoraGen) initialise Linear layers this way only"));
+
+    [Fact]
+    public Task RemoveInitFix()
+    {
+        var test = new LoraCodeFixTest<VariantAnalyzer, RemoveAttributeArgumentCodeFix>
+        {
+            TestCode = LoraTestSetup.TorchUsings + """
+                public sealed partial class Net : nn.Module<Tensor, Tensor>
+                {
+                    [Lora(Rank = 4, {|LORA0203:Init = LoraInit.Olora|})] private readonly Embedding wte;
+                    [Lora({|LORA0203:Init = LoraInit.Pissa|})] private readonly Embedding wpe;
+                    public Net() : base(nameof(Net)) { wte = nn.Embedding(10, 8); wpe = nn.Embedding(4, 8); RegisterComponents(); }
+                    public override Tensor forward(Tensor x) => x;
+                }
+                """,
+            FixedCode = LoraTestSetup.TorchUsings + """
+                public sealed partial class Net : nn.Module<Tensor, Tensor>
+                {
+                    [Lora(Rank = 4)] private readonly Embedding wte;
+                    [Lora] private readonly Embedding wpe;
+                    public Net() : base(nameof(Net)) { wte = nn.Embedding(10, 8); wpe = nn.Embedding(4, 8); RegisterComponents(); }
+                    public override Tensor forward(Tensor x) => x;
+                }
+                """,
+        };
+        LoraTestSetup.ConfigureTorch(test.TestState);
+        return test.RunAsync();
+    }
 
     [Fact]
     public Task RemoveDropoutFix()
