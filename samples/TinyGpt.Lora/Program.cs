@@ -114,6 +114,10 @@ TensorFiles.Save(Path.Combine(outDir, "check.safetensors"), new Dictionary<strin
 });
 Console.WriteLine($"adapter saved: {adapterDir}/{AdapterKeys.WeightsFile} + {AdapterKeys.ConfigFile}");
 var (after, logitsUnmerged) = Training.Generate(model, tokenizer, prompt, sampleTokens, 0.7f, seed: 42);
+// A low-precision base goes back to fp32 (its dequantized values, exactly) before merging: merging into NF4 would
+// re-quantize W + ΔW, which is lossy (MergeAndUnload lists such layers in Lora.RequantizedLayers).
+if (method.BaseFormat != BaseFormat.Fp32)
+    Console.WriteLine($"base widened back to fp32 for an exact merge: {model.Lora.Quantize(BaseFormat.Fp32)} Linear layers");
 model.Lora.Merge();
 var (afterMerged, logitsMerged) = Training.Generate(model, tokenizer, prompt, sampleTokens, 0.7f, seed: 42);
 string mergedPath = Path.Combine(outDir, "merged.safetensors");
