@@ -16,6 +16,7 @@ namespace LoraGen.Kernels;
 /// <item>across cores, B is packed once per block and shared; row blocks of A are handed out dynamically
 /// (short, wide products split the columns instead).</item>
 /// </list>
+/// Products of at most <see cref="Gemv.MaxRows"/> rows (A not transposed) skip the packing and go to <see cref="Gemv"/>.
 /// Where OpenBLAS is available and <c>LORAGEN_BLAS=openblas</c> is set, <see cref="OpenBlas"/> is used instead.
 /// </remarks>
 public static unsafe class Gemm
@@ -59,10 +60,16 @@ public static unsafe class Gemm
                 ScaleC(m, n, beta, pc, ldc);
                 return;
             }
+            int threads = parallel && (long)m * n * k >= ParallelThreshold ? Math.Min(Environment.ProcessorCount, 8) : 1;
+            // A few rows (batch-1 decode): dot products / axpy passes straight over B, no packing.
+            if (Gemv.Handles(transA, m))
+            {
+                Gemv.Run(transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc, threads);
+                return;
+            }
             // With beta = 0 the first K block stores its result instead of adding it, so C is never cleared first.
             bool storeFirst = beta == 0f;
             if (!storeFirst) ScaleC(m, n, beta, pc, ldc);
-            int threads = parallel && (long)m * n * k >= ParallelThreshold ? Math.Min(Environment.ProcessorCount, 8) : 1;
             Run(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, pc, ldc, threads, storeFirst);
         }
     }
