@@ -10,12 +10,20 @@ public sealed partial record AdapterConfig
     /// written back as it was), else the names plus <c>exclude_modules</c> listing, by full path, each layer the names
     /// reach that holds no adapter. A save that goes through here reloads into the same layers, here and in PEFT.
     /// </summary>
-    public AdapterConfig SelectingExactly(IReadOnlyCollection<string> adapted, IReadOnlyList<(string Path, LayerKind Kind)> layers, AdapterConfig? selection)
+    /// <param name="adapted">The adapted layers, by (first) path.</param>
+    /// <param name="layers">The model's adaptable layers in module order, each once, under its first path.</param>
+    /// <param name="selection">The selection the adapter was created or loaded with, or null.</param>
+    /// <param name="aliases">
+    /// A layer shared under several paths (tied weights): its first path → its other paths. Such a layer is selected
+    /// when any of its paths is, and is named (in <paramref name="adapted"/> and in <c>exclude_modules</c>) by its first path.
+    /// </param>
+    public AdapterConfig SelectingExactly(IReadOnlyCollection<string> adapted, IReadOnlyList<(string Path, LayerKind Kind)> layers, AdapterConfig? selection,
+        IReadOnlyDictionary<string, IReadOnlyList<string>>? aliases = null)
     {
         ArgumentNullException.ThrowIfNull(adapted);
         ArgumentNullException.ThrowIfNull(layers);
         var want = adapted.ToHashSet(StringComparer.Ordinal);
-        bool Exact(AdapterConfig c) => c.SelectLayers(layers).ToHashSet(StringComparer.Ordinal).SetEquals(want);
+        bool Exact(AdapterConfig c) => c.SelectLayers(layers, aliases).ToHashSet(StringComparer.Ordinal).SetEquals(want);
         if (selection is not null)
         {
             var kept = this with
@@ -30,7 +38,7 @@ public sealed partial record AdapterConfig
             if (Exact(named)) return named;
         }
         if (Exact(this)) return this;
-        var extra = SelectLayers(layers).Where(p => !want.Contains(p)).ToList();
+        var extra = SelectLayers(layers, aliases).Where(p => !want.Contains(p)).ToList();
         return this with { ExcludeModules = OneOrMany<string>.Many(extra) };
     }
 }

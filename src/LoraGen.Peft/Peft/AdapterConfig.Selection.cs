@@ -70,9 +70,33 @@ public sealed partial record AdapterConfig
     /// one <see cref="IsTargeted"/> accepts, less the output head (<see cref="OutputLayer"/>) when the targets are
     /// <c>"all-linear"</c>. The one place the adapted set is computed, for loading, attaching and saving alike.
     /// </summary>
-    public IReadOnlyList<string> SelectLayers(IReadOnlyList<(string Path, LayerKind Kind)> layers)
+    /// <param name="layers">The model's adaptable layers in module order, each once (under its first path).</param>
+    /// <param name="aliases">
+    /// For a model whose layers may be shared under several paths (tied weights): a first path → the layer's other
+    /// paths. A shared layer is selected when any of its paths is, and named once, by its first path.
+    /// </param>
+    public IReadOnlyList<string> SelectLayers(IReadOnlyList<(string Path, LayerKind Kind)> layers, IReadOnlyDictionary<string, IReadOnlyList<string>>? aliases = null)
     {
         ArgumentNullException.ThrowIfNull(layers);
+        if (aliases is null || aliases.Count == 0) return TargetedPaths(layers);
+        var every = new List<(string Path, LayerKind Kind)>(layers.Count);
+        var firstOf = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (path, kind) in layers)
+        {
+            every.Add((path, kind));
+            firstOf[path] = path;
+            if (aliases.TryGetValue(path, out var more))
+                foreach (var p in more)
+                {
+                    every.Add((p, kind));
+                    firstOf[p] = path;
+                }
+        }
+        return TargetedPaths(every).Select(p => firstOf[p]).Distinct(StringComparer.Ordinal).ToList();
+    }
+
+    private List<string> TargetedPaths(IReadOnlyList<(string Path, LayerKind Kind)> layers)
+    {
         string? head = IsAllLinear ? OutputLayer(layers) : null;
         return layers.Where(l => l.Path != head && IsTargeted(l.Path, l.Kind)).Select(l => l.Path).ToList();
     }

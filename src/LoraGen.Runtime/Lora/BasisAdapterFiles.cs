@@ -60,7 +60,7 @@ internal static class BasisAdapterFiles
                 [PeftKeys.NolaMetaRank] = settings.R.ToString(CultureInfo.InvariantCulture),
             };
         var names = new AdapterConfig { TargetModules = OneOrMany<string>.Many(paths.Select(ModulePath.LastSegment).Distinct().Order(StringComparer.Ordinal)) };
-        var chosen = LoraAdapterFiles.SelectingExactly(names, paths, model, selection);
+        var chosen = names.SelectingExactly(paths, model.Kinds, selection, model.Aliases);
         var config = settings with
         {
             TargetModules = chosen.TargetModules,

@@ -1,3 +1,4 @@
+using LoraGen.Combine;
 using LoraGen.Contract;
 using LoraGen.Nn;
 using LoraGen.Peft;
@@ -25,18 +26,10 @@ internal static class LoraAdapterFiles
         /// The first paths of the layers <paramref name="config"/> adapts (<see cref="AdapterConfig.SelectLayers"/>); a
         /// shared layer is selected when any of its paths is.
         /// </summary>
-        public HashSet<string> Select(AdapterConfig config)
-        {
-            var every = new List<(string Path, LayerKind Kind)>();
-            var firstOf = new Dictionary<string, string>(StringComparer.Ordinal);
-            foreach (var (path, layer, _) in Layers)
-                foreach (var p in PathsOf(path))
-                {
-                    every.Add((p, layer.Kind));
-                    firstOf[p] = path;
-                }
-            return config.SelectLayers(every).Select(p => firstOf[p]).ToHashSet(StringComparer.Ordinal);
-        }
+        public HashSet<string> Select(AdapterConfig config) => config.SelectLayers(Kinds, Aliases).ToHashSet(StringComparer.Ordinal);
+
+        /// <summary>Each layer once, by its first path, with its kind, in module order (what the PEFT unit's selection reads).</summary>
+        public IReadOnlyList<(string Path, LayerKind Kind)> Kinds => Layers.Select(l => (l.Path, l.Layer.Kind)).ToList();
 
         /// <summary>Whether the layer at <paramref name="path"/> (its first path) is <paramref name="name"/> or ends with "." + it under any of its paths.</summary>
         public bool Matches(string path, string name) => PathsOf(path).Any(p => ModulePath.Matches(p, name));
@@ -86,39 +79,10 @@ internal static class LoraAdapterFiles
         }
         if (adapted.Count == 0) throw new InvalidOperationException($"Adapter '{name}' has no LoRA layers (PEFT's LoRA config needs target modules).");
         var fromLayers = AdapterConfig.FromLayers(settings, bias, options.BaseModelName) with { FanInFanOut = options.FanInFanOut, TaskType = options.TaskType };
-        var config = SelectingExactly(fromLayers, adapted.Select(a => a.Path).ToList(), model, selection);
+        var config = fromLayers.SelectingExactly(adapted.Select(a => a.Path).ToList(), model.Kinds, selection, model.Aliases);
         if (saved.Count > 0) config = config with { ModulesToSave = saved };
         if (tokens.Count > 0) config = config.WithTrainableTokenIndices(tokens);
         AdapterDirectory.Save(directory, config, tensors);
-    }
-
-    /// <summary>
-    /// <paramref name="config"/> (names of the adapted layers as <c>target_modules</c>) with a layer selection that
-    /// gives exactly <paramref name="adapted"/> on this model: the original <paramref name="selection"/>'s fields when
-    /// they do (so a PEFT file's <c>layers_to_transform</c>, <c>exclude_modules</c>, regex or <c>"all-linear"</c> is
-    /// written back as PEFT wrote it), else the names plus <c>exclude_modules</c> listing, by full path, each layer the
-    /// names reach that holds no adapter.
-    /// </summary>
-    internal static AdapterConfig SelectingExactly(AdapterConfig config, IReadOnlyList<string> adapted, ModelLayers model, AdapterConfig? selection)
-    {
-        var want = adapted.ToHashSet(StringComparer.Ordinal);
-        bool Exact(AdapterConfig c) => model.Select(c).SetEquals(want);
-        if (selection is not null)
-        {
-            var kept = config with
-            {
-                TargetModules = selection.TargetModules,
-                ExcludeModules = selection.ExcludeModules,
-                LayersToTransform = selection.LayersToTransform,
-                LayersPattern = selection.LayersPattern,
-            };
-            if (selection.TargetModules is not null && Exact(kept)) return kept;
-            var named = kept with { TargetModules = config.TargetModules };
-            if (Exact(named)) return named;
-        }
-        if (Exact(config)) return config;
-        var extra = model.Select(config).Where(p => !want.Contains(p)).ToList();
-        return config with { ExcludeModules = OneOrMany<string>.Many(extra) };
     }
 
     private static AdapterLayerSettings SettingsOf(string path, LoraAdapter ad) =>
@@ -126,24 +90,16 @@ internal static class LoraAdapterFiles
 
     /// <summary>
     /// A PiSSA/OLoRA adapter as plain LoRA relative to the original W, as PEFT's
-    /// <c>path_initial_model_for_weight_conversion</c> saves it: W_res + s·BA = W + s·(BA − B₀A₀), so A' = [A; A₀]
-    /// [2r, in] and B' = [B, −B₀] [out, 2r], with r' = 2r and α' = 2α (α·√2 with rsLoRA) keeping the scaling.
+    /// <c>path_initial_model_for_weight_conversion</c> saves it (<see cref="ResidualFactors.ToPlainLora"/>: rank 2r,
+    /// α by <see cref="ResidualFactors.PlainAlpha"/>).
     /// </summary>
     private static (Tensor A, Tensor B, AdapterLayerSettings Settings) AsPlainLora(string path, LoraAdapter ad, Tensor a0, Tensor b0)
     {
         int r = ad.Config.Rank, inDim = ad.A.Dim(1), outDim = ad.B.Dim(0);
-        var a = Tensor.Empty(2 * r, inDim);
-        ad.A.Data.CopyTo(a.Data);
-        a0.Data.CopyTo(a.Data[(r * inDim)..]);
-        var b = Tensor.Empty(outDim, 2 * r);
-        for (int o = 0; o < outDim; o++)
-            for (int c = 0; c < r; c++)
-            {
-                b.Data[o * 2 * r + c] = ad.B.Data[o * r + c];
-                b.Data[o * 2 * r + r + c] = -b0.Data[o * r + c];
-            }
-        double alpha = ad.Config.UseRsLora ? ad.Config.Alpha * Math.Sqrt(2) : 2 * ad.Config.Alpha;
-        return (a, b, new AdapterLayerSettings(path, 2 * r, alpha, ad.Config.Dropout, ad.Config.UseRsLora, LoraInit.Kaiming, ad.Config.UseDora));
+        var (a, b) = ResidualFactors.ToPlainLora(ad.A.Data.ToArray(), ad.B.Data.ToArray(), a0.Data.ToArray(), b0.Data.ToArray(), outDim, inDim, r);
+        double alpha = ResidualFactors.PlainAlpha(ad.Config.Alpha, ad.Config.UseRsLora);
+        return (Tensor.FromArray(a, 2 * r, inDim), Tensor.FromArray(b, outDim, 2 * r),
+            new AdapterLayerSettings(path, 2 * r, alpha, ad.Config.Dropout, ad.Config.UseRsLora, LoraInit.Kaiming, ad.Config.UseDora));
     }
 
     /// <summary>One layer's adapter as read from a file, checked and ready to attach.</summary>

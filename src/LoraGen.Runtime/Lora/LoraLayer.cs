@@ -1,3 +1,4 @@
+using LoraGen.Combine;
 using LoraGen.Kernels;
 using LoraGen.Nn;
 using LoraGen.Ops;
@@ -130,19 +131,36 @@ public sealed class LoraLayer : ILayerAdapter
         return Register(name, config, a, b, new Rng(StableHash(name)), magnitude ?? InitialMagnitude(config, a, b));
     }
 
-    /// <summary>PiSSA/OLoRA: A, B from W's SVD or QR, W ← W − s·BA (see <see cref="ResidualInit"/>).</summary>
+    /// <summary>
+    /// PiSSA/OLoRA: A [r, in], B [out, r] from W's SVD or QR and W ← W − s·BA, so the layer starts where the base did
+    /// (the PEFT unit's <see cref="ResidualFactors"/>, in float64).
+    /// </summary>
     private LoraAdapter AddResidualInit(string name, LoraConfig config, Rng rng)
     {
         if (Kind != LayerKind.Linear) throw new ArgumentException($"{LayerName}: {config.Init} initialisation applies to Linear layers only (as PEFT).");
         lock (_gate)
         {
             if (_state.Merged.Length > 0) throw new InvalidOperationException($"{LayerName}: Unmerge() before a {config.Init} initialisation (it rewrites the base weight).");
-            var (a, b) = ResidualInit.Apply(config, Weight, rng.NextUInt() | (ulong)rng.NextUInt() << 32);
+            var (a, b) = ResidualFactorsOf(config, rng.NextUInt() | (ulong)rng.NextUInt() << 32);
             var initial = (a.Clone(), b.Clone());
             var ad = Register(name, config, a, b, new Rng(rng.NextUInt()), null);
             ad.Initial = initial;
             return ad;
         }
+    }
+
+    /// <summary>A and B of a PiSSA/OLoRA <paramref name="config"/> from this layer's W, which becomes the residual W − s·BA.</summary>
+    private (Tensor A, Tensor B) ResidualFactorsOf(LoraConfig config, ulong seed)
+    {
+        int outDim = Weight.Dim(0), inDim = Weight.Dim(1), r = config.Rank;
+        double s = config.Scaling;   // float32, as the adapter's forward pass uses it
+        var w = new double[Weight.Size];
+        for (int i = 0; i < w.Length; i++) w[i] = Weight.Data[i];
+        var (fa, fb) = config.Init == LoraInit.Pissa
+            ? ResidualFactors.Pissa(w, outDim, inDim, r, s, config.PissaNiter, seed)
+            : ResidualFactors.Olora(w, outDim, inDim, r);
+        ResidualFactors.Residual(w, fa, fb, outDim, inDim, r, s).CopyTo(Weight.Data);
+        return (Tensor.FromArray(fa, r, inDim), Tensor.FromArray(fb, outDim, r));
     }
 
     /// <summary>DoRA's m at creation: ‖W + s·BA‖ per output feature (null for plain LoRA).</summary>
