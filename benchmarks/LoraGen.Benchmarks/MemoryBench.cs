@@ -21,13 +21,15 @@ public static class MemoryBench
     /// <summary>A fine-tuning method: its name, how it prepares a fresh model, and the parameters it trains.</summary>
     private sealed record Method(string Name, Action<Gpt> Prepare, Func<Gpt, IEnumerable<Tensor>> Trained);
 
-    /// <summary>The methods measured. VeRA and NoLA join here, one line each.</summary>
+    /// <summary>The methods measured, one line each (VeRA and NoLA with the sample's settings: r 256; k 64 + 64 at r 8).</summary>
     private static readonly Method[] Methods =
     [
         new("full", _ => { }, m => m.Parameters()),
         new("lora", m => m.Lora.Attach(), m => m.Lora.Parameters()),
         new("lora-fa", m => m.Lora.Attach(config: new LoraOverride { FreezeA = true }), m => m.Lora.Parameters()),
         new("qlora", m => { m.Lora.Attach(); m.Lora.Quantize(BaseFormat.NF4); }, m => m.Lora.Parameters()),
+        new("vera", m => m.Lora.Attach(config: new LoraOverride { Variant = LoraVariant.Vera, R = VeraRank }), m => m.Lora.Parameters()),
+        new("nola", m => m.Lora.Attach(config: new LoraOverride { Variant = LoraVariant.Nola, NumBasisA = NolaK, NumBasisB = NolaK }), m => m.Lora.Parameters()),
     ];
 
     /// <summary>The model shapes: the TinyGpt sample's, and a d 768 one (GPT-2 small's width and heads, 6 layers).</summary>
@@ -38,6 +40,8 @@ public static class MemoryBench
     ];
 
     private const int Rank = 8;   // the sample's [Lora(Rank = 8)] on q_proj and v_proj
+    private const int VeraRank = 256;   // the sample's --method vera
+    private const int NolaK = 64;       // the sample's --method nola: k_A = k_B = 64
 
     /// <summary>Child: builds the model for <paramref name="shape"/>, prepares <paramref name="method"/>, runs two training steps, prints key=value lines.</summary>
     public static void RunMode(string shape, string method)
@@ -71,7 +75,7 @@ public static class MemoryBench
         Put("rss_before_mb", before / MB);
         Put("peak_rss_mb", Process.GetCurrentProcess().PeakWorkingSet64 / MB);
         Put("base_mb", after.BaseBytes / MB);
-        Put("adapter_mb", after.AdapterBytes / MB);
+        Put("adapter_mb", (after.AdapterBytes + after.FrozenAdapterBytes) / MB);
         Put("grad_mb", after.GradientBytes / MB);
         Put("optim_mb", after.OptimizerStateBytes / MB);
         Put("saved_mb", (report!.SavedActivationBytes ?? 0) / MB);
@@ -83,6 +87,8 @@ public static class MemoryBench
     /// The seed's parameter-memory formulas (MB, fp32) over the model: full Adam 4·P; LoRA P + 4·Σr(d₁+d₂); LoRA-FA
     /// P + Σ(4·r·d₁ + r·d₂) (B trained, A frozen); QLoRA as LoRA with the Linear weights at NF4's 4.127 bits. P counts
     /// every base parameter (printed by the child); the sums run over the adapted layers, q and v (d × d) of each block.
+    /// VeRA P + 4·Σ(r + d₁) and NoLA P + 4·Σ(k_A + k_B): the seed counts only what trains, not the frozen random
+    /// projections/bases, which the report includes.
     /// </summary>
     private static double FormulaMb(string method, GptConfig c, double p, double linear)
     {
@@ -94,6 +100,8 @@ public static class MemoryBench
             "lora" => p + loraExtra,
             "lora-fa" => p + faExtra,
             "qlora" => linear * 4.127 / 32 + (p - linear) + loraExtra,
+            "vera" => p + adapted * 4 * (VeraRank + d),
+            "nola" => p + adapted * 4 * (NolaK + NolaK),
             _ => double.NaN,
         };
         return floats * 4 / (1 << 20);

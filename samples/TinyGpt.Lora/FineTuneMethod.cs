@@ -14,7 +14,8 @@ namespace TinyGpt.Lora;
 /// <param name="Description">One line for the output.</param>
 /// <param name="Override">What Attach changes (an empty override: the attributes as written).</param>
 /// <param name="BaseFormat">The frozen base weights' format after Attach (<see cref="BaseFormat.NF4"/>: QLoRA).</param>
-public sealed record FineTuneMethod(string Name, string Description, LoraOverride Override, BaseFormat BaseFormat = BaseFormat.Fp32)
+/// <param name="LrFactor">The fine-tune's learning rate relative to LoRA's (VeRA's few scaling vectors want a larger one, as in the paper).</param>
+public sealed record FineTuneMethod(string Name, string Description, LoraOverride Override, BaseFormat BaseFormat = BaseFormat.Fp32, float LrFactor = 1f)
 {
     /// <summary>The methods, the default (<c>lora</c>) first.</summary>
     public static IReadOnlyList<FineTuneMethod> All { get; } =
@@ -25,6 +26,12 @@ public sealed record FineTuneMethod(string Name, string Description, LoraOverrid
         new("olora", "OLoRA: A, B from a QR of W, W replaced by the residual", new LoraOverride { Init = LoraInit.Olora }),
         new("qlora", "QLoRA: the frozen base Linear weights in 4-bit NormalFloat (NF4), A and B in fp32", new LoraOverride(), BaseFormat.NF4),
         new("lora-fa", "LoRA-FA: A frozen at its initialisation, only B trains", new LoraOverride { FreezeA = true }),
+        // VeRA wants a larger rank than LoRA (PEFT's default r is 256): A and B are frozen random matrices shared by
+        // every layer, so r costs no trainable numbers beyond λ_d [r]; only λ_d [r] and λ_b [out] train per layer.
+        new("vera", "VeRA: one pair of frozen random matrices (r 256) shared by all layers, only the vectors λ_d [r] and λ_b [out] train",
+            new LoraOverride { Variant = LoraVariant.Vera, R = 256 }, LrFactor: 10f),
+        new("nola", "NoLA: A and B as sums of 64 + 64 frozen random bases (r 8), only the 128 coefficients per layer train",
+            new LoraOverride { Variant = LoraVariant.Nola, NumBasisA = 64, NumBasisB = 64 }),
     ];
 
     /// <summary>The default method.</summary>

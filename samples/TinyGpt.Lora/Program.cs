@@ -13,7 +13,7 @@ using TinyGpt.Lora;
 using TinyGpt.Lora.Model;
 
 // dotnet run --project samples/TinyGpt.Lora -c Release [-- --quick] [--out DIR] [--pretrain-steps N] [--lora-steps N]
-//     [--method lora|dora|pissa|olora|qlora|lora-fa] [--loraplus-ratio X] [--base FILE]
+//     [--method lora|dora|pissa|olora|qlora|lora-fa|vera|nola] [--loraplus-ratio X] [--base FILE]
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 SampleOptions options;
 try { options = SampleOptions.Parse(args); }
@@ -84,16 +84,19 @@ float attachedValB = Training.Evaluate(model, corpusB, 4, batch, seed: 6);
 Console.WriteLine($"validation loss on B right after attach: {attachedValB:F3} (base {baseValB:F3})");
 
 // 3. Fine-tune the adapters on corpus B (archaic verse); --loraplus-ratio: B learns that many times faster than A.
-const float loraLr = 1e-2f;
+float loraLr = 1e-2f * method.LrFactor;   // VeRA: 10×
 var optimizer = options.LoraPlusRatio is { } ratio
     ? LoraPlus.CreateOptimizer(model.Lora, lr: loraLr, lrRatio: ratio)
     : new AdamW(model.Lora.Parameters(), lr: loraLr, weightDecay: 0f);
 if (options.LoraPlusRatio is not null)
     Console.WriteLine($"LoRA+ optimizer: {string.Join(", ", optimizer.Groups.Select(g => $"{g.Name} lr {g.Lr:G3} ({g.Params.Count} tensors)"))}");
 var loraClock = Stopwatch.StartNew();
-var loraLosses = Training.Run("LoRA on B", model, optimizer, corpusB, options.LoraSteps, batch, new Rng(20));
+MemoryReport? memory = null;
+var loraLosses = Training.Run("LoRA on B", model, optimizer, corpusB, options.LoraSteps, batch, new Rng(20),
+    onSecondStep: loss => memory = model.Lora.MemoryReport(optimizer, loss));
 double stepMs = loraClock.Elapsed.TotalMilliseconds / options.LoraSteps;
 long peakBytes = Process.GetCurrentProcess().PeakWorkingSet64;   // the process's peak so far: loading (or pre-training) and fine-tuning
+if (memory is not null) Console.Write($"training memory (second step, before backward; model.Lora.MemoryReport):\n{memory}");
 Console.WriteLine($"LoRA training loss: {Average(loraLosses.Take(5)):F3} -> {Average(loraLosses.TakeLast(5)):F3}");
 float loraValB = Training.Evaluate(model, corpusB, 4, batch, seed: 6);
 long trainableParams = model.Lora.Parameters().Sum(p => (long)p.Size);

@@ -20,8 +20,13 @@ public static class Training
     /// </summary>
     internal static readonly List<string> LogLines = [];
 
-    /// <summary>Trains <paramref name="steps"/> steps on <paramref name="data"/>, with a live progress bar; returns the loss of each step.</summary>
-    public static List<float> Run(string title, Gpt model, Optimizer optimizer, Dataset data, int steps, int batch, Rng rng, float warmupFraction = 0.1f)
+    /// <summary>
+    /// Trains <paramref name="steps"/> steps on <paramref name="data"/>, with a live progress bar; returns the loss of each
+    /// step. <paramref name="onSecondStep"/> gets the second step's loss before its backward pass (the graph is still
+    /// recorded, and the first step allocated the gradients and the optimizer's state): the moment to count memory.
+    /// </summary>
+    public static List<float> Run(string title, Gpt model, Optimizer optimizer, Dataset data, int steps, int batch, Rng rng, float warmupFraction = 0.1f,
+        Action<Tensor>? onSecondStep = null)
     {
         var losses = new List<float>(steps);
         int t = model.Config.Context;
@@ -41,6 +46,7 @@ public static class Training
                     var (x, y) = data.Batch(rng, batch, t);
                     optimizer.ZeroGrad();
                     var loss = model.Forward(x, batch, t).CrossEntropy(y);
+                    if (step == 1) onSecondStep?.Invoke(loss);
                     loss.Backward();
                     GradClip.ClipGradNorm(trainable, 1f);
                     optimizer.Step();

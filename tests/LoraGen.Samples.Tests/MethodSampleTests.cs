@@ -77,6 +77,9 @@ public sealed class MethodSampleTests : IClassFixture<MethodSampleTests.MethodRu
         Assert.True(run.ExitCode == 0, run.Output);
         run.Line(@"^base weights unchanged \(only A/B trained\): yes");
         run.Line(@"^identical generations \(unmerged, merged, base\+adapter reloaded, merged reloaded\): yes$");
+        // The memory table (model.Lora.MemoryReport) is printed once, with the saved activations of the recorded step.
+        run.Line(@"^training memory \(second step, before backward; model\.Lora\.MemoryReport\):$");
+        run.Line(@"^\| saved activations \| [\d.]+ \|");
         var attach = run.Line(@"^validation loss on B right after attach: ([\d.]+) \(base ([\d.]+)\)$");
         var m = run.Line($@"^result: method {Regex.Escape(method)}.*, validation loss on B ([\d.]+) after {Steps} steps, step ([\d.]+) ms, trainable params ([\d,]+), peak working set (\d+) MiB$");
         var result = new Result(D(m.Groups[1]), D(m.Groups[2]), long.Parse(m.Groups[3].Value.Replace(",", ""), CultureInfo.InvariantCulture), D(m.Groups[4]));
@@ -151,6 +154,30 @@ public sealed class MethodSampleTests : IClassFixture<MethodSampleTests.MethodRu
         Assert.Equal(LoraParams / 2, result.Trainable);   // B [64, 8] on 4 layers; A frozen
         Assert.Equal(baseLoss, attached);
         Assert.Contains("\"peft_type\": \"LORA\"", Config(run), StringComparison.Ordinal);   // a plain LoRA file
+    }
+
+    [Fact]
+    public void VeraTrainsOnlyTheScalingVectorsAndSavesAPeftVeraFile()
+    {
+        var run = RunSample("--method vera");
+        var (result, baseLoss, attached) = Common(run, "vera");
+        Assert.Equal(4 * (256 + 64), result.Trainable);   // λ_d [r = 256] + λ_b [out = 64] on each of the 4 adapted layers
+        Assert.Equal(baseLoss, attached);                   // λ_b = 0: unchanged
+        Assert.Contains("\"peft_type\": \"VERA\"", Config(run), StringComparison.Ordinal);
+        // The memory table counts the frozen projection: A [256, 64] + B [64, 256] shared, plus the 4 layers' slices (as large).
+        run.Line(@"^\| adapter projections/bases \(frozen\) \| 0\.6[23] \|");
+    }
+
+    [Fact]
+    public void NolaTrainsOnlyTheBasisCoefficientsAndSavesANolaFile()
+    {
+        var run = RunSample("--method nola");
+        var (result, baseLoss, attached) = Common(run, "nola");
+        Assert.Equal(4 * (64 + 64), result.Trainable);     // α [k_A] + β [k_B] per layer, whatever r and the shape
+        Assert.Equal(baseLoss, attached);                   // β = 0: unchanged
+        Assert.Contains("\"peft_type\": \"NOLA\"", Config(run), StringComparison.Ordinal);
+        // 4 layers × (64 A bases [8·64] + 64 B bases [64·8]) × 4 bytes = 1 MiB of frozen bases.
+        run.Line(@"^\| adapter projections/bases \(frozen\) \| 1\.00 \|");
     }
 
     [Fact]

@@ -140,6 +140,9 @@ internal sealed class BasisSlot : ILayerAdapter, IAuxiliarySlot
     public IEnumerable<Tensor> ParametersOf(string name) =>
         _state.Adapters.TryGetValue(name, out var ad) ? ad.Parameters.Where(p => p.RequiresGrad) : [];
 
+    /// <summary>The frozen random matrices of every adapter on the layer (a shared VeRA projection appears on each layer: callers count it once).</summary>
+    public IEnumerable<Tensor> FrozenTensors() => _state.Adapters.Values.SelectMany(ad => ad.FrozenTensors);
+
     /// <inheritdoc/>
     public Tensor ForwardLinear(Tensor x, Tensor y, bool training)
     {

@@ -23,6 +23,9 @@ internal interface IBasisAdapter
     /// <summary>The trainable tensors.</summary>
     IReadOnlyList<Tensor> Parameters { get; }
 
+    /// <summary>The frozen random matrices this adapter holds (VeRA: the shared projection and this layer's slices; NoLA: the bases), for <see cref="MemoryReport"/>.</summary>
+    IEnumerable<Tensor> FrozenTensors { get; }
+
     /// <summary>The trainable tensors named as in a PEFT model's layer state dict (e.g. <c>vera_lambda_b.default</c>).</summary>
     IEnumerable<(string Name, Tensor Parameter)> NamedParameters(string adapter);
 }

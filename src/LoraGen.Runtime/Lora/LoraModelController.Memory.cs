@@ -65,7 +65,7 @@ public sealed partial class LoraModelController
 
     /// <summary>
     /// Counts the model's training memory per component from the actual storages: base weights by format, adapter
-    /// weights, gradients, <paramref name="optimizer"/>'s state, and — given the <paramref name="output"/> of a forward
+    /// weights (VeRA's projections and NoLA's bases apart), gradients, <paramref name="optimizer"/>'s state, and — given the <paramref name="output"/> of a forward
     /// pass (e.g. the loss, before <c>Backward</c> releases the graph) — the activations its graph saved for backward.
     /// </summary>
     public MemoryReport MemoryReport(Optimizer? optimizer = null, Tensor? output = null)
@@ -96,6 +96,10 @@ public sealed partial class LoraModelController
             }
             else fp32 += bytes;
         }
+        long frozenAdapters = 0;
+        var frozenSeen = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);   // VeRA's projection is shared: once
+        foreach (var t in AllLayers().Select(l => l.Layer.Adapter).OfType<BasisSlot>().SelectMany(s => s.FrozenTensors()))
+            if (frozenSeen.Add(t)) frozenAdapters += 4L * t.Size;
         var graph = output is null ? null : GraphMemory.Measure(output, all);
         return new MemoryReport
         {
@@ -105,6 +109,7 @@ public sealed partial class LoraModelController
             TrainableBaseBytes = trainedBase,
             AdapterBytes = adapters,
             TrainableAdapterBytes = trainedAdapters,
+            FrozenAdapterBytes = frozenAdapters,
             GradientBytes = grads,
             OptimizerStateBytes = optimizer?.StateBytes ?? 0,
             SavedActivationBytes = graph?.SavedForBackwardBytes,

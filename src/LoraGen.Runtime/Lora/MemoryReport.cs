@@ -24,6 +24,12 @@ public sealed record MemoryReport
     /// <summary>Adapter parameters of every adapter (A, B, magnitudes, saved module copies, token rows), fp32.</summary>
     public long AdapterBytes { get; init; }
 
+    /// <summary>
+    /// Frozen random matrices of VeRA/NoLA adapters, fp32: VeRA's shared projection A [r, max_in] and B [max_out, r]
+    /// (once per adapter) plus each layer's slices of them, NoLA's bases [k_A, r·in] and [k_B, out·r] per layer.
+    /// </summary>
+    public long FrozenAdapterBytes { get; init; }
+
     /// <summary>The part of <see cref="AdapterBytes"/> that trains now (LoRA-FA's frozen A is not in it).</summary>
     public long TrainableAdapterBytes { get; init; }
 
@@ -42,8 +48,8 @@ public sealed record MemoryReport
     /// <summary>Base weights in every format.</summary>
     public long BaseBytes => BaseFp32Bytes + BaseBf16Bytes + BaseNf4Bytes + TrainableBaseBytes;
 
-    /// <summary>Base + adapters + gradients + optimizer state + saved activations.</summary>
-    public long TotalBytes => BaseBytes + AdapterBytes + GradientBytes + OptimizerStateBytes + (SavedActivationBytes ?? 0);
+    /// <summary>Base + adapters (frozen projections/bases included) + gradients + optimizer state + saved activations.</summary>
+    public long TotalBytes => BaseBytes + AdapterBytes + FrozenAdapterBytes + GradientBytes + OptimizerStateBytes + (SavedActivationBytes ?? 0);
 
     /// <summary>A Markdown table: component, MB, share of the total.</summary>
     public override string ToString()
@@ -61,6 +67,7 @@ public sealed record MemoryReport
         if (BaseNf4Bytes > 0) Row("base weights, NF4 (frozen)", BaseNf4Bytes);
         if (TrainableBaseBytes > 0) Row("base weights, trained", TrainableBaseBytes);
         Row($"adapter weights ({TrainableAdapterBytes / 1048576.0:F2} MB trained)", AdapterBytes);
+        if (FrozenAdapterBytes > 0) Row("adapter projections/bases (frozen)", FrozenAdapterBytes);
         Row("gradients", GradientBytes);
         Row("optimizer state", OptimizerStateBytes);
         Row("saved activations", SavedActivationBytes);

@@ -62,6 +62,9 @@ internal sealed class NolaAdapter : IBasisAdapter
     /// <inheritdoc/>
     public IReadOnlyList<Tensor> Parameters { get; }
 
+    /// <inheritdoc/>
+    public IEnumerable<Tensor> FrozenTensors => [BasesA, BasesB];
+
     /// <summary>A = Σᵢ αᵢAᵢ [r, in] and B = Σⱼ βⱼBⱼ [out, r], with gradient paths to α and β.</summary>
     public (Tensor A, Tensor B) Factors()
     {

@@ -60,6 +60,9 @@ internal sealed class VeraAdapter : IBasisAdapter
     public IReadOnlyList<Tensor> Parameters { get; }
 
     /// <inheritdoc/>
+    public IEnumerable<Tensor> FrozenTensors => [Projection.A, Projection.B, A, B];
+
+    /// <inheritdoc/>
     public Tensor Contribution(Tensor x, bool training)
     {
         var xd = x.Dropout(_dropout, _dropoutRng, training);   // [..., in]
