@@ -24,6 +24,33 @@ public static class CombinationMethods
     public static CombinationMethod Parse(string name) =>
         TryParse(name, out var m) ? m : throw new ArgumentException($"combination type '{name}' is not one of {string.Join(", ", CombinationTypes.All)}.", nameof(name));
 
+    /// <summary>PEFT's <c>majority_sign_method</c>: <c>total</c> or <c>frequency</c>; <see cref="ArgumentException"/> otherwise.</summary>
+    public static MajoritySignMethod ParseMajoritySign(string name) => name switch
+    {
+        "total" => MajoritySignMethod.Total,
+        "frequency" => MajoritySignMethod.Frequency,
+        _ => throw new ArgumentException($"majority sign method '{name}' is not 'total' or 'frequency'.", nameof(name)),
+    };
+
+    /// <summary>
+    /// The arguments of <c>add_weighted_adapter</c> checked once for both backends: the method named
+    /// <paramref name="combinationType"/>, one weight per adapter (at least one), and — for the types that trim or
+    /// drop — the density, sign method and seed as validated <see cref="TaskArithmeticOptions"/> (null otherwise).
+    /// Throws <see cref="ArgumentException"/> naming the bad argument.
+    /// </summary>
+    public static (CombinationMethod Method, TaskArithmeticOptions? Options) ParseArguments(int adapterCount, int weightCount,
+        string combinationType, double? density, string majoritySignMethod, ulong seed)
+    {
+        var method = Parse(combinationType);
+        var sign = ParseMajoritySign(majoritySignMethod);
+        if (adapterCount == 0 || adapterCount != weightCount)
+            throw new ArgumentException($"{adapterCount} adapters and {weightCount} weights: give one weight per adapter, at least one.", "weights");
+        if (!NeedsDensity(method)) return (method, null);
+        var options = new TaskArithmeticOptions(density ?? throw new ArgumentException($"{combinationType} needs a density.", nameof(density)), sign, seed);
+        options.Validate();
+        return (method, options);
+    }
+
     /// <summary>Whether <paramref name="method"/> needs <see cref="TaskArithmeticOptions"/> (a density).</summary>
     public static bool NeedsDensity(CombinationMethod method) =>
         method is CombinationMethod.Ties or CombinationMethod.DareLinear or CombinationMethod.DareTies or CombinationMethod.MagnitudePrune

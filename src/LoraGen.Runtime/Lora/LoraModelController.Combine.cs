@@ -20,21 +20,7 @@ public sealed partial class LoraModelController
     {
         ArgumentNullException.ThrowIfNull(adapters);
         ArgumentNullException.ThrowIfNull(weights);
-        var method = CombinationMethods.Parse(combinationType);
-        var sign = majoritySignMethod switch
-        {
-            "total" => MajoritySignMethod.Total,
-            "frequency" => MajoritySignMethod.Frequency,
-            _ => throw new ArgumentException($"majority sign method '{majoritySignMethod}' is not 'total' or 'frequency'.", nameof(majoritySignMethod)),
-        };
-        if (adapters.Count == 0 || adapters.Count != weights.Count)
-            throw new ArgumentException($"{adapters.Count} adapters and {weights.Count} weights: give one weight per adapter, at least one.", nameof(weights));
-        TaskArithmeticOptions? options = null;
-        if (CombinationMethods.NeedsDensity(method))
-        {
-            options = new TaskArithmeticOptions(density ?? throw new ArgumentException($"{combinationType} needs a density.", nameof(density)), sign, seed);
-            options.Validate();
-        }
+        var (method, options) = CombinationMethods.ParseArguments(adapters.Count, weights.Count, combinationType, density, majoritySignMethod, seed);
         lock (_gate)
         {
             CheckName(name);
