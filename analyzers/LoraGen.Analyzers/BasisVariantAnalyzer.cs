@@ -53,19 +53,19 @@ namespace LoraGen.Analyzers
             if (spec.Variant == Lora) return;
             string name = NameOf(symbol), variant = VariantName(spec.Variant);
             var whole = attribute.ApplicationSyntaxReference?.GetSyntax(context.CancellationToken).GetLocation() ?? Location.None;
-            var variantWhere = Argument(attribute, RuntimeNames.VariantProperty, context) ?? whole;
+            var variantWhere = AttributeArguments.Location(attribute, RuntimeNames.VariantProperty, context.CancellationToken) ?? whole;
             if (spec.Variant != Vera && spec.NolaBases < 1)
-                context.ReportDiagnostic(Diagnostic.Create(Descriptors.NolaTooFewBases, Argument(attribute, RuntimeNames.NolaBasesProperty, context) ?? whole,
+                context.ReportDiagnostic(Diagnostic.Create(Descriptors.NolaTooFewBases, AttributeArguments.Location(attribute, RuntimeNames.NolaBasesProperty, context.CancellationToken) ?? whole,
                     name, spec.NolaBases.ToString(System.Globalization.CultureInfo.InvariantCulture)));
             var module = symbol as INamedTypeSymbol ?? symbol.ContainingType;
             if (torch is not null && torch.IsModule(module))
                 context.ReportDiagnostic(Diagnostic.Create(Descriptors.BasisVariantUnsupported, variantWhere, name, variant, "it is a TorchSharp module and the TorchSharp backend implements neither VeRA nor NoLA yet"));
-            else if (symbol is IFieldSymbol field && symbols is not null && symbols.AdaptableKindOf(ElementType(field.Type)) == AdaptableKind.Embedding)
+            else if (symbol is IFieldSymbol field && symbols is not null && symbols.AdaptableKindOf(AttributeArguments.ElementType(field.Type)) == AdaptableKind.Embedding)
                 context.ReportDiagnostic(Diagnostic.Create(Descriptors.BasisVariantUnsupported, variantWhere, name, variant, "it is an Embedding: VeRA and NoLA adapt Linear layers only"));
             if (spec.UseDora)
-                context.ReportDiagnostic(Diagnostic.Create(Descriptors.BasisVariantConflict, Argument(attribute, RuntimeNames.UseDoraProperty, context) ?? whole, name, variant, "DoRA (UseDora = true)"));
+                context.ReportDiagnostic(Diagnostic.Create(Descriptors.BasisVariantConflict, AttributeArguments.Location(attribute, RuntimeNames.UseDoraProperty, context.CancellationToken) ?? whole, name, variant, "DoRA (UseDora = true)"));
             if (spec.Init is Pissa or Olora)
-                context.ReportDiagnostic(Diagnostic.Create(Descriptors.BasisVariantConflict, Argument(attribute, RuntimeNames.InitProperty, context) ?? whole, name, variant, $"{EnumNames.LoraInit[spec.Init]} initialisation"));
+                context.ReportDiagnostic(Diagnostic.Create(Descriptors.BasisVariantConflict, AttributeArguments.Location(attribute, RuntimeNames.InitProperty, context.CancellationToken) ?? whole, name, variant, $"{EnumNames.LoraInit[spec.Init]} initialisation"));
         }
 
         /// <summary>LORA0210: the VeRA ranks of one type's fields and its [LoraModel] defaults must agree.</summary>
@@ -80,7 +80,7 @@ namespace LoraGen.Analyzers
             var first = vera[0];
             foreach (var other in vera.Skip(1).Where(v => v.Rank != first.Rank))
             {
-                var where = Argument(other.Attribute, RuntimeNames.RankProperty, context)
+                var where = AttributeArguments.Location(other.Attribute, RuntimeNames.RankProperty, context.CancellationToken)
                     ?? other.Attribute.ApplicationSyntaxReference?.GetSyntax(context.CancellationToken).GetLocation() ?? Location.None;
                 context.ReportDiagnostic(Diagnostic.Create(Descriptors.VeraRanksDiffer, where,
                     NameOf(other.Symbol), other.Rank.ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -89,17 +89,5 @@ namespace LoraGen.Analyzers
         }
 
         private static string VariantName(int variant) => variant == Vera ? "VeRA" : variant == 2 ? "NoLA" : $"variant {variant}";
-
-        private static ITypeSymbol ElementType(ITypeSymbol type) =>
-            type is IArrayTypeSymbol array ? array.ElementType
-            : type is INamedTypeSymbol { IsGenericType: true } named && named.TypeArguments.Length == 1 ? named.TypeArguments[0]
-            : type;
-
-        private static Location? Argument(AttributeData attribute, string property, SymbolAnalysisContext context)
-        {
-            if (attribute.ApplicationSyntaxReference?.GetSyntax(context.CancellationToken) is not Microsoft.CodeAnalysis.CSharp.Syntax.AttributeSyntax syntax) return null;
-            var arg = syntax.ArgumentList?.Arguments.FirstOrDefault(a => a.NameEquals?.Name.Identifier.ValueText == property);
-            return arg?.GetLocation();
-        }
     }
 }

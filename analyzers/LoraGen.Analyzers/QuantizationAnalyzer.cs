@@ -42,7 +42,7 @@ namespace LoraGen.Analyzers
             var spec = LoraModelSpec.Read(attribute);
             if (spec.BaseQuantization == 0) return;
             string format = spec.BaseQuantization < EnumNames.LoraBaseQuantization.Length ? EnumNames.LoraBaseQuantization[spec.BaseQuantization] : spec.BaseQuantization.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            var where = Argument(attribute, RuntimeNames.BaseQuantizationProperty, context)
+            var where = AttributeArguments.Location(attribute, RuntimeNames.BaseQuantizationProperty, context.CancellationToken)
                 ?? attribute.ApplicationSyntaxReference?.GetSyntax(context.CancellationToken).GetLocation() ?? Location.None;
             if (torch is not null && torch.IsModule(type))
             {
@@ -57,14 +57,6 @@ namespace LoraGen.Analyzers
                 bool adapted = f.Lora is not null || spec.Targets.Any(t => TargetMatching.Selects(t, f.PathTemplate, false, false));
                 if (adapted) context.ReportDiagnostic(Diagnostic.Create(Descriptors.QuantizedEmbedding, where, type.Name, format, f.PathTemplate));
             }
-        }
-
-        /// <summary>The location of the named argument <paramref name="property"/>.</summary>
-        private static Location? Argument(AttributeData attribute, string property, SymbolAnalysisContext context)
-        {
-            if (attribute.ApplicationSyntaxReference?.GetSyntax(context.CancellationToken) is not Microsoft.CodeAnalysis.CSharp.Syntax.AttributeSyntax syntax) return null;
-            var arg = syntax.ArgumentList?.Arguments.FirstOrDefault(a => a.NameEquals?.Name.Identifier.ValueText == property);
-            return arg?.GetLocation();
         }
     }
 }

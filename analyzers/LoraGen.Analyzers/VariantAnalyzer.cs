@@ -49,10 +49,10 @@ namespace LoraGen.Analyzers
             if (spec.Init is not (Pissa or Olora)) return;
             string init = EnumNames.LoraInit[spec.Init];
             if (spec.Dropout > 0)
-                context.ReportDiagnostic(Diagnostic.Create(Descriptors.ResidualInitWithDropout, Argument(attribute, RuntimeNames.DropoutProperty, context) ?? whole,
+                context.ReportDiagnostic(Diagnostic.Create(Descriptors.ResidualInitWithDropout, AttributeArguments.Location(attribute, RuntimeNames.DropoutProperty, context.CancellationToken) ?? whole,
                     name, init, spec.Dropout.ToString(System.Globalization.CultureInfo.InvariantCulture)));
-            if (symbol is IFieldSymbol field && IsEmbedding(ElementType(field.Type), torch, symbols))
-                context.ReportDiagnostic(Diagnostic.Create(Descriptors.ResidualInitOnEmbedding, Argument(attribute, RuntimeNames.InitProperty, context) ?? whole, name, init));
+            if (symbol is IFieldSymbol field && IsEmbedding(AttributeArguments.ElementType(field.Type), torch, symbols))
+                context.ReportDiagnostic(Diagnostic.Create(Descriptors.ResidualInitOnEmbedding, AttributeArguments.Location(attribute, RuntimeNames.InitProperty, context.CancellationToken) ?? whole, name, init));
         }
 
         /// <summary>A managed <c>LoraGen.Nn.Embedding</c> or TorchSharp's <c>Embedding</c> (or a type derived from one).</summary>
@@ -62,19 +62,6 @@ namespace LoraGen.Analyzers
             for (var t = type; torch?.Embedding is not null && t is not null; t = t.BaseType)
                 if (SymbolEqualityComparer.Default.Equals(t, torch.Embedding)) return true;
             return false;
-        }
-
-        private static ITypeSymbol ElementType(ITypeSymbol type) =>
-            type is IArrayTypeSymbol array ? array.ElementType
-            : type is INamedTypeSymbol { IsGenericType: true } named && named.TypeArguments.Length == 1 ? named.TypeArguments[0]
-            : type;
-
-        /// <summary>The location of the named argument <paramref name="property"/>, for the squiggle and the fix.</summary>
-        private static Location? Argument(AttributeData attribute, string property, SymbolAnalysisContext context)
-        {
-            if (attribute.ApplicationSyntaxReference?.GetSyntax(context.CancellationToken) is not Microsoft.CodeAnalysis.CSharp.Syntax.AttributeSyntax syntax) return null;
-            var arg = syntax.ArgumentList?.Arguments.FirstOrDefault(a => a.NameEquals?.Name.Identifier.ValueText == property);
-            return arg?.GetLocation();
         }
     }
 }
