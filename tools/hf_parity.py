@@ -25,7 +25,9 @@ by LoraGen and its own PyTorch fixtures cannot pass:
    PEFT: the sample writes them with --method dora|pissa|olora --quick, and tests/interop/peft_check.py loads each
    with PeftModel.from_pretrained and compares logits and merged weights (the CLI's finetune has no variant options
    yet, so an HF-layout LoraGen DoRA/PiSSA/OLoRA adapter cannot be made from here).
-It prints one line per check and exits non-zero on the first failure.
+9. VeRA made by PEFT (save_projection true, and false so that the projections are regenerated here from
+   projection_prng_key), and with --sample LoraGen's own VeRA adapter in PEFT.
+It prints one line per check, goes on after a failure, and ends with "N checks passed, M failed" (non-zero exit on any).
 
 STATUS: written for the issue's GPU/transformers machine; it has NOT been run yet (none was available when it was
 written), the variant cases (5-8) included. Record its output in src/LoraGen.Models/README.md when it has been.
@@ -60,11 +62,38 @@ def loragen_logits(cmd, model_dir, ids, out, adapter=None):
     return load_file(out)["logits"].double()
 
 
-def check(name, a, b):
+RESULTS = {"ok": 0, "fail": []}
+
+
+def check(name, a, b, tol=TOL):
     d = (a.double() - b.double()).abs().max().item()
-    print(f"{'ok  ' if d <= TOL else 'FAIL'} {name}: max |Δ| {d:.2e}")
-    if d > TOL:
-        sys.exit(1)
+    print(f"{'ok  ' if d <= tol else 'FAIL'} {name}: max |Δ| {d:.2e}", flush=True)
+    if d <= tol:
+        RESULTS["ok"] += 1
+    else:
+        RESULTS["fail"].append(name)
+
+
+def case(name, fn, *args):
+    """Runs one numbered case; a failure or an exception is recorded and the next case still runs."""
+    import traceback
+    print(f"== {name}", flush=True)
+    try:
+        fn(*args)
+    except SystemExit as e:
+        print(f"FAIL {name}: {e}", flush=True)
+        RESULTS["fail"].append(name)
+    except Exception:
+        print(f"FAIL {name}: exception\n{traceback.format_exc(limit=6)}", flush=True)
+        RESULTS["fail"].append(name)
+
+
+def save_pretrained(model, path):
+    """transformers 4.x takes safe_serialization; 5.x always writes safetensors and may not take the argument."""
+    try:
+        model.save_pretrained(path, safe_serialization=True)
+    except TypeError:
+        model.save_pretrained(path)
 
 
 def build(kind):
@@ -75,8 +104,12 @@ def build(kind):
         return tf.GPT2LMHeadModel(cfg), ["c_attn", "c_proj"]
     rope = {"rope_type": "llama3", "factor": 4.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
             "original_max_position_embeddings": 32} if kind == "llama3" else None
-    cfg = tf.LlamaConfig(vocab_size=300, hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
-                         num_key_value_heads=2, max_position_embeddings=128, rope_scaling=rope, tie_word_embeddings=kind == "llama3")
+    common = dict(vocab_size=300, hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
+                  num_key_value_heads=2, max_position_embeddings=128, tie_word_embeddings=kind == "llama3")
+    if int(tf.__version__.split(".")[0]) >= 5:   # transformers 5 moved rope_theta and rope_scaling into rope_parameters
+        cfg = tf.LlamaConfig(**common, rope_parameters={**(rope or {"rope_type": "default"}), "rope_theta": 10000.0})
+    else:
+        cfg = tf.LlamaConfig(**common, rope_scaling=rope)
     return tf.LlamaForCausalLM(cfg), ["q_proj", "v_proj"]
 
 
@@ -90,14 +123,21 @@ def main():
     ap.add_argument("--loragen", required=True, help="command that runs the loragen CLI")
     ap.add_argument("--work", default="/tmp/hf-parity")
     ap.add_argument("--sample", help="command that runs samples/TinyGpt.Lora (for LoraGen's own variant adapters in PEFT)")
-    ap.add_argument("--only-variants", action="store_true", help="run only the LoRA-variant cases (5-8)")
+    ap.add_argument("--only-variants", action="store_true", help="run only the LoRA-variant cases (5-9)")
     a = ap.parse_args()
     import peft
+    import transformers
+    print(f"torch {torch.__version__}, transformers {transformers.__version__}, peft {peft.__version__}", flush=True)
     if not a.only_variants:
-        families(a, peft)
+        for kind in ("gpt2", "llama", "llama3"):
+            case(f"1-4 {kind}: base, PEFT adapter, LoraGen adapter, merged", family, a, peft, kind)
     variants(a, peft)
     if a.sample:
-        sample_variants_in_peft(a)
+        for method in ("dora", "pissa", "olora", "vera"):
+            case(f"8 LoraGen {method} adapter (TinyGpt sample) in PEFT", sample_variant_in_peft, a, method)
+    print(f"{RESULTS['ok']} checks passed, {len(RESULTS['fail'])} failed" +
+          (": " + "; ".join(RESULTS["fail"]) if RESULTS["fail"] else ""))
+    sys.exit(1 if RESULTS["fail"] else 0)
 
 
 def train(pm, steps=5, lr=1e-2, seed=1):
@@ -129,8 +169,16 @@ def variants(a, peft):
     d = os.path.join(a.work, "variants")
     model, targets = build("llama")
     model.eval()
-    model.save_pretrained(os.path.join(d, "base"), safe_serialization=True)
+    save_pretrained(model, os.path.join(d, "base"))
+    case("5 PEFT DoRA adapter loads here", dora_case, a, peft, d, targets)
+    for init in ("pissa", "pissa_niter_4", "olora"):
+        case(f"6 PEFT {init} adapter (converted) loads here", residual_case, a, peft, d, targets, init)
+    case("7 ties / dare_linear both ways", combine_case, a, peft, d, targets)
+    for save_projection in (True, False):
+        case(f"9 PEFT VeRA adapter (save_projection={save_projection}) loads here", vera_case, a, peft, d, targets, save_projection)
 
+
+def dora_case(a, peft, d, targets):
     # 5. DoRA made by PEFT loads here.
     pm = peft.get_peft_model(fresh_base(d), peft.LoraConfig(r=4, lora_alpha=8, target_modules=targets, use_dora=True,
                                                              init_lora_weights=False))
@@ -138,22 +186,25 @@ def variants(a, peft):
     pm.save_pretrained(os.path.join(d, "dora"))
     compare_adapter(a, "llama PEFT DoRA adapter", d, pm, os.path.join(d, "dora"))
 
-    # 6. PiSSA / OLoRA made by PEFT, converted to plain LoRA on the untouched base, load here.
-    for init in ("pissa", "pissa_niter_4", "olora"):
-        pm = peft.get_peft_model(fresh_base(d), peft.LoraConfig(r=4, lora_alpha=4, target_modules=targets, init_lora_weights=init))
-        initial = os.path.join(d, f"{init}_initial")
-        pm.peft_config["default"].init_lora_weights = True   # PEFT's recipe: the initial adapter saved as a plain one
-        pm.save_pretrained(initial)
-        pm.peft_config["default"].init_lora_weights = init
-        train(pm)
-        out = os.path.join(d, init)
-        pm.save_pretrained(out, path_initial_model_for_weight_conversion=initial)
-        with open(os.path.join(out, "adapter_config.json")) as f:
-            cfg = json.load(f)
-        if cfg.get("init_lora_weights") not in (True, "true") or cfg.get("r") != 8:
-            sys.exit(f"FAIL {init}: PEFT's converted adapter is not a plain rank-2r LoRA ({cfg.get('init_lora_weights')}, r {cfg.get('r')})")
-        compare_adapter(a, f"llama PEFT {init} adapter (converted, on the untouched base)", d, pm, out)
 
+def residual_case(a, peft, d, targets, init):
+    # 6. PiSSA / OLoRA made by PEFT, converted to plain LoRA on the untouched base, load here.
+    pm = peft.get_peft_model(fresh_base(d), peft.LoraConfig(r=4, lora_alpha=4, target_modules=targets, init_lora_weights=init))
+    initial = os.path.join(d, f"{init}_initial")
+    pm.peft_config["default"].init_lora_weights = True   # PEFT's recipe: the initial adapter saved as a plain one
+    pm.save_pretrained(initial)
+    pm.peft_config["default"].init_lora_weights = init
+    train(pm)
+    out = os.path.join(d, init)
+    pm.save_pretrained(out, path_initial_model_for_weight_conversion=initial)
+    with open(os.path.join(out, "adapter_config.json")) as f:
+        cfg = json.load(f)
+    if cfg.get("init_lora_weights") not in (True, "true") or cfg.get("r") != 8:
+        sys.exit(f"PEFT's converted adapter is not a plain rank-2r LoRA ({cfg.get('init_lora_weights')}, r {cfg.get('r')})")
+    compare_adapter(a, f"llama PEFT {init} adapter (converted, on the untouched base)", d, pm, out)
+
+
+def combine_case(a, peft, d, targets):
     # 7. ties and dare_linear: PEFT's add_weighted_adapter vs `loragen combine`, each loaded on the other side.
     pm = peft.get_peft_model(fresh_base(d), peft.LoraConfig(r=4, lora_alpha=8, target_modules=targets, init_lora_weights=False),
                              adapter_name="a1")
@@ -184,63 +235,64 @@ def variants(a, peft):
                 check(f"llama ties: LoraGen's combination vs PEFT's, prompt {i}", logits(loaded, ids), logits(pm, ids))
 
 
-def sample_variants_in_peft(a):
-    """LoraGen's own DoRA/PiSSA/OLoRA adapters (written by the TinyGpt sample) loaded into PEFT by tests/interop/peft_check.py."""
+def vera_case(a, peft, d, targets, save_projection):
+    # 9. VeRA made by PEFT: with the projections in the file, and regenerated here from projection_prng_key alone.
+    pm = peft.get_peft_model(fresh_base(d), peft.VeraConfig(r=16, target_modules=targets, projection_prng_key=7,
+                                                             save_projection=save_projection, d_initial=0.1))
+    train(pm)   # λ_b starts at 0: train so that both vectors move
+    out = os.path.join(d, "vera_saved" if save_projection else "vera_seeded")
+    pm.save_pretrained(out)
+    compare_adapter(a, f"llama PEFT VeRA adapter (save_projection={save_projection})", d, pm, out)
+
+
+def sample_variant_in_peft(a, method):
+    """LoraGen's own DoRA/PiSSA/OLoRA/VeRA adapter (written by the TinyGpt sample) loaded into PEFT by tests/interop/peft_check.py."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     check_script = os.path.join(root, "tests", "interop", "peft_check.py")
-    for method in ("dora", "pissa", "olora"):
-        out = os.path.join(a.work, f"sample-{method}")
-        r = subprocess.run(shlex.split(a.sample) + ["--quick", "--method", method, "--out", out], capture_output=True, text=True,
-                           env={**os.environ, "NO_COLOR": "1"})
-        if r.returncode != 0:
-            sys.exit(f"FAIL sample --method {method} ({r.returncode}):\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}")
-        r = subprocess.run([sys.executable, check_script, out], capture_output=True, text=True)
-        print(r.stdout.rstrip())
-        if r.returncode != 0:
-            sys.exit(f"FAIL LoraGen {method} adapter in PEFT (tests/interop/peft_check.py {out}):\n{r.stderr[-2000:]}")
-        print(f"ok   LoraGen {method} adapter (TinyGpt sample) in PEFT")
+    out = os.path.join(a.work, f"sample-{method}")
+    r = subprocess.run(shlex.split(a.sample) + ["--quick", "--method", method, "--out", out], capture_output=True, text=True,
+                       env={**os.environ, "NO_COLOR": "1"})
+    if r.returncode != 0:
+        sys.exit(f"sample --method {method} ({r.returncode}):\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}")
+    r = subprocess.run([sys.executable, check_script, out], capture_output=True, text=True)
+    print(r.stdout.rstrip())
+    if r.returncode != 0:
+        sys.exit(f"LoraGen {method} adapter in PEFT (tests/interop/peft_check.py {out}):\n{r.stderr[-2000:]}")
+    RESULTS["ok"] += 1
+    print(f"ok   LoraGen {method} adapter (TinyGpt sample) in PEFT")
 
 
-def families(a, peft):
-    for kind in ("gpt2", "llama", "llama3"):
-        d = os.path.join(a.work, kind)
-        model, targets = build(kind)
-        model.eval()
-        model.save_pretrained(os.path.join(d, "base"), safe_serialization=True)
-        for i, ids in enumerate(PROMPTS):
-            check(f"{kind} base prompt {i}", logits(model, ids), loragen_logits(a.loragen, os.path.join(d, "base"), ids, os.path.join(d, "l.safetensors")))
-        # A PEFT adapter trained in Python loads here.
-        pm = peft.get_peft_model(model, peft.LoraConfig(r=4, lora_alpha=8, target_modules=targets, init_lora_weights=False))
-        opt = torch.optim.AdamW([p for p in pm.parameters() if p.requires_grad], lr=1e-2)
-        pm.train()
-        x = torch.randint(0, 300, (2, 16), generator=torch.Generator().manual_seed(1))
-        for _ in range(5):
-            loss = pm(x, labels=x).loss
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-        pm.eval()
-        pm.save_pretrained(os.path.join(d, "peft_adapter"))
-        for i, ids in enumerate(PROMPTS):
-            check(f"{kind} PEFT adapter prompt {i}", logits(pm, ids),
-                  loragen_logits(a.loragen, os.path.join(d, "base"), ids, os.path.join(d, "l.safetensors"), os.path.join(d, "peft_adapter")))
-        # An adapter trained here loads into PEFT; the merged directory loads into transformers.
-        with open(os.path.join(d, "data.jsonl"), "w") as f:
-            for j in range(50):
-                f.write(json.dumps({"text": " ".join(str(k) for k in range(j, j + 20))}) + "\n")
-        # The base has no tokenizer files: give it GPT-2-style ones so `finetune` can tokenize.
-        # (transformers' GPT2TokenizerFast from the hub is not reachable offline; a tiny byte-level vocab is written.)
-        write_tokenizer(os.path.join(d, "base"))
-        loragen(a.loragen, "finetune", os.path.join(d, "base"), "--data", os.path.join(d, "data.jsonl"), "-o", os.path.join(d, "lg_adapter"),
-                "--rank", 4, "--steps", 5, "--seq-len", 16, "--merge", os.path.join(d, "merged"), "--force")
-        base, _ = build(kind)
-        base = type(base).from_pretrained(os.path.join(d, "base")).eval()
-        loaded = peft.PeftModel.from_pretrained(base, os.path.join(d, "lg_adapter")).eval()
-        merged = type(base).from_pretrained(os.path.join(d, "merged")).eval()
-        for i, ids in enumerate(PROMPTS):
-            ours = loragen_logits(a.loragen, os.path.join(d, "base"), ids, os.path.join(d, "l.safetensors"), os.path.join(d, "lg_adapter"))
-            check(f"{kind} LoraGen adapter in PEFT prompt {i}", logits(loaded, ids), ours)
-            check(f"{kind} LoraGen merged in transformers prompt {i}", logits(merged, ids), ours)
+def family(a, peft, kind):
+    d = os.path.join(a.work, kind)
+    model, targets = build(kind)
+    model.eval()
+    save_pretrained(model, os.path.join(d, "base"))
+    for i, ids in enumerate(PROMPTS):
+        check(f"{kind} base prompt {i}", logits(model, ids), loragen_logits(a.loragen, os.path.join(d, "base"), ids, os.path.join(d, "l.safetensors")))
+    # A PEFT adapter trained in Python loads here.
+    pm = peft.get_peft_model(model, peft.LoraConfig(r=4, lora_alpha=8, target_modules=targets, init_lora_weights=False))
+    train(pm)
+    pm.save_pretrained(os.path.join(d, "peft_adapter"))
+    for i, ids in enumerate(PROMPTS):
+        check(f"{kind} PEFT adapter prompt {i}", logits(pm, ids),
+              loragen_logits(a.loragen, os.path.join(d, "base"), ids, os.path.join(d, "l.safetensors"), os.path.join(d, "peft_adapter")))
+    # An adapter trained here loads into PEFT; the merged directory loads into transformers.
+    with open(os.path.join(d, "data.jsonl"), "w") as f:
+        for j in range(50):
+            f.write(json.dumps({"text": " ".join(str(k) for k in range(j, j + 20))}) + "\n")
+    # The base has no tokenizer files: give it GPT-2-style ones so `finetune` can tokenize.
+    # (transformers' GPT2TokenizerFast from the hub is not reachable offline; a tiny byte-level vocab is written.)
+    write_tokenizer(os.path.join(d, "base"))
+    loragen(a.loragen, "finetune", os.path.join(d, "base"), "--data", os.path.join(d, "data.jsonl"), "-o", os.path.join(d, "lg_adapter"),
+            "--rank", 4, "--steps", 5, "--seq-len", 16, "--merge", os.path.join(d, "merged"), "--force")
+    base, _ = build(kind)
+    base = type(base).from_pretrained(os.path.join(d, "base")).eval()
+    loaded = peft.PeftModel.from_pretrained(base, os.path.join(d, "lg_adapter")).eval()
+    merged = type(base).from_pretrained(os.path.join(d, "merged")).eval()
+    for i, ids in enumerate(PROMPTS):
+        ours = loragen_logits(a.loragen, os.path.join(d, "base"), ids, os.path.join(d, "l.safetensors"), os.path.join(d, "lg_adapter"))
+        check(f"{kind} LoraGen adapter in PEFT prompt {i}", logits(loaded, ids), ours)
+        check(f"{kind} LoraGen merged in transformers prompt {i}", logits(merged, ids), ours)
 
 
 def write_tokenizer(path):

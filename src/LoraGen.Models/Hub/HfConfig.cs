@@ -81,7 +81,7 @@ public static class HfConfig
             TieWordEmbeddings = f.Bool("tie_word_embeddings", true),
             BosTokenId = f.NullableInt("bos_token_id"),
             EosTokenIds = f.IntOrInts("eos_token_id"),
-            TorchDType = f.String("torch_dtype", null),
+            TorchDType = f.String("torch_dtype", null) ?? f.String("dtype", null),
         };
     }
 
@@ -107,20 +107,21 @@ public static class HfConfig
             MaxPositions = f.Int("max_position_embeddings", 2048, 1, 1 << 24),
             IntermediateSize = f.Int("intermediate_size", 1, 1 << 24),
             RmsNormEps = f.Number("rms_norm_eps", 1e-6, 0),
-            RopeTheta = f.Number("rope_theta", 10000, 0),
+            // transformers 5 writes rope_theta and the scaling inside one rope_parameters object; 4.x wrote them at the top.
+            RopeTheta = (f.Object("rope_parameters") ?? f).Number("rope_theta", 10000, 0),
             RopeScaling = Scaling(f),
             AttentionBias = f.Bool("attention_bias", false),
             MlpBias = f.Bool("mlp_bias", false),
             TieWordEmbeddings = f.Bool("tie_word_embeddings", false),
             BosTokenId = f.NullableInt("bos_token_id"),
             EosTokenIds = f.IntOrInts("eos_token_id"),
-            TorchDType = f.String("torch_dtype", null),
+            TorchDType = f.String("torch_dtype", null) ?? f.String("dtype", null),
         };
     }
 
     private static RopeScaling? Scaling(JsonFields f)
     {
-        if (f.Object("rope_scaling") is not { } s) return null;
+        if ((f.Object("rope_scaling") ?? f.Object("rope_parameters")) is not { } s) return null;
         string type = s.String("rope_type", null) ?? s.String("type", null) ?? throw s.Error("rope_type", "required field is missing");
         if (!RopeTypes.Contains(type)) throw s.Error("rope_type", $"\"{type}\" is not supported; supported: {string.Join(", ", RopeTypes)}");
         if (type == "default") return null;
