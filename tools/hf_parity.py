@@ -29,8 +29,12 @@ by LoraGen and its own PyTorch fixtures cannot pass:
    projection_prng_key), and with --sample LoraGen's own VeRA adapter in PEFT.
 It prints one line per check, goes on after a failure, and ends with "N checks passed, M failed" (non-zero exit on any).
 
-STATUS: written for the issue's GPU/transformers machine; it has NOT been run yet (none was available when it was
-written), the variant cases (5-8) included. Record its output in src/LoraGen.Models/README.md when it has been.
+STATUS: run on 2026-11-30 on the issue's GPU machine (torch 2.11.0, transformers 5.17.0, peft 0.21.0; no dotnet there):
+73 checks passed, 0 failed; the output is in tools/hf_parity-2026-11-30.log and summarized in src/LoraGen.Models/README.md.
+The binaries were made here and carried (the ignored folder .devcarry):
+    dotnet publish src/LoraGen.Cli -c Release -r linux-x64 --self-contained -p:PublishSingleFile=true \
+        -p:EnableCompressionInSingleFile=true -o .devcarry/cli
+    dotnet publish samples/TinyGpt.Lora -c Release -r linux-x64 -o .devcarry/sample      (NativeAOT)
 """
 import argparse
 import json
