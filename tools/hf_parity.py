@@ -27,6 +27,8 @@ by LoraGen and its own PyTorch fixtures cannot pass:
    yet, so an HF-layout LoraGen DoRA/PiSSA/OLoRA adapter cannot be made from here).
 9. VeRA made by PEFT (save_projection true, and false so that the projections are regenerated here from
    projection_prng_key), and with --sample LoraGen's own VeRA adapter in PEFT.
+10. svd, ties_svd and magnitude_prune_svd (PEFT's add_weighted_adapter, lora_alpha ≠ r) vs `loragen combine`;
+11. `loragen merge` of PEFT's DoRA and VeRA adapters, loaded in transformers, vs PEFT's merge_and_unload.
 It prints one line per check, goes on after a failure, and ends with "N checks passed, M failed" (non-zero exit on any).
 
 STATUS: run on 2026-11-30 on the issue's GPU machine (torch 2.11.0, transformers 5.17.0, peft 0.21.0; no dotnet there):
@@ -67,6 +69,7 @@ def loragen_logits(cmd, model_dir, ids, out, adapter=None):
 
 
 RESULTS = {"ok": 0, "fail": []}
+ONLY = set()   # --cases: the case numbers to run (all when empty)
 
 
 def check(name, a, b, tol=TOL):
@@ -81,6 +84,8 @@ def check(name, a, b, tol=TOL):
 def case(name, fn, *args):
     """Runs one numbered case; a failure or an exception is recorded and the next case still runs."""
     import traceback
+    if ONLY and name.split(" ")[0] not in ONLY:
+        return
     print(f"== {name}", flush=True)
     try:
         fn(*args)
@@ -128,7 +133,9 @@ def main():
     ap.add_argument("--work", default="/tmp/hf-parity")
     ap.add_argument("--sample", help="command that runs samples/TinyGpt.Lora (for LoraGen's own variant adapters in PEFT)")
     ap.add_argument("--only-variants", action="store_true", help="run only the LoRA-variant cases (5-9)")
+    ap.add_argument("--cases", default="", help="comma-separated case numbers to run, e.g. 10,11 (default: all)")
     a = ap.parse_args()
+    ONLY.update(c for c in a.cases.split(",") if c)
     import peft
     import transformers
     print(f"torch {torch.__version__}, transformers {transformers.__version__}, peft {peft.__version__}", flush=True)
@@ -180,6 +187,9 @@ def variants(a, peft):
     case("7 ties / dare_linear both ways", combine_case, a, peft, d, targets)
     for save_projection in (True, False):
         case(f"9 PEFT VeRA adapter (save_projection={save_projection}) loads here", vera_case, a, peft, d, targets, save_projection)
+    case("10 svd, ties_svd, magnitude_prune_svd: LoraGen's combination vs PEFT's", svd_combine_case, a, peft, d, targets)
+    for kind in ("dora", "vera_saved", "vera_seeded"):
+        case(f"11 `loragen merge` of PEFT's {kind} adapter vs PEFT's merge_and_unload", merge_case, a, peft, d, kind)
 
 
 def dora_case(a, peft, d, targets):
@@ -247,6 +257,47 @@ def vera_case(a, peft, d, targets, save_projection):
     out = os.path.join(d, "vera_saved" if save_projection else "vera_seeded")
     pm.save_pretrained(out)
     compare_adapter(a, f"llama PEFT VeRA adapter (save_projection={save_projection})", d, pm, out)
+
+
+def svd_combine_case(a, peft, d, targets):
+    # 10. The svd family of add_weighted_adapter (deterministic for these three): PEFT's combined adapter vs ours, with
+    # lora_alpha ≠ r so that a scaling counted twice on either side shows.
+    pm = peft.get_peft_model(fresh_base(d), peft.LoraConfig(r=4, lora_alpha=8, target_modules=targets, init_lora_weights=False),
+                             adapter_name="s1")
+    pm.add_adapter("s2", peft.LoraConfig(r=4, lora_alpha=8, target_modules=targets, init_lora_weights=False))
+    for seed, name in enumerate(("s1", "s2"), start=1):
+        pm.set_adapter(name)
+        train(pm, seed=seed)
+    pm.save_pretrained(os.path.join(d, "svdpair"))
+    s1 = os.path.join(d, "svdpair") if os.path.exists(os.path.join(d, "svdpair", "adapter_config.json")) else os.path.join(d, "svdpair", "s1")
+    s2 = os.path.join(d, "svdpair", "s2")
+    weights = [0.7, 0.3]
+    for method in ("svd", "ties_svd", "magnitude_prune_svd"):
+        name = f"{method}_out"
+        extra = {} if method == "svd" else {"density": 0.5}
+        pm.add_weighted_adapter(["s1", "s2"], weights, name, combination_type=method, svd_rank=4, **extra)
+        pm.set_adapter(name)
+        pm.eval()
+        ours = os.path.join(d, f"lg_{method}")
+        args = ["combine", s1, s2, "--weights", ",".join(map(str, weights)), "--method", method, "--svd-rank", 4, "-o", ours, "--force"]
+        if extra:
+            args += ["--density", 0.5]
+        loragen(a.loragen, *args)
+        for i, ids in enumerate(PROMPTS):
+            check(f"llama {method}: LoraGen's combination vs PEFT's, prompt {i}", loragen_logits(a.loragen, os.path.join(d, "base"), ids,
+                  os.path.join(d, "l.safetensors"), ours), logits(pm, ids), tol=1e-4)
+
+
+def merge_case(a, peft, d, kind):
+    # 11. `loragen merge` of an adapter PEFT made (cases 5 and 9), loaded in transformers, vs PEFT's merge_and_unload.
+    import transformers as tf
+    adapter = os.path.join(d, kind)
+    merged_here = os.path.join(d, f"merged_{kind}")
+    loragen(a.loragen, "merge", adapter, "--base", os.path.join(d, "base"), "-o", merged_here, "--force")
+    theirs = peft.PeftModel.from_pretrained(fresh_base(d), adapter).merge_and_unload().eval()
+    ours = tf.LlamaForCausalLM.from_pretrained(merged_here).eval()
+    for i, ids in enumerate(PROMPTS):
+        check(f"llama {kind}: `loragen merge` vs PEFT merge_and_unload, prompt {i}", logits(ours, ids), logits(theirs, ids))
 
 
 def sample_variant_in_peft(a, method):
