@@ -43,7 +43,7 @@ internal static class BasisInspection
             w.WriteStartObject();
             w.WriteString("kind", "adapter");
             w.WriteString("variant", adapter.Name);
-            w.WriteString("peft_type", cfg.PeftType);
+            w.WriteString(Contract.ConfigFields.PeftType, cfg.PeftType);
             w.WriteString("weights", adapter.WeightsPath);
             w.WriteString("config", adapter.ConfigPath);
             w.WritePropertyName("config_fields");
@@ -59,8 +59,8 @@ internal static class BasisInspection
             else
             {
                 w.WriteString("generator", cfg.BasisGenerator);
-                w.WriteNumber("num_basis_a", cfg.NumBasisA);
-                w.WriteNumber("num_basis_b", cfg.NumBasisB);
+                w.WriteNumber(Contract.ConfigFields.NumBasisA, cfg.NumBasisA);
+                w.WriteNumber(Contract.ConfigFields.NumBasisB, cfg.NumBasisB);
                 w.WriteNumber("scaling", scaling!.Value);
             }
             w.WriteString("frozen", frozen);
