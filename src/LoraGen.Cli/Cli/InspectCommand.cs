@@ -10,7 +10,7 @@ namespace LoraGen.Cli;
 /// <summary>
 /// <c>loragen inspect PATH [--base MODEL] [--json]</c>: an adapter (config fields, per-layer r, alpha, scaling,
 /// shapes, dtypes, trainable parameters and PEFT's summary line), a .safetensors file (tensors and metadata) or a
-/// model directory (the layers LoRA could target, grouped by name suffix).
+/// model directory (the layers LoRA could target, grouped by name suffix). VeRA and NoLA adapters: see <see cref="BasisInspection"/>.
 /// </summary>
 internal static class InspectCommand
 {
@@ -27,6 +27,7 @@ internal static class InspectCommand
     public static int Run(CliContext ctx, string path, string? basePath, bool json)
     {
         bool adapterDir = Directory.Exists(path) && (File.Exists(Path.Combine(path, AdapterKeys.WeightsFile)) || File.Exists(Path.Combine(path, AdapterKeys.ConfigFile)));
+        if ((adapterDir || File.Exists(path)) && BasisAdapterInput.IsBasis(path)) return BasisInspection.Run(ctx, path, basePath, json);   // VeRA, NoLA
         if (adapterDir) return InspectAdapter(ctx, path, basePath, json);
         if (Directory.Exists(path)) return InspectModel(ctx, path, json);
         if (!File.Exists(path)) throw CliException.Input($"{path}: no such file or directory.");
@@ -190,18 +191,18 @@ internal static class InspectCommand
         return ExitCodes.Ok;
     }
 
-    private static JsonDocument? ConfigFieldsOf(string? configPath)
+    internal static JsonDocument? ConfigFieldsOf(string? configPath)
     {
         if (configPath is null) return null;
         try { return JsonDocument.Parse(File.ReadAllBytes(configPath)); }
         catch (JsonException e) { throw CliException.Input($"{configPath}: not valid JSON ({e.Message}).", e); }
     }
 
-    private static string Compact(JsonElement e) => e.ValueKind == JsonValueKind.String ? e.GetString()! : e.GetRawText().ReplaceLineEndings(" ");
+    internal static string Compact(JsonElement e) => e.ValueKind == JsonValueKind.String ? e.GetString()! : e.GetRawText().ReplaceLineEndings(" ");
 
-    private static Utf8JsonWriter JsonOut(CliContext ctx) => JsonTextOut.Create(ctx.Output);
+    internal static Utf8JsonWriter JsonOut(CliContext ctx) => JsonTextOut.Create(ctx.Output);
 
-    private static void WriteShape(Utf8JsonWriter w, string name, long[] shape)
+    internal static void WriteShape(Utf8JsonWriter w, string name, long[] shape)
     {
         w.WriteStartArray(name);
         foreach (var d in shape) w.WriteNumberValue(d);

@@ -12,7 +12,10 @@ namespace LoraGen.Cli;
 /// copied, the output built in a temporary directory and moved into place. A DoRA adapter (PEFT's <c>use_dora</c>
 /// with a magnitude vector per layer) merges as PEFT does: W' = m ⊙ (W + s·B·A) / ‖W + s·B·A‖, the norm taken per
 /// output feature — per row of a Linear weight [out, in]; per column of an Embedding [num, dim] or of a
-/// <c>fan_in_fan_out</c> weight [in, out], which takes one extra read pass for the norms.
+/// <c>fan_in_fan_out</c> weight [in, out], which takes one extra read pass for the norms. A VeRA adapter (PEFT's
+/// <c>peft_type: "VERA"</c>) merges W += diag(λ_b)·B[:out, :]·diag(λ_d)·A[:, :in] (no α scaling, as PEFT), the shared
+/// projection read from the file or regenerated from <c>projection_prng_key</c>; a NoLA adapter (docs/nola-format.md)
+/// W += (α/r)·(Σⱼ βⱼBⱼ)(Σᵢ αᵢAᵢ), the bases regenerated from <c>nola_seed</c>. Both stream as rank-r updates.
 /// </summary>
 internal static class MergeCommand
 {
@@ -26,17 +29,22 @@ internal static class MergeCommand
         var output = new Option<string>("--output", "-o") { Description = "output directory", Required = true };
         var safe = new Option<bool>("--safe") { Description = "refuse to write NaN or Inf (names the key)" };
         var force = new Option<bool>("--force") { Description = "replace an existing output" };
-        var cmd = new Command("merge", "Merge an adapter into a base checkpoint: W += scaling·B·A, or DoRA's m·(W + scaling·B·A)/‖·‖ (streaming, dtype and sharding kept).")
+        var cmd = new Command("merge", "Merge an adapter into a base checkpoint: W += scaling·B·A, DoRA's m·(W + scaling·B·A)/‖·‖, VeRA's diag(λ_b)·B·diag(λ_d)·A or NoLA's (streaming, dtype and sharding kept).")
             { adapter, baseOpt, output, safe, force };
         cmd.SetAction(p => Run(ctx, p.GetValue(adapter)!, p.GetValue(baseOpt)!, p.GetValue(output)!, p.GetValue(safe), p.GetValue(force)));
         return cmd;
     }
 
-    /// <summary>One adapted base tensor: its A/B keys, scaling, layout, and (DoRA) the key of its magnitude vector.</summary>
-    private sealed record Plan(LoraLayerKeys Layer, double Scaling, bool Transposed, string? MagnitudeKey);
+    /// <summary>
+    /// One adapted base tensor: <see cref="Factors"/> gives its update in LoRA form, ΔW = s·B·A with A [r, in] and
+    /// B [out, r] (read when the tensor's turn comes); <see cref="Label"/> is the adapter key errors name; the layout;
+    /// and (DoRA) its magnitude vector.
+    /// </summary>
+    private sealed record Plan(string Label, Func<(float[] A, float[] B, int R, float Scaling)> Factors, bool Transposed, Func<float[]>? Magnitude);
 
     public static int Run(CliContext ctx, string adapterPath, string basePath, string outputPath, bool safe, bool force)
     {
+        if (BasisAdapterInput.IsBasis(adapterPath)) return RunBasis(ctx, adapterPath, basePath, outputPath, safe, force);
         using var adapter = AdapterInput.Open(adapterPath);
         var config = adapter.RequireConfig();
         // DoRA: one magnitude vector per adapted layer, by module path.
@@ -53,13 +61,13 @@ internal static class MergeCommand
         var plans = new Dictionary<string, Plan>(StringComparer.Ordinal);
         foreach (var layer in adapter.Layout.Layers)
         {
-            if (!weights.TryGet(layer.BaseKey, out _, out var info))
+            if (weights.WeightKeyOf(layer.Path) is not { } baseKey || !weights.TryGet(baseKey, out _, out var info))
                 throw CliException.Input($"{adapter.WeightsPath}: key '{layer.AKey}' adapts '{layer.BaseKey}', which {basePath} does not have.");
             var problem = LayerShapes.Problem(layer, info.Shape, adapter.Weights.Info(layer.AKey).Shape, adapter.Weights.Info(layer.BKey).Shape,
                 config.FanInFanOut, config.RankFor(layer.Path));
             if (problem is not null) throw CliException.Input($"{adapter.WeightsPath}: {problem}.");
             if (!info.DType.IsFloat())
-                throw CliException.Input($"{basePath}: key '{layer.BaseKey}' is {info.DType}; only float weights can be merged.");
+                throw CliException.Input($"{basePath}: key '{baseKey}' is {info.DType}; only float weights can be merged.");
             bool transposed = LayerShapes.Transposed(layer.Kind, config.FanInFanOut);
             string? magnitudeKey = null;
             if (config.UseDora)
@@ -69,9 +77,13 @@ internal static class MergeCommand
                 long features = transposed ? info.Shape[1] : info.Shape[0];
                 var magShape = adapter.Weights.Info(magnitudeKey).Shape;
                 if (magShape.Length != 1 || magShape[0] != features)
-                    throw CliException.Input($"{adapter.WeightsPath}: key '{magnitudeKey}' has shape [{string.Join(", ", magShape)}]; the weight '{layer.BaseKey}' [{string.Join(", ", info.Shape)}] has {features} output features.");
+                    throw CliException.Input($"{adapter.WeightsPath}: key '{magnitudeKey}' has shape [{string.Join(", ", magShape)}]; the weight '{baseKey}' [{string.Join(", ", info.Shape)}] has {features} output features.");
             }
-            plans[layer.BaseKey] = new Plan(layer, config.ScalingFor(layer.Path), transposed, magnitudeKey);
+            var l = layer;
+            float scaling = (float)config.ScalingFor(layer.Path);
+            plans[baseKey] = new Plan(layer.AKey,
+                () => (adapter.Weights.ReadFloats(l.AKey), adapter.Weights.ReadFloats(l.BKey), (int)adapter.Weights.Info(l.AKey).Shape[0], scaling),
+                transposed, magnitudeKey is { } mk ? () => adapter.Weights.ReadFloats(mk) : null);
         }
         var orphan = magnitudes.FirstOrDefault(kv => !adapter.Layout.Layers.Any(l => l.Path == kv.Key));
         if (orphan.Value is not null)
@@ -87,6 +99,48 @@ internal static class MergeCommand
             replaced[baseKey] = key;
         }
 
+        return Write(ctx, weights, plans, replaced, adapter.Weights, outputPath, safe, force, config.UseDora ? "DoRA " : "");
+    }
+
+    /// <summary>
+    /// <c>merge</c> of a VeRA or NoLA adapter: each layer's update in LoRA form (<see cref="BasisAdapterInput.Factors"/>:
+    /// VeRA diag(λ_b)·B·diag(λ_d)·A, NoLA s·(Σβⱼ Bⱼ)(Σαᵢ Aᵢ)), VeRA's projection taken from the file or regenerated from
+    /// its seed once for all layers, sized for the largest adapted layer as PEFT sizes it.
+    /// </summary>
+    private static int RunBasis(CliContext ctx, string adapterPath, string basePath, string outputPath, bool safe, bool force)
+    {
+        using var adapter = BasisAdapterInput.Open(adapterPath);
+        if (adapter.OtherKeys.Count > 0)
+            throw new CliException(ExitCodes.NotSupported, $"{adapter.WeightsPath}: key '{adapter.OtherKeys[0]}' is not part of a {adapter.Config.PeftType} adapter; it cannot be merged.");
+        using var weights = WeightSet.Open(basePath);
+        bool transposed = adapter.Config.FanInFanOut;   // GPT-2's Conv1D: the base stores W as [in, out]
+        var layers = new List<(string Path, string BaseKey, int Out, int In)>();
+        foreach (var path in adapter.Paths)
+        {
+            if (weights.WeightKeyOf(path) is not { } baseKey || !weights.TryGet(baseKey, out _, out var info))
+                throw CliException.Input($"{adapter.WeightsPath}: key '{adapter.FirstKey(path)}' adapts '{path + Contract.PeftKeys.WeightSuffix}', which {basePath} does not have.");
+            if (info.Shape.Length != 2)
+                throw CliException.Input($"{basePath}: key '{baseKey}' is [{string.Join(", ", info.Shape)}]; {adapter.Name} adapts 2-D (Linear) weights only.");
+            if (!info.DType.IsFloat())
+                throw CliException.Input($"{basePath}: key '{baseKey}' is {info.DType}; only float weights can be merged.");
+            int rows = checked((int)info.Shape[0]), cols = checked((int)info.Shape[1]);
+            layers.Add(transposed ? (path, baseKey, cols, rows) : (path, baseKey, rows, cols));
+        }
+        var projection = adapter.IsVera ? adapter.Projection(layers.Max(l => l.In), layers.Max(l => l.Out)) : null;
+        var plans = new Dictionary<string, Plan>(StringComparer.Ordinal);
+        foreach (var (path, baseKey, outDim, inDim) in layers)
+            plans[baseKey] = new Plan(adapter.FirstKey(path), () => adapter.Factors(path, outDim, inDim, projection), transposed, null);
+        return Write(ctx, weights, plans, new Dictionary<string, string>(StringComparer.Ordinal), adapter.Weights, outputPath, safe, force, adapter.Name + " ");
+    }
+
+    /// <summary>
+    /// Writes the output: every shard streamed in file order — planned tensors merged, <paramref name="replaced"/> ones
+    /// (PEFT's modules_to_save) copied from <paramref name="source"/>, the rest copied — into a temporary directory
+    /// that replaces <paramref name="outputPath"/> only when complete.
+    /// </summary>
+    private static int Write(CliContext ctx, WeightSet weights, Dictionary<string, Plan> plans, Dictionary<string, string> replaced, SafetensorsFile source,
+        string outputPath, bool safe, bool force, string kind)
+    {
         using var target = OutputTarget.Begin(outputPath, force, directory: true);
         long total = weights.TotalBytes;
         int merged = 0;
@@ -104,12 +158,12 @@ internal static class MergeCommand
                     {
                         if (plans.TryGetValue(info.Name, out var plan))
                         {
-                            MergeTensor(input, info, adapter, plan, safe, output, progress);
+                            MergeTensor(input, info, plan, safe, output, progress);
                             merged++;
                         }
                         else if (replaced.TryGetValue(info.Name, out var from))
                         {
-                            WriteReplacement(adapter, from, info, output);
+                            WriteReplacement(source, from, info, output);
                             progress(info.ByteLength);
                         }
                         else input.CopyTo(info, output, chunk, progress);
@@ -120,7 +174,7 @@ internal static class MergeCommand
             if (weights.IsDirectory) CopyOtherFiles(weights, target.TempPath);
         });
         target.Commit();
-        ctx.Console.MarkupLineInterpolated($"merged [green]{merged}[/] {(config.UseDora ? "DoRA " : "")}layers ({replaced.Count} replaced modules) of {weights.Shards.Count} file(s), {total / 1e6:F1} MB, into [blue]{outputPath}[/]");
+        ctx.Console.MarkupLineInterpolated($"merged [green]{merged}[/] {kind}layers ({replaced.Count} replaced modules) of {weights.Shards.Count} file(s), {total / 1e6:F1} MB, into [blue]{outputPath}[/]");
         return ExitCodes.Ok;
     }
 
@@ -128,15 +182,12 @@ internal static class MergeCommand
     /// Streams one base tensor through W + s·B·A (or its transpose), a block of rows at a time; for DoRA then rescales
     /// each output feature to m / ‖W + s·B·A‖ (rows: within the same pass; columns: norms from a first pass).
     /// </summary>
-    private static void MergeTensor(TensorStream input, SafetensorsTensorInfo info, AdapterInput adapter, Plan plan, bool safe, Stream output, Action<long> progress)
+    private static void MergeTensor(TensorStream input, SafetensorsTensorInfo info, Plan plan, bool safe, Stream output, Action<long> progress)
     {
         int rows = checked((int)info.Shape[0]), cols = checked((int)info.Shape[1]);
-        float[] a = adapter.Weights.ReadFloats(plan.Layer.AKey);
-        float[] b = adapter.Weights.ReadFloats(plan.Layer.BKey);
-        int r = (int)adapter.Weights.Info(plan.Layer.AKey).Shape[0];
+        var (a, b, r, s) = plan.Factors();
         // Each output row gets Σ_k coeff[row, k] · M[k, :]: M = A with coeff = s·B (W is [out, in]); M = Bᵀ with coeff = s·Aᵀ (W stored transposed).
         float[] m, coeff;
-        float s = (float)plan.Scaling;
         if (!plan.Transposed)
         {
             m = a;
@@ -153,7 +204,7 @@ internal static class MergeCommand
         var block = new MergeBlocks(input, info, rows, cols, r, m, coeff);
 
         // DoRA: m [features] / ‖W + ΔW‖ per output feature.
-        float[]? magnitude = plan.MagnitudeKey is null ? null : adapter.Weights.ReadFloats(plan.MagnitudeKey);
+        float[]? magnitude = plan.Magnitude?.Invoke();
         float[]? columnFactor = null;
         if (magnitude is not null && plan.Transposed)
         {
@@ -181,7 +232,7 @@ internal static class MergeCommand
                     int bad = IndexOfNonFinite(row);
                     if (bad >= 0)
                         throw new CliException(ExitCodes.NotFinite,
-                            $"{input.File.Path}: key '{info.Name}': the merged value at [{r0 + i}, {bad}] is {row[bad]} (adapter {plan.Layer.AKey}); --safe refuses NaN/Inf, nothing was written.");
+                            $"{input.File.Path}: key '{info.Name}': the merged value at [{r0 + i}, {bad}] is {row[bad]} (adapter {plan.Label}); --safe refuses NaN/Inf, nothing was written.");
                 }
             }
             var rawSpan = block.Raw(n);
@@ -229,11 +280,11 @@ internal static class MergeCommand
         }
     }
 
-    private static void WriteReplacement(AdapterInput adapter, string key, SafetensorsTensorInfo info, Stream output)
+    private static void WriteReplacement(SafetensorsFile source, string key, SafetensorsTensorInfo info, Stream output)
     {
-        var src = adapter.Weights.Info(key);
-        if (src.DType == info.DType) { output.Write(adapter.Weights.RawBytes(key)); return; }
-        var f = adapter.Weights.ReadFloats(key);
+        var src = source.Info(key);
+        if (src.DType == info.DType) { output.Write(source.RawBytes(key)); return; }
+        var f = source.ReadFloats(key);
         var bytes = new byte[info.ByteLength];
         SafetensorsDTypes.FromFloat(info.DType, f, bytes);
         output.Write(bytes);

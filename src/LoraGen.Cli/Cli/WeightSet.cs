@@ -56,6 +56,22 @@ internal sealed class WeightSet : IDisposable
 
     public long TotalBytes => Tensors.Sum(t => t.ByteLength);
 
+    /// <summary>
+    /// The key of module <paramref name="path"/>'s weight here: <c>PATH.weight</c>; or, in a checkpoint saved from the
+    /// base model without transformers' <c>base_model_prefix</c> (GPT-2's original files spell
+    /// <c>h.0.attn.c_attn.weight</c> for the module <c>transformer.h.0.attn.c_attn</c> that PEFT names), the key without
+    /// the path's first segment, when no key here starts with that segment. Null when neither is here.
+    /// </summary>
+    public string? WeightKeyOf(string path)
+    {
+        string key = path + Contract.PeftKeys.WeightSuffix;
+        if (Contains(key)) return key;
+        int dot = path.IndexOf('.', StringComparison.Ordinal);
+        if (dot <= 0) return null;
+        string prefix = path[..(dot + 1)], shorter = path[(dot + 1)..] + Contract.PeftKeys.WeightSuffix;
+        return Contains(shorter) && !_shardOf.Keys.Any(k => k.StartsWith(prefix, StringComparison.Ordinal)) ? shorter : null;
+    }
+
     public static WeightSet Open(string path)
     {
         if (File.Exists(path)) return new WeightSet(path, null, [SafetensorsFile.Open(path)]);

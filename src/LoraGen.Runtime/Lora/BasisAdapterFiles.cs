@@ -172,8 +172,8 @@ internal static class BasisAdapterFiles
         }
     }
 
-    /// <summary>NoLA's generator settings are in the config and in the weights' metadata; a file where they differ is refused.</summary>
-    private static void CheckNolaMetadata(string directory, SafetensorsFile file, BasisAdapterConfig cfg)
+    /// <summary>NoLA's generator settings are in the config and in the weights' metadata; a file where they differ is refused (also by <c>loragen</c>).</summary>
+    internal static void CheckNolaMetadata(string directory, SafetensorsFile file, BasisAdapterConfig cfg)
     {
         var want = new (string Key, string Value)[]
         {

@@ -61,6 +61,29 @@ internal sealed class BasisSlot : ILayerAdapter, IAuxiliarySlot
         }
     }
 
+    /// <summary>
+    /// Hot swap: adapter <paramref name="name"/> becomes <paramref name="adapter"/> (the same variant, rank and
+    /// trainable shapes; another file's vectors, seed or projection), published in one snapshot: a pass in flight
+    /// computes with the old adapter or the new one, never a mix. The new vectors are trainable as the old ones were.
+    /// A merged adapter is refused (unmerge first).
+    /// </summary>
+    public void Replace(string name, IBasisAdapter adapter)
+    {
+        lock (_gate)
+        {
+            var s = _state;
+            if (!s.Adapters.TryGetValue(name, out var old)) throw new KeyNotFoundException($"{LayerName}: no adapter named '{name}'.");
+            if (s.Merged && s.Active == name) throw new InvalidOperationException($"{LayerName}: adapter '{name}' is merged; Unmerge() before swapping it.");
+            if (old.Variant != adapter.Variant || old.Rank != adapter.Rank || old.Parameters.Count != adapter.Parameters.Count
+                || old.Parameters.Zip(adapter.Parameters).Any(p => !p.First.Shape.SequenceEqual(p.Second.Shape)))
+                throw new ArgumentException($"{LayerName}: a hot swap needs adapter '{name}''s variant, rank and shapes ({old.Variant}, r {old.Rank}: " +
+                    $"{string.Join(", ", old.Parameters.Select(p => p.ShapeString))}), got {adapter.Variant}, r {adapter.Rank}: {string.Join(", ", adapter.Parameters.Select(p => p.ShapeString))}.");
+            for (int i = 0; i < old.Parameters.Count; i++) adapter.Parameters[i].RequiresGrad = old.Parameters[i].RequiresGrad;
+            var adapters = new Dictionary<string, IBasisAdapter>(s.Adapters, StringComparer.Ordinal) { [name] = adapter };
+            _state = s with { Adapters = adapters };
+        }
+    }
+
     /// <inheritdoc/>
     public void SetActive(string? name)
     {

@@ -1,3 +1,4 @@
+using LoraGen.Contract;
 using LoraGen.Nn;
 using LoraGen.Peft;
 using LoraGen.Tensors;
@@ -126,5 +127,42 @@ public sealed partial class LoraModelController
         _basis[name] = cfg with { TargetModules = null, ExcludeModules = null, LayersToTransform = null, LayersPattern = null };
         if (_active != name) foreach (var aux in AuxSlots()) aux.SetActive(_active);
         return true;
+    }
+
+    /// <summary>
+    /// <see cref="HotSwap"/> when adapter <paramref name="name"/> or the file is VeRA/NoLA: the file must be the same
+    /// variant with the same r (NoLA: the same k_A and k_B) over the same layers; its vectors, seed and projection may
+    /// differ. Everything is read and checked first (<see cref="BasisAdapterFiles.Read"/>: keys, shapes, finite values,
+    /// NoLA's metadata); any problem throws <see cref="LoraAdapterException"/> naming the directory and the key, layer or
+    /// field, and nothing changes. Then each layer's <see cref="BasisSlot"/> publishes the new adapter in one snapshot.
+    /// </summary>
+    private void HotSwapBasisLocked(string directory, string name, bool allowNonFinite, string? filePeftType)
+    {
+        string Refuse(string why) => $"cannot hot-swap into adapter '{name}': {why}; nothing was changed";
+        if (!_basis.TryGetValue(name, out var current))
+            throw new LoraAdapterException(directory, Refuse($"{AdapterKeys.ConfigFile} says {ConfigFields.PeftType} \"{filePeftType}\" and adapter '{name}' is {ConfigFields.LoraPeftType}; a hot swap keeps the variant"));
+        if (!BasisAdapterConfig.IsBasisType(filePeftType))
+            throw new LoraAdapterException(directory, Refuse($"adapter '{name}' is {current.PeftType} and {AdapterKeys.ConfigFile} says {ConfigFields.PeftType} {(filePeftType is null ? "nothing readable" : $"\"{filePeftType}\"")}; a hot swap keeps the variant"));
+        var model = LoraAdapterFiles.ModelLayers.Of(_model);
+        var (cfg, layers) = BasisAdapterFiles.Read(directory, model, "\u0001hot-swap", allowNonFinite, Options.FanInFanOut);   // a name no layer holds: only the file is checked
+        var problems = new List<string>();
+        if (cfg.Variant != current.Variant) problems.Add($"the file is {cfg.PeftType}, adapter '{name}' is {current.PeftType}");
+        else
+        {
+            if (cfg.R != current.R) problems.Add($"{ConfigFields.R} = {cfg.R} in {AdapterKeys.ConfigFile}, {current.R} in adapter '{name}'");
+            if (cfg.Variant == LoraVariant.Nola && (cfg.NumBasisA != current.NumBasisA || cfg.NumBasisB != current.NumBasisB))
+                problems.Add($"{ConfigFields.NumBasisA}/{ConfigFields.NumBasisB} = {cfg.NumBasisA}/{cfg.NumBasisB} in {AdapterKeys.ConfigFile}, {current.NumBasisA}/{current.NumBasisB} in adapter '{name}'");
+        }
+        var holding = model.Layers.Where(l => l.Layer.Adapter is BasisSlot s && s.Adapters.ContainsKey(name)).Select(l => l.Path).ToHashSet(StringComparer.Ordinal);
+        foreach (var l in layers)
+        {
+            if (!holding.Remove(l.Path)) problems.Add($"{l.Path}: adapter '{name}' does not adapt this layer");
+            else if (l.Layer.Adapter is BasisSlot { IsMerged: true } slot && slot.Active == name) problems.Add($"{l.Path}: adapter '{name}' is merged; Unmerge() before swapping");
+        }
+        foreach (var p in holding) problems.Add($"{p}: adapter '{name}' adapts this layer, the file has no tensors for it");
+        if (problems.Count > 0) throw new LoraAdapterException(directory, Refuse(string.Join("; ", problems)));
+        foreach (var l in layers) ((BasisSlot)l.Layer.Adapter!).Replace(name, l.Adapter);
+        _selection[name] = cfg.Selection();
+        _basis[name] = cfg with { TargetModules = null, ExcludeModules = null, LayersToTransform = null, LayersPattern = null };
     }
 }

@@ -566,7 +566,8 @@ public sealed partial class LoraModelController : ILoraFacade
     /// a torn mix (each layer swaps atomically; see src/LoraGen.Runtime/README.md, Threads). Every key, shape and value
     /// is checked before any layer changes; a mismatch throws <see cref="LoraAdapterException"/> and leaves the old
     /// adapter in place. A merged adapter is refused (unmerge first). Saved module copies and trained token rows swap
-    /// the same way.
+    /// the same way. A VeRA or NoLA adapter swaps for a file of the same variant and r (NoLA: the same k_A, k_B) over
+    /// the same layers — its vectors, seed and (VeRA) projection may differ — with the same guarantees.
     /// </summary>
     public void HotSwap(string directory, string name = DefaultAdapterName, bool allowNonFinite = false)
     {
@@ -577,6 +578,12 @@ public sealed partial class LoraModelController : ILoraFacade
     {
         CheckName(name);
         if (!_names.Contains(name)) throw new KeyNotFoundException($"No adapter named '{name}' to swap into (have: {string.Join(", ", _names)}).");
+        var fileType = BasisAdapterConfig.PeftTypeIn(directory);
+        if (_basis.ContainsKey(name) || BasisAdapterConfig.IsBasisType(fileType))
+        {
+            HotSwapBasisLocked(directory, name, allowNonFinite, fileType);   // VeRA, NoLA
+            return;
+        }
         var model = LoraAdapterFiles.ModelLayers.Of(_model);
         var read = LoraAdapterFiles.Read(directory, model, "\u0001hot-swap", allowNonFinite);   // a name no layer holds: only shapes and values are checked
         var problems = new List<string>();
