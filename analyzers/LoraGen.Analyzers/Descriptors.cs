@@ -199,5 +199,9 @@ namespace LoraGen.Analyzers
         public static readonly DiagnosticDescriptor BasisVariantConflict = Rule("LORA0213",
             "VeRA/NoLA combined with DoRA, PiSSA or OLoRA", "'{0}' asks for {1} together with {2}: its matrices are frozen random projections, which these settings cannot apply to",
             Usage, DiagnosticSeverity.Error, "DoRA adds a magnitude to LoRA's trainable A and B, PiSSA and OLoRA initialise them from W; VeRA and NoLA have no trainable A and B. The runtime refuses the combination.");
+
+        public static readonly DiagnosticDescriptor DoraWithResidualInit = Rule("LORA0216",
+            "DoRA combined with PiSSA/OLoRA initialisation", "'{0}' asks for DoRA (UseDora = true) together with {1} initialisation: both backends refuse this at run time; use one or the other",
+            Usage, DiagnosticSeverity.Error, "PiSSA and OLoRA rewrite W to the residual W − s·B·A when the adapter is attached, while DoRA's magnitude is taken from the per-output-feature norms of W + s·B·A; LoraGen supports neither order of the two, and LoraConfig (managed) and TorchLoraConfig (TorchSharp) refuse the combination when Attach runs.");
     }
 }

@@ -9,7 +9,8 @@ namespace LoraGen.Analyzers
 {
     /// <summary>
     /// LORA02xx, the PiSSA/OLoRA rules on the attributes: LORA0202, PiSSA/OLoRA initialisation with dropout; LORA0203,
-    /// PiSSA/OLoRA on an Embedding field (managed or TorchSharp; both backends, as PEFT, initialise Linear layers only).
+    /// PiSSA/OLoRA on an Embedding field (managed or TorchSharp; both backends, as PEFT, initialise Linear layers only);
+    /// LORA0216, DoRA together with PiSSA/OLoRA in one attribute (both backends refuse it at run time).
     /// LORA0201 (DoRA on a TorchSharp model) is retired: both backends apply DoRA.
     /// </summary>
     [DiagnosticAnalyzer(LanguageNames.CSharp)]
@@ -17,7 +18,7 @@ namespace LoraGen.Analyzers
     {
         /// <inheritdoc />
         public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(
-            Descriptors.ResidualInitWithDropout, Descriptors.ResidualInitOnEmbedding);
+            Descriptors.ResidualInitWithDropout, Descriptors.ResidualInitOnEmbedding, Descriptors.DoraWithResidualInit);
 
         /// <inheritdoc />
         public override void Initialize(AnalysisContext context)
@@ -51,6 +52,8 @@ namespace LoraGen.Analyzers
             if (spec.Dropout > 0)
                 context.ReportDiagnostic(Diagnostic.Create(Descriptors.ResidualInitWithDropout, AttributeArguments.Location(attribute, RuntimeNames.DropoutProperty, context.CancellationToken) ?? whole,
                     name, init, spec.Dropout.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            if (spec.UseDora)
+                context.ReportDiagnostic(Diagnostic.Create(Descriptors.DoraWithResidualInit, AttributeArguments.Location(attribute, RuntimeNames.UseDoraProperty, context.CancellationToken) ?? whole, name, init));
             if (symbol is IFieldSymbol field && IsEmbedding(AttributeArguments.ElementType(field.Type), torch, symbols))
                 context.ReportDiagnostic(Diagnostic.Create(Descriptors.ResidualInitOnEmbedding, AttributeArguments.Location(attribute, RuntimeNames.InitProperty, context.CancellationToken) ?? whole, name, init));
         }

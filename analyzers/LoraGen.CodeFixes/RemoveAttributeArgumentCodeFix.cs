@@ -9,12 +9,15 @@ using Microsoft.CodeAnalysis.CSharp.Syntax;
 
 namespace LoraGen.CodeFixes
 {
-    /// <summary>LORA0202/0203: remove the flagged attribute argument (<c>Dropout</c> with PiSSA/OLoRA, <c>Init</c> on an Embedding).</summary>
+    /// <summary>
+    /// LORA0202/0203/0216: remove the flagged attribute argument (<c>Dropout</c> with PiSSA/OLoRA, <c>Init</c> on an
+    /// Embedding, <c>UseDora</c> with PiSSA/OLoRA).
+    /// </summary>
     [ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(RemoveAttributeArgumentCodeFix)), Shared]
     public sealed class RemoveAttributeArgumentCodeFix : CodeFixProvider
     {
         /// <inheritdoc />
-        public override ImmutableArray<string> FixableDiagnosticIds { get; } = ImmutableArray.Create("LORA0202", "LORA0203");
+        public override ImmutableArray<string> FixableDiagnosticIds { get; } = ImmutableArray.Create("LORA0202", "LORA0203", "LORA0216");
 
         /// <inheritdoc />
         public override FixAllProvider GetFixAllProvider() => WellKnownFixAllProviders.BatchFixer;

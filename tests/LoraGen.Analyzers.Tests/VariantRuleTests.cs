@@ -5,7 +5,7 @@ using Xunit;
 
 namespace LoraGen.Analyzers.Tests;
 
-/// <summary>LORA0202/0203, the PiSSA/OLoRA rules (LORA0201 is retired): positive and negative cases with exact messages, and their fixes.</summary>
+/// <summary>LORA0202/0203/0216, the PiSSA/OLoRA rules (LORA0201 is retired): positive and negative cases with exact messages, and their fixes.</summary>
 public class VariantRuleTests
 {
     private static Task TorchAsync(string code, params DiagnosticResult[] expected)
@@ -116,6 +116,57 @@ public class VariantRuleTests
                 public sealed partial class Net : Module
                 {
                     [Lora(Rank = 4, Init = LoraInit.Pissa)] private readonly Linear q = new(16, 16);
+                }
+                """,
+        };
+        return test.RunAsync();
+    }
+
+    // ---- LORA0216: DoRA together with PiSSA/OLoRA in one attribute
+
+    [Fact]
+    public Task DoraWithResidualInitIsReportedOnFieldsAndModels() => ManagedAsync("""
+        [LoraModel(Targets = new[] { "k" }, Init = LoraInit.Olora, {|#0:UseDora = true|})]
+        public sealed partial class Net : Module
+        {
+            [Lora(Rank = 4, Init = LoraInit.Pissa, {|#1:UseDora = true|})] private readonly Linear q = new(16, 16);
+            private readonly Linear k = new(16, 16);
+            [Lora(Rank = 4, UseDora = true)] private readonly Linear v = new(16, 16);
+            [Lora(Rank = 4, Init = LoraInit.Pissa, UseDora = false)] private readonly Linear o = new(16, 16);
+            [Lora(Rank = 4, Init = LoraInit.Gaussian, UseDora = true)] private readonly Linear g = new(16, 16);
+        }
+        """,
+        Verify.Diagnostic("LORA0216", 0, "'Net' asks for DoRA (UseDora = true) together with Olora initialisation: both backends refuse this at run time; use one or the other"),
+        Verify.Diagnostic("LORA0216", 1, "'Net.q' asks for DoRA (UseDora = true) together with Pissa initialisation: both backends refuse this at run time; use one or the other"));
+
+    [Fact]
+    public Task DoraWithResidualInitOnTorchSharpIsReported() => TorchAsync("""
+        public sealed partial class Net : nn.Module<Tensor, Tensor>
+        {
+            [Lora(Rank = 4, Init = LoraInit.Olora, {|#0:UseDora = true|})] private readonly Linear q;
+            public Net() : base(nameof(Net)) { q = nn.Linear(8, 8); RegisterComponents(); }
+            public override Tensor forward(Tensor x) => q.call(x);
+        }
+        """,
+        Verify.Diagnostic("LORA0216", 0, "'Net.q' asks for DoRA (UseDora = true) together with Olora initialisation: both backends refuse this at run time; use one or the other"));
+
+    [Fact]
+    public Task RemoveUseDoraFix()
+    {
+        var test = new LoraCodeFixTest<VariantAnalyzer, RemoveAttributeArgumentCodeFix>
+        {
+            TestCode = LoraTestSetup.Usings + """
+                public sealed partial class Net : Module
+                {
+                    [Lora(Rank = 4, Init = LoraInit.Pissa, {|LORA0216:UseDora = true|})] private readonly Linear q = new(16, 16);
+                    [Lora({|LORA0216:UseDora = true|}, Init = LoraInit.Olora)] private readonly Linear v = new(16, 16);
+                }
+                """,
+            FixedCode = LoraTestSetup.Usings + """
+                public sealed partial class Net : Module
+                {
+                    [Lora(Rank = 4, Init = LoraInit.Pissa)] private readonly Linear q = new(16, 16);
+                    [Lora(Init = LoraInit.Olora)] private readonly Linear v = new(16, 16);
                 }
                 """,
         };

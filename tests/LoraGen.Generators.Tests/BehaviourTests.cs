@@ -317,6 +317,19 @@ public class BehaviourTests : IDisposable
     }
 
     [Fact]
+    public void TheFacadeTakesWhatTheModelDeclaresThroughTheGeneratedHookAndSavesIt()
+    {
+        Assert.Null(DeclaringMlp.LoraOptions.TaskType);   // the attribute's options are untouched
+        var mlp = new DeclaringMlp(4, 3, new Rng(1));
+        Assert.Equal("SEQ_CLS", mlp.Lora.Options.TaskType);
+        mlp.Lora.Attach();
+        mlp.Lora.Save(_dir);
+        using var files = AdapterDirectory.Open(_dir);
+        Assert.Equal("SEQ_CLS", files.Config.TaskType);
+        Assert.Null(new Mlp(6, 10, 3, new Rng(4)).Lora.Options.TaskType);   // without the hook: the attribute's options as they are
+    }
+
+    [Fact]
     public void VeraAndNolaFromTheAttributesTrainSaveAndLoad()
     {
         var x = Tensor.Randn(new Rng(5), 1, 4, 6);

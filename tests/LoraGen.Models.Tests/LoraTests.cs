@@ -62,6 +62,36 @@ public class LoraTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void TheGeneratedFacadeSavesWhatTheFamilyDeclares()   // regression: model.Lora saved no task_type (and GPT-2's no fan_in_fan_out)
+    {
+        var gpt2 = (Gpt2LMHeadModel)HfModels.Load(Fixtures.Dir("gpt2"));
+        gpt2.Lora.Attach();
+        string dir = Path.Combine(Path.GetTempPath(), "loragen-ad-" + Guid.NewGuid().ToString("N"));
+        gpt2.Lora.Save(dir);
+        using (var files = AdapterDirectory.Open(dir))
+        {
+            Assert.Equal("CAUSAL_LM", files.Config.TaskType);
+            Assert.True(files.Config.FanInFanOut);
+        }
+        // The facade also takes PEFT's own GPT-2 adapter (fan_in_fan_out: true), as LoraWith does.
+        var fresh = (Gpt2LMHeadModel)HfModels.Load(Fixtures.Dir("gpt2"));
+        fresh.Lora.Load(Path.Combine(Fixtures.Dir("gpt2"), "adapter"));
+        Assert.Equal(4, fresh.Lora.Targets().Count);
+
+        var llama = (LlamaForCausalLM)HfModels.Load(Fixtures.Dir("llama"));
+        llama.Lora.Attach();
+        string dir2 = Path.Combine(Path.GetTempPath(), "loragen-ad-" + Guid.NewGuid().ToString("N"));
+        llama.Lora.Save(dir2);
+        using (var files = AdapterDirectory.Open(dir2))
+        {
+            Assert.Equal("CAUSAL_LM", files.Config.TaskType);
+            Assert.False(files.Config.FanInFanOut);
+        }
+        Assert.Equal(gpt2.DefaultLoraOptions, gpt2.Lora.Options);
+        Assert.Equal(llama.DefaultLoraOptions, llama.Lora.Options);
+    }
+
+    [Fact]
     public void LlamaAdaptersSayNoFanInFanOutAndRefuseOneThatDoes()
     {
         var llama = (LlamaForCausalLM)HfModels.Load(Fixtures.Dir("llama"));

@@ -103,7 +103,11 @@ public class SelectingExactlyTests
     {
         string[] adapted = ["encoder.other.proj"];
         var got = Named("proj").SelectingExactly(adapted, Tied, selection: null, TiedAliases);
-        Assert.Equal(OneOrMany<string>.Many("encoder.shared.proj"), got.ExcludeModules);
-        Assert.Equal(adapted, got.SelectLayers(Tied));   // PEFT's view: named_modules() lists a shared module once, by its first path
+        // Every path of the shared layer is excluded: our reload (which selects a shared layer through any of its
+        // paths) must not reach it through the alias; the extra name matches nothing in PEFT, which lists a shared
+        // module once, by its first path (named_modules() drops duplicates).
+        Assert.Equal(OneOrMany<string>.Many("encoder.shared.proj", "decoder.shared.proj"), got.ExcludeModules);
+        Assert.Equal(adapted, got.SelectLayers(Tied, TiedAliases));   // our view
+        Assert.Equal(adapted, got.SelectLayers(Tied));   // PEFT's view
     }
 }

@@ -28,6 +28,12 @@ namespace LoraGen.Generators.Emitting
         private const string SpecFor = RuntimeNames.AdapterSpecForMember;
         private const string Invariant = "global::System.Globalization.CultureInfo.InvariantCulture";
 
+        /// <summary>
+        /// The optional partial method a <c>[LoraModel]</c> root may implement to adjust its facade's options
+        /// (a generated member, so not in <see cref="RuntimeNames"/>, which lists the runtime's own names).
+        /// </summary>
+        internal const string ConfigureOptionsMethod = "ConfigureLoraOptions";
+
         /// <summary>The source for <paramref name="model"/>, or null when the type needs no generated member.</summary>
         public static string? Emit(GenerationModel model)
         {
@@ -138,7 +144,21 @@ namespace LoraGen.Generators.Emitting
                 /// The LoRA facade of this model: Attach, Parameters, Summary, Merge, Unmerge, MergeAndUnload,
                 /// Save/Load in PEFT's layout, named adapters and Disable.
                 /// </summary>
-                public {{Controller}} {{RuntimeNames.FacadeProperty}} => __loraFacade ??= new {{Controller}}(this, {{RuntimeNames.OptionsProperty}});
+                public {{Controller}} {{RuntimeNames.FacadeProperty}} => __loraFacade ??= new {{Controller}}(this, __LoraFacadeOptions());
+
+                /// <summary>
+                /// Implement this partial method to add what the model declares beyond <c>[LoraModel]</c> to the options
+                /// the <see cref="{{RuntimeNames.FacadeProperty}}"/> facade is built with (its task type, a transposed
+                /// weight layout); without an implementation the facade uses <see cref="{{RuntimeNames.OptionsProperty}}"/> as they are.
+                /// </summary>
+                partial void {{ConfigureOptionsMethod}}(ref {{Options}} options);
+
+                private {{Options}} __LoraFacadeOptions()
+                {
+                    var options = {{RuntimeNames.OptionsProperty}};
+                    {{ConfigureOptionsMethod}}(ref options);
+                    return options;
+                }
 
                 /// <summary>The <c>[LoraModel]</c> settings of this model, fixed at compile time.</summary>
                 public static {{Options}} {{RuntimeNames.OptionsProperty}} { get; } = new(

@@ -38,8 +38,14 @@ public sealed partial class LlamaForCausalLM : CausalLmModule
     public override Tensor Output(Tensor hidden) => lm_head?.Forward(hidden) ?? Head(hidden, model.TokenEmbedding);
 
     /// <inheritdoc />
-    public override LoraModelOptions DefaultLoraOptions => LoraOptions with { TaskType = ConfigFields.TaskTypeCausalLm };
+    public override LoraModelOptions DefaultLoraOptions => Declared(LoraOptions);
 
     /// <inheritdoc />
-    public override LoraModelController LoraWith(LoraModelOptions options) => new(this, options with { TaskType = options.TaskType ?? ConfigFields.TaskTypeCausalLm });
+    public override LoraModelController LoraWith(LoraModelOptions options) => new(this, Declared(options));
+
+    /// <summary>The generated <c>Lora</c> facade gets what this family declares, as <see cref="LoraWith"/> does.</summary>
+    partial void ConfigureLoraOptions(ref LoraModelOptions options) => options = Declared(options);
+
+    /// <summary><paramref name="options"/> with what the family declares: its task (<c>CAUSAL_LM</c> unless set).</summary>
+    private static LoraModelOptions Declared(LoraModelOptions options) => options with { TaskType = options.TaskType ?? ConfigFields.TaskTypeCausalLm };
 }

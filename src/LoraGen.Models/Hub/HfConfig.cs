@@ -14,7 +14,7 @@ public static class HfConfig
     public static IReadOnlyList<string> ModelTypes { get; } = ["gpt2", "llama"];
 
     /// <summary>The <c>rope_scaling</c> types LoraGen honours for Llama.</summary>
-    public static IReadOnlyList<string> RopeTypes { get; } = ["default", "linear", "llama3"];
+    public static IReadOnlyList<string> RopeTypes { get; } = ["default", "linear", "dynamic", "yarn", "llama3"];
 
     /// <summary>The GPT-2 <c>activation_function</c> values (all the tanh approximation of GELU).</summary>
     public static IReadOnlyList<string> Gpt2Activations { get; } = ["gelu_new", "gelu_pytorch_tanh"];
@@ -96,6 +96,7 @@ public static class HfConfig
         string act = f.String("hidden_act", "silu")!;
         if (act != "silu") throw f.Error("hidden_act", $"\"{act}\" is not supported; supported: silu");
         int vocab = f.Int("vocab_size", 1, 1 << 24);
+        int maxPositions = f.Int("max_position_embeddings", 2048, 1, 1 << 24);
         return new LlamaConfig
         {
             ModelType = "llama",
@@ -104,12 +105,12 @@ public static class HfConfig
             Layers = f.Int("num_hidden_layers", 1, 4096),
             Heads = heads,
             KeyValueHeads = kv,
-            MaxPositions = f.Int("max_position_embeddings", 2048, 1, 1 << 24),
+            MaxPositions = maxPositions,
             IntermediateSize = f.Int("intermediate_size", 1, 1 << 24),
             RmsNormEps = f.Number("rms_norm_eps", 1e-6, 0),
             // transformers 5 writes rope_theta and the scaling inside one rope_parameters object; 4.x wrote them at the top.
             RopeTheta = (f.Object("rope_parameters") ?? f).Number("rope_theta", 10000, 0),
-            RopeScaling = Scaling(f),
+            RopeScaling = Scaling(f, maxPositions),
             AttentionBias = f.Bool("attention_bias", false),
             MlpBias = f.Bool("mlp_bias", false),
             TieWordEmbeddings = f.Bool("tie_word_embeddings", false),
@@ -119,7 +120,7 @@ public static class HfConfig
         };
     }
 
-    private static RopeScaling? Scaling(JsonFields f)
+    private static RopeScaling? Scaling(JsonFields f, int maxPositions)
     {
         if ((f.Object("rope_scaling") ?? f.Object("rope_parameters")) is not { } s) return null;
         string type = s.String("rope_type", null) ?? s.String("type", null) ?? throw s.Error("rope_type", "required field is missing");
@@ -127,6 +128,18 @@ public static class HfConfig
         if (type == "default") return null;
         double factor = s.Number("factor", 0);
         if (type == "linear") return new RopeScaling(type, factor);
+        if (type is "dynamic" or "yarn" && factor < 1) throw s.Error("factor", $"must be at least 1 for {type}, got {factor}");
+        if (type == "dynamic") return new RopeScaling(type, factor);
+        if (type == "yarn")
+        {
+            // As transformers: a missing or zero beta takes the paper's default; mscales count only when both are non-zero.
+            double fast = s.Number("beta_fast", 0, double.NegativeInfinity), slow = s.Number("beta_slow", 0, double.NegativeInfinity);
+            double? Optional(string name) => s.Has(name) ? s.Number(name, double.NegativeInfinity) : null;
+            var yarn = new RopeScaling(type, factor, OriginalMaxPositions: s.Int("original_max_position_embeddings", maxPositions, 1, 1 << 24),
+                BetaFast: fast == 0 ? 32 : fast, BetaSlow: slow == 0 ? 1 : slow, AttentionFactor: Optional("attention_factor"),
+                Mscale: Optional("mscale"), MscaleAllDim: Optional("mscale_all_dim"), Truncate: s.Bool("truncate", true));
+            return yarn;
+        }
         double lo = s.Number("low_freq_factor", 0), hi = s.Number("high_freq_factor", 0);
         if (!(hi > lo)) throw s.Error("high_freq_factor", $"must be greater than low_freq_factor ({lo})");
         return new RopeScaling(type, factor, lo, hi, s.Int("original_max_position_embeddings", 1, 1 << 24));

@@ -15,7 +15,8 @@ public sealed partial record AdapterConfig
     /// <param name="selection">The selection the adapter was created or loaded with, or null.</param>
     /// <param name="aliases">
     /// A layer shared under several paths (tied weights): its first path → its other paths. Such a layer is selected
-    /// when any of its paths is, and is named (in <paramref name="adapted"/> and in <c>exclude_modules</c>) by its first path.
+    /// when any of its paths is, and is named in <paramref name="adapted"/> by its first path; <c>exclude_modules</c>
+    /// lists it under all of its paths (its first path first), so a reload cannot reach it through another one.
     /// </param>
     public AdapterConfig SelectingExactly(IReadOnlyCollection<string> adapted, IReadOnlyList<(string Path, LayerKind Kind)> layers, AdapterConfig? selection,
         IReadOnlyDictionary<string, IReadOnlyList<string>>? aliases = null)
@@ -38,7 +39,12 @@ public sealed partial record AdapterConfig
             if (Exact(named)) return named;
         }
         if (Exact(this)) return this;
-        var extra = SelectLayers(layers, aliases).Where(p => !want.Contains(p)).ToList();
+        // A shared layer is excluded under every one of its paths: SelectLayers reaches it through any of them, so
+        // naming only the first would let a reload find it again through an alias. PEFT lists a shared module once,
+        // by its first path (named_modules() drops duplicates), so the alias entries match nothing there.
+        var extra = SelectLayers(layers, aliases).Where(p => !want.Contains(p))
+            .SelectMany(p => aliases is not null && aliases.TryGetValue(p, out var more) ? [p, .. more] : new[] { p })
+            .ToList();
         return this with { ExcludeModules = OneOrMany<string>.Many(extra) };
     }
 }

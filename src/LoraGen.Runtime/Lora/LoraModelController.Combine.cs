@@ -13,10 +13,12 @@ public sealed partial class LoraModelController
     /// <c>dare_ties</c> or <c>magnitude_prune</c> (these four need <paramref name="density"/>; DARE's drops follow
     /// <paramref name="seed"/>). The one implementation is the PEFT unit's <see cref="AdapterCombination"/> (the CLI's
     /// <c>combine</c> uses it too). The new adapter has scaling 1 (α = r), trains, and is not made active. DoRA adapters
-    /// are refused (their magnitudes do not combine). A bad name, type or setting throws before anything changes.
+    /// are refused (their magnitudes do not combine). <paramref name="svdClamp"/> is PEFT's <c>svd_clamp</c> for the SVD
+    /// types: a quantile q in [0, 1] at which every entry of the new A and B is clamped (none when null). A bad name,
+    /// type or setting throws before anything changes.
     /// </summary>
     public void AddWeightedAdapter(IReadOnlyList<string> adapters, IReadOnlyList<double> weights, string name, string combinationType = CombinationTypes.Svd,
-        int? svdRank = null, double? density = null, string majoritySignMethod = "total", ulong seed = 0)
+        int? svdRank = null, double? density = null, string majoritySignMethod = "total", ulong seed = 0, double? svdClamp = null)
     {
         ArgumentNullException.ThrowIfNull(adapters);
         ArgumentNullException.ThrowIfNull(weights);
@@ -44,7 +46,7 @@ public sealed partial class LoraModelController
                     : null).ToList();
                 var layerOptions = options is null ? null : options with { Seed = seed + (ulong)index };
                 LoraFactors combined;
-                try { combined = AdapterCombination.Combine(method, factors, weights, rank, layerOptions); }
+                try { combined = AdapterCombination.Combine(method, factors, weights, rank, layerOptions, svdClamp); }
                 catch (ArgumentException e) { throw new ArgumentException($"{slot.LayerName}: {e.Message}", e); }
                 var first = adapters.Select(a => slot.Adapters.GetValueOrDefault(a)).First(ad => ad is not null)!;
                 made.Add((slot, new LoraConfig(rank, rank, first.Config.Dropout), combined));

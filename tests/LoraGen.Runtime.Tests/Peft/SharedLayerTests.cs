@@ -101,6 +101,60 @@ public sealed class SharedLayerTests : IDisposable
         Assert.Equal(["base_model.model.encoder.lora_A.weight", "base_model.model.encoder.lora_B.weight"], KeysOf(saved));
     }
 
+    /// <summary>A block holding one Linear <c>proj</c>; <c>a</c> and <c>b</c> are one block, <c>c</c> is its own.</summary>
+    private sealed class Block : Module
+    {
+        public Block(ulong seed) => Proj = new Linear(4, 4, rng: new Rng(seed));
+
+        public Linear Proj { get; }
+
+        public override IEnumerable<(string Name, Module Module)> Children()
+        {
+            yield return ("proj", Proj);
+        }
+    }
+
+    private sealed class SharedBlockModel : Module
+    {
+        public SharedBlockModel()
+        {
+            A = new Block(5);
+            B = A;
+            C = new Block(6);
+            Lora = new LoraModelController(this, LoraModelOptions.FromFieldsOnly with { Targets = ["proj"] });
+        }
+
+        public Block A { get; }
+        public Block B { get; }
+        public Block C { get; }
+        public LoraModelController Lora { get; }
+
+        public override IEnumerable<(string Name, Module Module)> Children()
+        {
+            yield return ("a", A);
+            yield return ("b", B);
+            yield return ("c", C);
+        }
+    }
+
+    [Fact]
+    public void ExcludingASharedLayerSurvivesSaveAndReload()   // regression: exclude_modules listed only its first path
+    {
+        var model = new SharedBlockModel();
+        model.Lora.Attach(seed: 3, config: new LoraOverride { TargetModules = ["proj"], ExcludeModules = ["a.proj"] });
+        Assert.Equal(["c.proj"], model.Lora.Targets().Select(t => t.Path));
+        model.Lora.Save(_dir);
+        Assert.Equal(["base_model.model.c.proj.lora_A.weight", "base_model.model.c.proj.lora_B.weight"], KeysOf(_dir));
+        var config = AdapterConfig.Parse(File.ReadAllText(Path.Combine(_dir, AdapterKeys.ConfigFile)));
+        Assert.True(config.IsExcluded("a.proj"));
+        Assert.True(config.IsExcluded("b.proj"));
+
+        var again = new SharedBlockModel();
+        again.Lora.Load(_dir);   // used to fail: the shared layer was reached through b.proj and its keys were missing
+        Assert.Null(again.A.Proj.Adapter);
+        Assert.Equal(model.C.Proj.Lora!.Adapters["default"].A.ToArray(), again.C.Proj.Lora!.Adapters["default"].A.ToArray());
+    }
+
     [Fact]
     public void AliasesListTheOtherPaths()
     {

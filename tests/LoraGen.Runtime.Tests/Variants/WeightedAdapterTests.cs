@@ -66,6 +66,26 @@ public sealed class WeightedAdapterTests : IDisposable
     }
 
     [Fact]
+    public void SvdClampIsPassedToTheCombination()
+    {
+        var model = TwoAdapters();
+        model.Lora.AddWeightedAdapter(["x", "y"], [1, -0.5], "plain", svdRank: 4);
+        model.Lora.AddWeightedAdapter(["x", "y"], [1, -0.5], "clamped", svdRank: 4, svdClamp: 0.5);
+        foreach (var slot in new[] { model.Q.Lora!, model.V.Lora! })
+        {
+            // The same combination computed by the PEFT unit with svd_clamp: what the facade adds, bit for bit.
+            var factors = new[] { "x", "y" }.Select(n => slot.Adapters[n]).Select(ad =>
+                (LoraGen.Combine.LoraFactors?)new LoraGen.Combine.LoraFactors(ad.A.ToArray(), ad.B.ToArray(), ad.Config.Rank, ad.A.Dim(1), ad.B.Dim(0), ad.Scaling)).ToList();
+            var expected = LoraGen.Combine.AdapterCombination.Combine(LoraGen.Combine.CombinationMethod.Svd, factors, [1, -0.5], 4, svdClamp: 0.5);
+            Assert.Equal(expected.A, slot.Adapters["clamped"].A.ToArray());
+            Assert.Equal(expected.B, slot.Adapters["clamped"].B.ToArray());
+            // At the median every entry's magnitude is at most the bound, so the largest ones were cut.
+            float bound = slot.Adapters["clamped"].B.ToArray().Concat(slot.Adapters["clamped"].A.ToArray()).Max(Math.Abs);
+            Assert.Contains(slot.Adapters["plain"].B.ToArray().Concat(slot.Adapters["plain"].A.ToArray()), v => Math.Abs(v) > bound);
+        }
+    }
+
+    [Fact]
     public void BadRequestsChangeNothing()
     {
         var model = TwoAdapters();
@@ -73,6 +93,8 @@ public sealed class WeightedAdapterTests : IDisposable
         Assert.Throws<ArgumentException>(() => model.Lora.AddWeightedAdapter(["x", "y"], [1, 1], "m", combinationType: "ties"));           // no density
         Assert.Throws<ArgumentException>(() => model.Lora.AddWeightedAdapter(["x", "y"], [1, 1], "m", combinationType: "ties", density: 0.5)); // ranks differ
         Assert.Throws<KeyNotFoundException>(() => model.Lora.AddWeightedAdapter(["x", "nope"], [1, 1], "m"));
+        Assert.Throws<ArgumentException>(() => model.Lora.AddWeightedAdapter(["x", "y"], [1, 1], "m", svdClamp: 1.5));                      // not a quantile
+        Assert.Throws<ArgumentException>(() => model.Lora.AddWeightedAdapter(["x", "y"], [1, 1], "m", combinationType: "cat", svdClamp: 0.9)); // svd types only
         Assert.Equal(["x", "y"], model.Lora.Names);
         Assert.DoesNotContain("m", model.Q.Lora!.Adapters.Keys);
     }

@@ -32,7 +32,21 @@ namespace LoraGen.Generators.Tests.Models
         /// The LoRA facade of this model: Attach, Parameters, Summary, Merge, Unmerge, MergeAndUnload,
         /// Save/Load in PEFT's layout, named adapters and Disable.
         /// </summary>
-        public global::LoraGen.Lora.LoraModelController Lora => __loraFacade ??= new global::LoraGen.Lora.LoraModelController(this, LoraOptions);
+        public global::LoraGen.Lora.LoraModelController Lora => __loraFacade ??= new global::LoraGen.Lora.LoraModelController(this, __LoraFacadeOptions());
+
+        /// <summary>
+        /// Implement this partial method to add what the model declares beyond <c>[LoraModel]</c> to the options
+        /// the <see cref="Lora"/> facade is built with (its task type, a transposed
+        /// weight layout); without an implementation the facade uses <see cref="LoraOptions"/> as they are.
+        /// </summary>
+        partial void ConfigureLoraOptions(ref global::LoraGen.Lora.LoraModelOptions options);
+
+        private global::LoraGen.Lora.LoraModelOptions __LoraFacadeOptions()
+        {
+            var options = LoraOptions;
+            ConfigureLoraOptions(ref options);
+            return options;
+        }
 
         /// <summary>The <c>[LoraModel]</c> settings of this model, fixed at compile time.</summary>
         public static global::LoraGen.Lora.LoraModelOptions LoraOptions { get; } = new(
