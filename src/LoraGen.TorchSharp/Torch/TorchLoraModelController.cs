@@ -114,6 +114,15 @@ public sealed partial class TorchLoraModelController : ILoraFacade
     /// </summary>
     public TorchLoraModelController Attach(string name = "default", ulong seed = 0, TorchLoraOverride? config = null)
     {
+        var held = MaterializeBases();   // a low-precision base reads as fp32 while adapters initialise from W (DoRA, PiSSA)
+        try { AttachCore(name, seed, config); }
+        finally { ReleaseBases(held); }
+        ApplyCompileTimeQuantization();   // [LoraModel(BaseQuantization)]
+        return this;
+    }
+
+    private void AttachCore(string name, ulong seed, TorchLoraOverride? config)
+    {
         if (_names.Contains(name)) throw new InvalidOperationException($"An adapter named '{name}' is already attached.");
         var selection = config?.Selection();
         var targets = TargetsFor(config, selection);
@@ -128,7 +137,7 @@ public sealed partial class TorchLoraModelController : ILoraFacade
         if (variant != LoraVariant.Lora)
         {
             AttachBasis(name, seed, config, targets, variant);
-            return this;
+            return;
         }
         var basisPaths = BasisLayers().Select(l => l.Path).ToHashSet(StringComparer.Ordinal);
         if (targets.FirstOrDefault(t => basisPaths.Contains(t.Path)) is { } shared)
@@ -155,7 +164,6 @@ public sealed partial class TorchLoraModelController : ILoraFacade
         Register(name);
         _selection[name] = selection;
         SyncBasisActive();
-        return this;
     }
 
     /// <summary>
@@ -274,13 +282,18 @@ public sealed partial class TorchLoraModelController : ILoraFacade
     /// <inheritdoc/>
     public void Merge(bool safe = false)
     {
-        foreach (var layer in AdapterLayers()) layer.Merge(safe);
+        var layers = AdapterLayers().ToList();
+        if (layers.Count == 0) return;
+        var held = MaterializeBases();   // a low-precision base is merged into its dequantized fp32 copy (exact)
+        try { foreach (var layer in layers) layer.Merge(safe); }
+        finally { if (!IsMerged) ReleaseBases(held); }
     }
 
     /// <inheritdoc/>
     public void Unmerge()
     {
         foreach (var layer in AdapterLayers()) layer.Unmerge();
+        ReleaseBases(_quantized.Values);   // W is bit-identical to the dequantized copy again: the same low-precision bytes
     }
 
     /// <inheritdoc/>
@@ -292,6 +305,8 @@ public sealed partial class TorchLoraModelController : ILoraFacade
         Merge(safe);
         foreach (var layer in LoraLayers().Values) layer.Unload(merge: true);
         foreach (var (_, layer) in BasisLayers()) layer.Unload(merge: true);
+        _requantized.Clear();
+        _requantized.AddRange(ReleaseBases(_quantized.Values));   // W + ΔW rounded to the low-precision format again (lossy)
         _names.Clear();
         _selection.Clear();
         _basis.Clear();
@@ -306,6 +321,7 @@ public sealed partial class TorchLoraModelController : ILoraFacade
     {
         foreach (var layer in LoraLayers().Values) layer.Unload(merge: false);
         foreach (var (_, layer) in BasisLayers()) layer.Unload(merge: false);
+        ReleaseBases(_quantized.Values);
         _names.Clear();
         _selection.Clear();
         _basis.Clear();
@@ -418,6 +434,13 @@ public sealed partial class TorchLoraModelController : ILoraFacade
     /// before anything changes. The base model is frozen; the adapter becomes active if none is.
     /// </summary>
     public void Load(string directory, string name = "default")
+    {
+        var held = MaterializeBases();
+        try { LoadCore(directory, name); }
+        finally { ReleaseBases(held); }
+    }
+
+    private void LoadCore(string directory, string name)
     {
         if (_names.Contains(name)) throw new InvalidOperationException($"An adapter named '{name}' is already attached; Delete it first or load under another name.");
         if (TryLoadBasis(directory, name)) return;
