@@ -11,7 +11,8 @@ namespace LoraGen.Analyzers
     /// <summary>
     /// The VeRA/NoLA rules on the attributes (<c>Variant = LoraVariant.Vera/Nola</c>): LORA0210, VeRA fields of one
     /// type (and its <c>[LoraModel]</c> defaults) with different ranks; LORA0211, NoLA with <c>NolaBases</c> &lt; 1;
-    /// LORA0212, VeRA/NoLA on an Embedding field or a TorchSharp model; LORA0213, VeRA/NoLA with DoRA, PiSSA or OLoRA.
+    /// LORA0212, VeRA/NoLA on an Embedding field (managed or TorchSharp: both backends adapt Linear layers only);
+    /// LORA0213, VeRA/NoLA with DoRA, PiSSA or OLoRA.
     /// </summary>
     [DiagnosticAnalyzer(LanguageNames.CSharp)]
     public sealed class BasisVariantAnalyzer : DiagnosticAnalyzer
@@ -57,15 +58,21 @@ namespace LoraGen.Analyzers
             if (spec.Variant != Vera && spec.NolaBases < 1)
                 context.ReportDiagnostic(Diagnostic.Create(Descriptors.NolaTooFewBases, AttributeArguments.Location(attribute, RuntimeNames.NolaBasesProperty, context.CancellationToken) ?? whole,
                     name, spec.NolaBases.ToString(System.Globalization.CultureInfo.InvariantCulture)));
-            var module = symbol as INamedTypeSymbol ?? symbol.ContainingType;
-            if (torch is not null && torch.IsModule(module))
-                context.ReportDiagnostic(Diagnostic.Create(Descriptors.BasisVariantUnsupported, variantWhere, name, variant, "it is a TorchSharp module and the TorchSharp backend implements neither VeRA nor NoLA yet"));
-            else if (symbol is IFieldSymbol field && symbols is not null && symbols.AdaptableKindOf(AttributeArguments.ElementType(field.Type)) == AdaptableKind.Embedding)
+            if (symbol is IFieldSymbol field && IsEmbedding(AttributeArguments.ElementType(field.Type), torch, symbols))
                 context.ReportDiagnostic(Diagnostic.Create(Descriptors.BasisVariantUnsupported, variantWhere, name, variant, "it is an Embedding: VeRA and NoLA adapt Linear layers only"));
             if (spec.UseDora)
                 context.ReportDiagnostic(Diagnostic.Create(Descriptors.BasisVariantConflict, AttributeArguments.Location(attribute, RuntimeNames.UseDoraProperty, context.CancellationToken) ?? whole, name, variant, "DoRA (UseDora = true)"));
             if (spec.Init is Pissa or Olora)
                 context.ReportDiagnostic(Diagnostic.Create(Descriptors.BasisVariantConflict, AttributeArguments.Location(attribute, RuntimeNames.InitProperty, context.CancellationToken) ?? whole, name, variant, $"{EnumNames.LoraInit[spec.Init]} initialisation"));
+        }
+
+        /// <summary>A managed or TorchSharp Embedding (or a type deriving from one).</summary>
+        private static bool IsEmbedding(ITypeSymbol? type, TorchSymbols? torch, ModuleSymbols? symbols)
+        {
+            if (symbols is not null && symbols.AdaptableKindOf(type) == AdaptableKind.Embedding) return true;
+            for (var t = type; t is not null && torch?.Embedding is not null; t = t.BaseType)
+                if (SymbolEqualityComparer.Default.Equals(t, torch.Embedding)) return true;
+            return false;
         }
 
         /// <summary>LORA0210: the VeRA ranks of one type's fields and its [LoraModel] defaults must agree.</summary>

@@ -181,9 +181,8 @@ namespace LoraGen.Analyzers
             "Embedding base cannot be quantized", "'{0}' stores its base in {1} (BaseQuantization), but the adapted Embedding '{2}' cannot be quantized: its weight stays fp32",
             Usage, DiagnosticSeverity.Warning, "The low-precision base is read through the GEMM's tile hook, which only Linear layers use; an Embedding gathers rows and keeps its fp32 table, so its memory is not reduced. Adapt Linear layers for QLoRA, or accept the fp32 table.");
 
-        public static readonly DiagnosticDescriptor QuantizationUnsupported = Rule("LORA0215",
-            "Low-precision base where the backend cannot apply it", "'{0}' sets BaseQuantization = {1}, but it is a TorchSharp module and the TorchSharp backend has no low-precision base: remove BaseQuantization or use the managed backend",
-            Usage, DiagnosticSeverity.Error, "BaseQuantization is applied by the managed runtime's Attach (Lora.Quantize); the TorchSharp backend would silently train on an fp32 base.");
+        // LORA0215 ("Low-precision base where the backend cannot apply it") is retired: the TorchSharp backend keeps NF4
+        // and BF16 bases (TorchQuantizedBase). The ID is never reused (docs/analyzers/LORA0215.md; CatalogTests' Retired list).
         public static readonly DiagnosticDescriptor VeraRanksDiffer = Rule("LORA0210",
             "VeRA layers with different ranks", "'{0}' uses VeRA with rank {1}, but '{2}' uses VeRA with rank {3}: VeRA shares one pair of projections across the adapter's layers, so every layer needs the same rank",
             Usage, DiagnosticSeverity.Error, "VeRA's frozen A [r, max_in] and B [max_out, r] are one pair per adapter, sliced per layer; PEFT's VeraConfig has one r. Attach refuses layers of different ranks.");
@@ -194,7 +193,7 @@ namespace LoraGen.Analyzers
 
         public static readonly DiagnosticDescriptor BasisVariantUnsupported = Rule("LORA0212",
             "VeRA/NoLA where it cannot apply", "'{0}' asks for {1}, but {2}",
-            Usage, DiagnosticSeverity.Error, "VeRA and NoLA adapt Linear layers (PEFT's VeRA likewise) on the managed runtime; Embedding layers and TorchSharp models are not supported.");
+            Usage, DiagnosticSeverity.Error, "VeRA and NoLA adapt Linear layers (PEFT's VeRA likewise) on both backends; Embedding layers are not supported.");
 
         public static readonly DiagnosticDescriptor BasisVariantConflict = Rule("LORA0213",
             "VeRA/NoLA combined with DoRA, PiSSA or OLoRA", "'{0}' asks for {1} together with {2}: its matrices are frozen random projections, which these settings cannot apply to",

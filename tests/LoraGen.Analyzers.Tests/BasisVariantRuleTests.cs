@@ -66,21 +66,23 @@ public class BasisVariantRuleTests
         Verify.Diagnostic("LORA0213", 2, "'Net.v' asks for NoLA together with Olora initialisation: its matrices are frozen random projections, which these settings cannot apply to"));
 
     [Fact]
-    public Task TorchSharpModelsAreReported()
+    public Task TorchSharpEmbeddingsAreReportedAndLinearsAreNot()
     {
         var test = new LoraAnalyzerTest<BasisVariantAnalyzer>
         {
             TestCode = LoraTestSetup.TorchUsings + """
                 public sealed partial class Attention : nn.Module<Tensor, Tensor>
                 {
-                    [Lora(Rank = 8, {|#0:Variant = LoraVariant.Vera|})] private readonly Linear q_proj;
-                    public Attention(int d) : base(nameof(Attention)) { q_proj = nn.Linear(d, d); RegisterComponents(); }
-                    public override Tensor forward(Tensor x) => q_proj.call(x);
+                    [Lora(Rank = 8, Variant = LoraVariant.Vera)] private readonly Linear q_proj;
+                    [Lora(Rank = 8, Variant = LoraVariant.Nola)] private readonly Linear v_proj;
+                    [Lora(Rank = 8, {|#0:Variant = LoraVariant.Nola|})] private readonly Embedding wte;
+                    public Attention(int d) : base(nameof(Attention)) { q_proj = nn.Linear(d, d); v_proj = nn.Linear(d, d); wte = nn.Embedding(10, d); RegisterComponents(); }
+                    public override Tensor forward(Tensor x) => v_proj.call(q_proj.call(x));
                 }
                 """,
         };
         LoraTestSetup.ConfigureTorch(test.TestState);
-        test.ExpectedDiagnostics.Add(Verify.Diagnostic("LORA0212", 0, "'Attention.q_proj' asks for VeRA, but it is a TorchSharp module and the TorchSharp backend implements neither VeRA nor NoLA yet"));
+        test.ExpectedDiagnostics.Add(Verify.Diagnostic("LORA0212", 0, "'Attention.wte' asks for NoLA, but it is an Embedding: VeRA and NoLA adapt Linear layers only"));
         return test.RunAsync();
     }
 }

@@ -92,7 +92,7 @@ namespace LoraGen.Generators.Emitting
                 public static {{Options}} {{RuntimeNames.OptionsProperty}} { get; } = new(
                     Defaults: {{ConfigOf(s.Defaults)}},
                     Bias: {{BiasMember(s.Defaults.Bias)}},
-                    {{OptionsArguments(s)}});
+                    {{OptionsArguments(s)}}){{(s.BaseQuantization == 0 ? "" : $" {{ {RuntimeNames.BaseQuantizationProperty} = {EnumNames.Member(EnumNames.LoraBaseQuantizationType, EnumNames.LoraBaseQuantization, s.BaseQuantization)} }}")}};
 
                 /// <summary>The PEFT safetensors key of every adapted layer ({i}: a ModuleList index).</summary>
                 public static class {{RuntimeNames.KeysClass}}
@@ -101,7 +101,7 @@ namespace LoraGen.Generators.Emitting
             w.CloseBlock();
         }
 
-        // The TorchSharp backend has no VeRA or NoLA: those settings are left out here and LORA0212 reports them.
-        private static string ConfigOf(LoraSpec s) => NewConfig(Config, s with { Variant = AttributeDefaults.Variant, NolaBases = AttributeDefaults.NolaBases });
+        // Variant (VeRA/NoLA) and NolaBases are emitted as on the managed backend: TorchLoraConfig has the same parameters.
+        private static string ConfigOf(LoraSpec s) => NewConfig(Config, s);
     }
 }

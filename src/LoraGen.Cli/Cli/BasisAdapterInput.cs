@@ -111,8 +111,7 @@ internal sealed class BasisAdapterInput : IDisposable
                 throw CliException.Input($"{weightsPath}: the {config.PeftType} adapter has no layer (no key ending in '{first}').");
             if (!vera)
             {
-                try { BasisAdapterFiles.CheckNolaMetadata(weightsPath, weights, config); }
-                catch (LoraAdapterException e) { throw CliException.Input(e.Message, e); }
+                if (config.MetadataConflict(weights.Metadata) is { } conflict) throw CliException.Input($"{weightsPath}: {conflict}");
             }
             return new BasisAdapterInput(config, weights, weightsPath, configPath, firsts.ToList(), other);
         }

@@ -102,6 +102,33 @@ public sealed record BasisAdapterConfig
         catch (Exception e) when (e is JsonException or AdapterConfigException or IOException) { return null; }
     }
 
+    /// <summary>
+    /// NoLA's generator settings as the weights' <c>__metadata__</c> (docs/nola-format.md): generator, seed, k_A, k_B, r
+    /// as decimal strings; null for VeRA. Both backends write exactly these.
+    /// </summary>
+    public IReadOnlyDictionary<string, string>? WeightsMetadata() => Variant != LoraVariant.Nola ? null : new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        [PeftKeys.NolaMetaGenerator] = BasisGenerator,
+        [PeftKeys.NolaMetaSeed] = Seed.ToString(CultureInfo.InvariantCulture),
+        [PeftKeys.NolaMetaNumBasisA] = NumBasisA.ToString(CultureInfo.InvariantCulture),
+        [PeftKeys.NolaMetaNumBasisB] = NumBasisB.ToString(CultureInfo.InvariantCulture),
+        [PeftKeys.NolaMetaRank] = R.ToString(CultureInfo.InvariantCulture),
+    };
+
+    /// <summary>
+    /// Where a NoLA file's <c>__metadata__</c> (<paramref name="metadata"/>) disagrees with this config: a message naming
+    /// the key and both values, or null when every present key agrees (the bases would otherwise differ from the ones
+    /// the coefficients were trained with). Always null for VeRA.
+    /// </summary>
+    public string? MetadataConflict(IReadOnlyDictionary<string, string> metadata)
+    {
+        ArgumentNullException.ThrowIfNull(metadata);
+        foreach (var (key, value) in WeightsMetadata() ?? new Dictionary<string, string>())
+            if (metadata.TryGetValue(key, out var got) && got != value)
+                return $"{AdapterKeys.WeightsFile} __metadata__ \"{key}\" is \"{got}\" but {AdapterKeys.ConfigFile} says \"{value}\": the bases would differ from the ones the coefficients were trained with.";
+        return null;
+    }
+
     // ------------------------------------------------------------------ writing
 
     /// <summary>The config as PEFT writes it: <c>json.dumps(config, indent=2, sort_keys=True)</c>. Checks the rules first.</summary>

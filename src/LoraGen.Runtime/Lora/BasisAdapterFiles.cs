@@ -44,21 +44,13 @@ internal static class BasisAdapterFiles
             }
         }
         if (paths.Count == 0) throw new InvalidOperationException($"Adapter '{name}' adapts no layer.");
-        Dictionary<string, string>? meta = null;
+        IReadOnlyDictionary<string, string>? meta;
         if (settings.Variant == LoraVariant.Vera && settings.SaveProjection)
         {
             tensors.Add(projection!.A.ToEntry(PeftKeys.VeraSharedA));
             tensors.Add(projection.B.ToEntry(PeftKeys.VeraSharedB));
         }
-        if (settings.Variant == LoraVariant.Nola)
-            meta = new Dictionary<string, string>(StringComparer.Ordinal)
-            {
-                [PeftKeys.NolaMetaGenerator] = settings.BasisGenerator,
-                [PeftKeys.NolaMetaSeed] = settings.Seed.ToString(CultureInfo.InvariantCulture),
-                [PeftKeys.NolaMetaNumBasisA] = settings.NumBasisA.ToString(CultureInfo.InvariantCulture),
-                [PeftKeys.NolaMetaNumBasisB] = settings.NumBasisB.ToString(CultureInfo.InvariantCulture),
-                [PeftKeys.NolaMetaRank] = settings.R.ToString(CultureInfo.InvariantCulture),
-            };
+        meta = settings.WeightsMetadata();   // NoLA: the generator settings (the PEFT unit's one list)
         var names = new AdapterConfig { TargetModules = OneOrMany<string>.Many(paths.Select(ModulePath.LastSegment).Distinct().Order(StringComparer.Ordinal)) };
         var chosen = names.SelectingExactly(paths, model.Kinds, selection, model.Aliases);
         var config = settings with
@@ -137,7 +129,7 @@ internal static class BasisAdapterFiles
             }
             var match = file.Match(expected);
             if (!match.IsExact) throw new LoraAdapterException(directory, $"the {cfg.PeftType} adapter does not fit this model", match.Missing, match.Unexpected, match.Mismatched);
-            if (!vera) CheckNolaMetadata(directory, file, cfg);
+            if (cfg.MetadataConflict(file.Metadata) is { } conflict) throw new LoraAdapterException(directory, conflict);
 
             Tensor Load(string key)
             {
@@ -170,21 +162,5 @@ internal static class BasisAdapterFiles
             if (problems.Count > 0) throw new LoraAdapterException(directory, string.Join("; ", problems));
             return (cfg, loaded);
         }
-    }
-
-    /// <summary>NoLA's generator settings are in the config and in the weights' metadata; a file where they differ is refused (also by <c>loragen</c>).</summary>
-    internal static void CheckNolaMetadata(string directory, SafetensorsFile file, BasisAdapterConfig cfg)
-    {
-        var want = new (string Key, string Value)[]
-        {
-            (PeftKeys.NolaMetaGenerator, cfg.BasisGenerator),
-            (PeftKeys.NolaMetaSeed, cfg.Seed.ToString(CultureInfo.InvariantCulture)),
-            (PeftKeys.NolaMetaNumBasisA, cfg.NumBasisA.ToString(CultureInfo.InvariantCulture)),
-            (PeftKeys.NolaMetaNumBasisB, cfg.NumBasisB.ToString(CultureInfo.InvariantCulture)),
-            (PeftKeys.NolaMetaRank, cfg.R.ToString(CultureInfo.InvariantCulture)),
-        };
-        foreach (var (key, value) in want)
-            if (file.Metadata.TryGetValue(key, out var got) && got != value)
-                throw new LoraAdapterException(directory, $"{AdapterKeys.WeightsFile} __metadata__ \"{key}\" is \"{got}\" but {AdapterKeys.ConfigFile} says \"{value}\": the bases would differ from the ones the coefficients were trained with.");
     }
 }

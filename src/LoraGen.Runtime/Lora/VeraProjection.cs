@@ -1,3 +1,4 @@
+using LoraGen.Bases;
 using LoraGen.Tensors;
 
 namespace LoraGen.Lora;
@@ -7,7 +8,7 @@ namespace LoraGen.Lora;
 /// sized for the largest adapted layer and sliced per layer (A's first <c>in</c> columns, B's first <c>out</c> rows).
 /// Made as PEFT makes them — <c>torch.Generator().manual_seed(projection_prng_key)</c>, then A, then B, each with
 /// PEFT's <c>_kaiming_init</c> — so an adapter saved without its projections (<c>save_projection: false</c>) loads the
-/// same matrices here and in PEFT (see <see cref="TorchMt19937"/>).
+/// same matrices here, on the TorchSharp backend and in PEFT (see <see cref="VeraProjections"/>).
 /// </summary>
 internal sealed class VeraProjection
 {
@@ -24,10 +25,8 @@ internal sealed class VeraProjection
     /// <summary>PEFT's projections for rank <paramref name="r"/> and the largest layer [<paramref name="maxOut"/>, <paramref name="maxIn"/>].</summary>
     public static VeraProjection Generate(long seed, int r, int maxIn, int maxOut)
     {
-        var g = new TorchMt19937((ulong)seed);
-        var a = Tensor.FromArray(g.KaimingUniform(r, maxIn), r, maxIn);
-        var b = Tensor.FromArray(g.KaimingUniform(maxOut, r), maxOut, r);
-        return new VeraProjection(a, b, seed);
+        var (a, b) = VeraProjections.Generate(seed, r, maxIn, maxOut);   // the PEFT unit's one copy, shared with the TorchSharp backend
+        return new VeraProjection(Tensor.FromArray(a, r, maxIn), Tensor.FromArray(b, maxOut, r), seed);
     }
 
     /// <summary>A [r, max_in], frozen.</summary>

@@ -13,8 +13,10 @@ namespace LoraGen.Torch;
 /// <param name="UseRsLora">Scaling α/√r (rank-stabilized) instead of α/r.</param>
 /// <param name="UseDora">DoRA (PEFT <c>use_dora</c>): a trainable magnitude per output feature rescales W + s·BA to m/‖W + s·BA‖.</param>
 /// <param name="PissaNiter">With <see cref="LoraInit.Pissa"/>: 0 for the exact SVD, N &gt; 0 for PEFT's <c>pissa_niter_N</c> (a randomized SVD with N power iterations).</param>
+/// <param name="Variant">LoRA (with or without DoRA), VeRA or NoLA (<see cref="LoraVariant"/>, Linear layers only); rank, α (NoLA's scaling) and dropout apply to all three.</param>
+/// <param name="NolaBases">NoLA's k for A and for B (a run-time override may set them apart).</param>
 public sealed record TorchLoraConfig(int Rank, double Alpha, double Dropout = 0, LoraInit Init = LoraInit.Kaiming, bool UseRsLora = false,
-    bool UseDora = false, int PissaNiter = 0)
+    bool UseDora = false, int PissaNiter = 0, LoraVariant Variant = LoraVariant.Lora, int NolaBases = 64)
 {
     /// <summary>The factor applied to B·A: α/r, or α/√r with rsLoRA.</summary>
     public double Scaling => UseRsLora ? Alpha / Math.Sqrt(Rank) : Alpha / Rank;
@@ -29,5 +31,9 @@ public sealed record TorchLoraConfig(int Rank, double Alpha, double Dropout = 0,
         if (PissaNiter < 0) throw new ArgumentException($"{where}: PiSSA's power iterations must be ≥ 0, got {PissaNiter}.");
         if (UseDora && Init is LoraInit.Pissa or LoraInit.Olora)
             throw new ArgumentException($"{where}: {Init} initialisation with DoRA is not supported; use one or the other.");
+        if (!Enum.IsDefined(Variant)) throw new ArgumentException($"{where}: unknown LoRA variant {(int)Variant}.");
+        if (Variant == LoraVariant.Nola && NolaBases < 1) throw new ArgumentException($"{where}: NoLA needs at least one basis (k ≥ 1), got {NolaBases}.");
+        if (Variant != LoraVariant.Lora && (UseDora || Init is LoraInit.Pissa or LoraInit.Olora))
+            throw new ArgumentException($"{where}: {Variant} cannot be combined with {(UseDora ? "DoRA" : Init.ToString())}; its matrices are frozen random projections.");
     }
 }

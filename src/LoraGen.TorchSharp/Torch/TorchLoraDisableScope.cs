@@ -1,16 +1,16 @@
 namespace LoraGen.Torch;
 
 /// <summary>
-/// Disables LoRA on a set of layers while it lives (<c>using (layer.Disable()) { ... }</c>): the hooks add nothing,
+/// Disables LoRA (or VeRA/NoLA) on a set of layers while it lives (<c>using (layer.Disable()) { ... }</c>): the hooks add nothing,
 /// so unmerged adapters do not contribute. Disposing it restores each layer's previous state, so scopes nest.
 /// </summary>
 public sealed class TorchLoraDisableScope : IDisposable
 {
-    private readonly (TorchLoraLayer Layer, bool WasDisabled)[] _saved;
+    private readonly (ITorchAdapterLayer Layer, bool WasDisabled)[] _saved;
     private bool _disposed;
 
     /// <summary>Disables every layer in <paramref name="layers"/> until disposal.</summary>
-    public TorchLoraDisableScope(IEnumerable<TorchLoraLayer> layers)
+    public TorchLoraDisableScope(IEnumerable<ITorchAdapterLayer> layers)
     {
         ArgumentNullException.ThrowIfNull(layers);
         _saved = layers.Select(l => (l, l.Disabled)).ToArray();

@@ -18,7 +18,7 @@ namespace LoraGen.Torch;
 /// Variants: DoRA (<see cref="TorchLoraConfig.UseDora"/>, a magnitude per output feature) and PiSSA/OLoRA
 /// initialisation (<see cref="TorchLoraConfig.Init"/>, which rewrites W to the residual).
 /// </summary>
-public sealed class TorchLoraLayer : nn.Module
+public sealed class TorchLoraLayer : nn.Module, ITorchAdapterLayer
 {
     /// <summary>The layers that carry LoRA now, so that a second attach to the same layer is refused.</summary>
     private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<nn.Module, TorchLoraLayer> Hooked = new();
@@ -344,6 +344,9 @@ public sealed class TorchLoraLayer : nn.Module
             _merged.Add(name);
         }
     }
+
+    /// <inheritdoc/>
+    void ITorchAdapterLayer.Merge(bool safe) => Merge(safe);
 
     /// <summary>Undoes every merge: W is restored bit for bit from the copy the first <see cref="Merge"/> took (under <c>no_grad</c>).</summary>
     public void Unmerge()

@@ -25,7 +25,11 @@ public sealed partial class TorchLoraModelController
         var (method, options) = CombinationMethods.ParseArguments(adapters.Count, weights.Count, combinationType, density, majoritySignMethod, seed);
         if (_names.Contains(name)) throw new InvalidOperationException($"An adapter named '{name}' already exists.");
         foreach (var a in adapters)
+        {
             if (!_names.Contains(a)) throw new KeyNotFoundException($"No adapter named '{a}' (have: {string.Join(", ", _names)}).");
+            if (_basis.TryGetValue(a, out var basis))
+                throw new ArgumentException($"Adapter '{a}' is a {basis.Settings.Variant} adapter; only LoRA adapters can be combined.", nameof(adapters));
+        }
         var layers = TorchLoraModules.Layers(_model).Select(l => l.Layer).Where(l => adapters.Any(l.Adapters.ContainsKey)).ToList();
         foreach (var ad in layers.SelectMany(l => adapters.Where(l.Adapters.ContainsKey).Select(a => l.Adapters[a])))
         {

@@ -80,7 +80,7 @@ public sealed partial class TorchLoraModelController : ILoraFacade
         foreach (var (path, module) in _model.named_modules())
         {
             byPath[path] = module;
-            if (module is TorchLoraLayer) { loraPrefixes.Add(path + "."); continue; }
+            if (module is TorchLoraLayer or TorchBasisLayer) { loraPrefixes.Add(path + "."); continue; }
             if (loraPrefixes.Any(p => path.StartsWith(p, StringComparison.Ordinal))) continue;
             if (module is ITorchLoraFields fields) AddSpecs(fields, specs);
             LayerKind? kind = module switch { Linear => LayerKind.Linear, Embedding => LayerKind.Embedding, _ => null };
@@ -114,6 +114,15 @@ public sealed partial class TorchLoraModelController : ILoraFacade
     /// </summary>
     public TorchLoraModelController Attach(string name = "default", ulong seed = 0, TorchLoraOverride? config = null)
     {
+        var held = MaterializeBases();   // a low-precision base reads as fp32 while adapters initialise from W (DoRA, PiSSA)
+        try { AttachCore(name, seed, config); }
+        finally { ReleaseBases(held); }
+        ApplyCompileTimeQuantization();   // [LoraModel(BaseQuantization)]
+        return this;
+    }
+
+    private void AttachCore(string name, ulong seed, TorchLoraOverride? config)
+    {
         if (_names.Contains(name)) throw new InvalidOperationException($"An adapter named '{name}' is already attached.");
         var selection = config?.Selection();
         var targets = TargetsFor(config, selection);
@@ -121,6 +130,18 @@ public sealed partial class TorchLoraModelController : ILoraFacade
         if (targets.Count == 0)
             throw new InvalidOperationException($"{_model.GetName()} has no LoRA target: mark Linear/Embedding fields with [Lora] or list them in [LoraModel(Targets = ...)].");
         foreach (var t in targets) t.Config.Validate(t.Path);
+        var variant = targets[0].Config.Variant;
+        if (targets.FirstOrDefault(t => t.Config.Variant != variant) is { } mixed)
+            throw new InvalidOperationException($"Adapter '{name}' would be {variant} on '{targets[0].Path}' and {mixed.Config.Variant} on '{mixed.Path}'; the variant is one setting per adapter. " +
+                "Set Variant alike on every [Lora] and [LoraModel], or pass config: new() { Variant = ... }. Nothing was changed.");
+        if (variant != LoraVariant.Lora)
+        {
+            AttachBasis(name, seed, config, targets, variant);
+            return;
+        }
+        var basisPaths = BasisLayers().Select(l => l.Path).ToHashSet(StringComparer.Ordinal);
+        if (targets.FirstOrDefault(t => basisPaths.Contains(t.Path)) is { } shared)
+            throw new InvalidOperationException($"{shared.Path}: the layer already holds VeRA/NoLA adapters; LoRA and VeRA/NoLA adapters cannot share a layer. Nothing was changed.");
         if (targets.Any(t => t.Config.UseDora) && targets.FirstOrDefault(t => !t.Config.UseDora) is { } plain)
             throw new InvalidOperationException($"Adapter '{name}' would be DoRA on some layers and plain LoRA on '{plain.Path}'; PEFT's {ConfigFields.UseDora} is one setting per adapter. Nothing was changed.");
         if (targets.FirstOrDefault(t => t.Config.Init is LoraInit.Pissa or LoraInit.Olora && t.Kind != LayerKind.Linear) is { } emb)
@@ -142,7 +163,7 @@ public sealed partial class TorchLoraModelController : ILoraFacade
         ApplyBias(targets);
         Register(name);
         _selection[name] = selection;
-        return this;
+        SyncBasisActive();
     }
 
     /// <summary>
@@ -195,7 +216,7 @@ public sealed partial class TorchLoraModelController : ILoraFacade
     /// The trainable parameters of the active adapter (A, B and DoRA's magnitude of every adapted layer; A is left out
     /// under LoRA-FA), for the optimizer.
     /// </summary>
-    public IEnumerable<Parameter> Parameters() => TrainableByPart().Where(t => t.Part is not null).Select(t => t.Parameter);
+    public IEnumerable<Parameter> Parameters() => TrainableByPart().Where(t => t.Part is not null).Select(t => t.Parameter).Concat(BasisParameters());
 
     /// <summary>
     /// The base parameters left trainable (the bias setting's), with null kind and part, then what
@@ -204,7 +225,8 @@ public sealed partial class TorchLoraModelController : ILoraFacade
     internal List<(Parameter Parameter, LayerKind? Kind, AdapterKeyPart? Part)> TrainableByPart()
     {
         var layers = TorchLoraModules.Layers(_model).ToList();
-        var adapterParams = new HashSet<Parameter>(layers.SelectMany(l => l.Layer.Adapters.Values.SelectMany(a => a.Trainable())), ReferenceEqualityComparer.Instance);
+        var adapterParams = new HashSet<Parameter>(layers.SelectMany(l => l.Layer.Adapters.Values.SelectMany(a => a.Trainable()))
+            .Concat(BasisLayers().SelectMany(l => l.Layer.Adapters.Values.SelectMany(a => a.Trainable()))), ReferenceEqualityComparer.Instance);
         var result = _model.parameters().Where(p => p.requires_grad && !adapterParams.Contains(p))
             .Select(p => (p, (LayerKind?)null, (AdapterKeyPart?)null)).ToList();
         if (_active is null) return result;
@@ -236,9 +258,10 @@ public sealed partial class TorchLoraModelController : ILoraFacade
     {
         if (!_names.Contains(name)) throw new KeyNotFoundException($"No adapter named '{name}' (have: {string.Join(", ", _names)}).");
         var layers = LoraLayers().Values.ToList();
-        if (layers.Any(s => s.IsMerged)) throw new InvalidOperationException("Unmerge before switching adapters.");
+        if (layers.Any(s => s.IsMerged) || BasisLayers().Any(l => l.Layer.IsMerged)) throw new InvalidOperationException("Unmerge before switching adapters.");
         foreach (var layer in layers) if (layer.Adapters.ContainsKey(name)) layer.SetActive(name);
         _active = name;
+        SyncBasisActive();
     }
 
     /// <inheritdoc/>
@@ -247,6 +270,8 @@ public sealed partial class TorchLoraModelController : ILoraFacade
         if (!_names.Remove(name)) throw new KeyNotFoundException($"No adapter named '{name}'.");
         _selection.Remove(name);
         foreach (var layer in LoraLayers().Values) if (layer.Adapters.ContainsKey(name)) layer.Remove(name);
+        foreach (var (_, layer) in BasisLayers()) layer.Remove(name);
+        _basis.Remove(name);
         if (_active == name)
         {
             _active = _names.FirstOrDefault();
@@ -257,25 +282,34 @@ public sealed partial class TorchLoraModelController : ILoraFacade
     /// <inheritdoc/>
     public void Merge(bool safe = false)
     {
-        foreach (var layer in LoraLayers().Values) layer.Merge(safe);
+        var layers = AdapterLayers().ToList();
+        if (layers.Count == 0) return;
+        var held = MaterializeBases();   // a low-precision base is merged into its dequantized fp32 copy (exact)
+        try { foreach (var layer in layers) layer.Merge(safe); }
+        finally { if (!IsMerged) ReleaseBases(held); }
     }
 
     /// <inheritdoc/>
     public void Unmerge()
     {
-        foreach (var layer in LoraLayers().Values) layer.Unmerge();
+        foreach (var layer in AdapterLayers()) layer.Unmerge();
+        ReleaseBases(_quantized.Values);   // W is bit-identical to the dequantized copy again: the same low-precision bytes
     }
 
     /// <inheritdoc/>
-    public bool IsMerged => LoraLayers().Values.Any(s => s.IsMerged);
+    public bool IsMerged => AdapterLayers().Any(s => s.IsMerged);
 
     /// <inheritdoc/>
     public void MergeAndUnload(bool safe = false)
     {
         Merge(safe);
         foreach (var layer in LoraLayers().Values) layer.Unload(merge: true);
+        foreach (var (_, layer) in BasisLayers()) layer.Unload(merge: true);
+        _requantized.Clear();
+        _requantized.AddRange(ReleaseBases(_quantized.Values));   // W + ΔW rounded to the low-precision format again (lossy)
         _names.Clear();
         _selection.Clear();
+        _basis.Clear();
         _active = null;
     }
 
@@ -286,8 +320,11 @@ public sealed partial class TorchLoraModelController : ILoraFacade
     public void Unload()
     {
         foreach (var layer in LoraLayers().Values) layer.Unload(merge: false);
+        foreach (var (_, layer) in BasisLayers()) layer.Unload(merge: false);
+        ReleaseBases(_quantized.Values);
         _names.Clear();
         _selection.Clear();
+        _basis.Clear();
         _active = null;
     }
 
@@ -303,6 +340,8 @@ public sealed partial class TorchLoraModelController : ILoraFacade
     public void HotSwap(string directory, string name = "default")
     {
         if (!_names.Contains(name)) throw new KeyNotFoundException($"No adapter named '{name}' to swap into.");
+        if (_basis.TryGetValue(name, out var basis))
+            throw new InvalidOperationException($"Adapter '{name}' is a {basis.Settings.Variant} adapter; the TorchSharp backend hot-swaps LoRA adapters only (Delete and Load it instead).");
         using var files = Open(directory);
         var cfg = files.Config;
         var file = files.Weights;
@@ -344,7 +383,7 @@ public sealed partial class TorchLoraModelController : ILoraFacade
     }
 
     /// <inheritdoc/>
-    public IDisposable Disable() => new TorchLoraDisableScope(LoraLayers().Values);
+    public IDisposable Disable() => new TorchLoraDisableScope(AdapterLayers());
 
     // ------------------------------------------------------------------ PEFT adapter directories
 
@@ -357,6 +396,7 @@ public sealed partial class TorchLoraModelController : ILoraFacade
     {
         name ??= _active ?? throw new InvalidOperationException("No adapter to save: call Attach or Load first.");
         if (!_names.Contains(name)) throw new KeyNotFoundException($"No adapter named '{name}'.");
+        if (TrySaveBasis(directory, name)) return;
         var bias = Options.Bias;
         foreach (var c in AllLayers())
             if (c.Spec is { } spec && spec.Bias > bias) bias = spec.Bias;
@@ -395,7 +435,15 @@ public sealed partial class TorchLoraModelController : ILoraFacade
     /// </summary>
     public void Load(string directory, string name = "default")
     {
+        var held = MaterializeBases();
+        try { LoadCore(directory, name); }
+        finally { ReleaseBases(held); }
+    }
+
+    private void LoadCore(string directory, string name)
+    {
         if (_names.Contains(name)) throw new InvalidOperationException($"An adapter named '{name}' is already attached; Delete it first or load under another name.");
+        if (TryLoadBasis(directory, name)) return;
         using var files = Open(directory);
         var cfg = files.Config;
         if (cfg.InitLoraWeights.Method is { } method && (method.StartsWith(ConfigFields.InitPissa, StringComparison.Ordinal) || method == ConfigFields.InitOlora))
@@ -450,6 +498,7 @@ public sealed partial class TorchLoraModelController : ILoraFacade
         TorchLoraModules.FreezeBase(_model);
         Register(name);
         _selection[name] = cfg;
+        SyncBasisActive();
     }
 
     /// <summary>A tensor's values as a float32 row-major array (copied to the CPU).</summary>

@@ -21,4 +21,10 @@ public sealed record TorchLoraModelOptions(
     public static TorchLoraModelOptions FromFieldsOnly { get; } = new(
         new TorchLoraConfig(AttributeDefaults.Rank, AttributeDefaults.Alpha(AttributeDefaults.Rank)), LoraBias.None, [],
         new Dictionary<string, int>(), new Dictionary<string, double>(), null);
+
+    /// <summary>
+    /// <c>[LoraModel(BaseQuantization)]</c>: the format <c>Attach</c> keeps the frozen base Linear weights in
+    /// (<see cref="TorchLoraModelController.Quantize"/>); <see cref="LoraBaseQuantization.None"/> leaves them as they are.
+    /// </summary>
+    public LoraBaseQuantization BaseQuantization { get; init; }
 }

@@ -52,11 +52,11 @@ public static class TorchLoraModules
 
     /// <summary>
     /// Freezes the base model: every parameter under <paramref name="root"/> that is not inside a LoRA layer gets
-    /// requires_grad = false; the adapters' A and B stay trainable. Returns how many parameters were frozen.
+    /// requires_grad = false; the adapters' A and B (VeRA's and NoLA's vectors) stay trainable. Returns how many parameters were frozen.
     /// </summary>
     public static int FreezeBase(nn.Module root)
     {
-        var prefixes = Registered(root).Select(l => l.Path + ".").ToArray();
+        var prefixes = root.named_modules().Where(m => m.module is TorchLoraLayer or TorchBasisLayer).Select(m => m.name + ".").ToArray();
         int frozen = 0;
         foreach (var (name, p) in root.named_parameters())
         {

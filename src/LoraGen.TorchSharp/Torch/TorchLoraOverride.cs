@@ -42,6 +42,27 @@ public sealed record TorchLoraOverride
     public bool? FreezeA { get; init; }
 
     /// <summary>
+    /// The variant of the new adapter (<see cref="LoraVariant.Vera"/>, <see cref="LoraVariant.Nola"/> or plain LoRA),
+    /// whatever the attributes say (Attach only: a loaded adapter's variant is its file's <c>peft_type</c>).
+    /// </summary>
+    public LoraVariant? Variant { get; init; }
+
+    /// <summary>VeRA <c>projection_prng_key</c> (NoLA: <c>nola_seed</c>): the seed of the frozen random matrices (default 0, as PEFT).</summary>
+    public long? ProjectionPrngKey { get; init; }
+
+    /// <summary>VeRA <c>save_projection</c>: whether saves carry the shared projections (default true, as PEFT).</summary>
+    public bool? SaveProjection { get; init; }
+
+    /// <summary>VeRA <c>d_initial</c>: the initial value of every λ_d (default 0.1).</summary>
+    public double? DInitial { get; init; }
+
+    /// <summary>NoLA <c>num_basis_a</c>: k_A, the number of random A bases per layer (≥ 1; default the attribute's NolaBases).</summary>
+    public int? NumBasisA { get; init; }
+
+    /// <summary>NoLA <c>num_basis_b</c>: k_B, the number of random B bases per layer (≥ 1; default the attribute's NolaBases).</summary>
+    public int? NumBasisB { get; init; }
+
+    /// <summary>
     /// PEFT <c>target_modules</c>: the module names to adapt, replacing the attribute-selected set (a name matches a
     /// path equal to it or ending in <c>.name</c>). A name that matches no Linear/Embedding layer is an error naming it.
     /// </summary>
@@ -96,6 +117,7 @@ public sealed record TorchLoraOverride
             UseDora = UseDora ?? config.UseDora,
             Init = Init ?? config.Init,
             PissaNiter = PissaNiter ?? config.PissaNiter,
+            Variant = Variant ?? config.Variant,
         };
     }
 }

@@ -58,5 +58,5 @@ public static class TorchSafetensors
     }
 
     private static List<string> TorchLoraModulesPaths(nn.Module model) =>
-        [.. model.named_modules().Where(m => m.module is TorchLoraLayer).Select(m => m.name + ".")];
+        [.. model.named_modules().Where(m => m.module is TorchLoraLayer or TorchBasisLayer).Select(m => m.name + ".")];
 }

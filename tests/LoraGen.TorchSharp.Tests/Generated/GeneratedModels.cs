@@ -70,3 +70,24 @@ public sealed partial class GenDora : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x) => fc.call(x);
 }
+
+/// <summary>A VeRA root with a QLoRA base: Variant reaches the TorchSharp config and BaseQuantization its options.</summary>
+[LoraModel(BaseQuantization = LoraBaseQuantization.Nf4)]
+public sealed partial class GenVera : nn.Module<Tensor, Tensor>
+{
+    [Lora(Rank = 4, Variant = LoraVariant.Vera)] private readonly Linear fc;
+    [Lora(Rank = 4, Variant = LoraVariant.Vera)] private readonly Linear proj;
+
+    public GenVera(long d = 6) : base(nameof(GenVera))
+    {
+        fc = nn.Linear(d, 2 * d);
+        proj = nn.Linear(2 * d, d);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        using var h = fc.call(x);
+        return proj.call(h);
+    }
+}

@@ -49,7 +49,7 @@ public sealed class TorchGeneratorTests
         Assert.Empty(diagnostics);
         Assert.Empty(output.GetDiagnostics().Where(d => d.Severity >= DiagnosticSeverity.Warning));
         var sources = driver.GetRunResult().Results.Single().GeneratedSources;
-        Assert.Equal(3, sources.Length);
+        Assert.Equal(4, sources.Length);
         foreach (var s in sources.OrderBy(s => s.HintName, StringComparer.Ordinal))
             Snapshot.Verify("TorchSharp/" + s.HintName.Replace(".g.cs", ""), s.SourceText.ToString());
     }
@@ -129,6 +129,35 @@ public sealed class TorchGeneratorTests
             using var files = AdapterDirectory.Open(dir);
             Assert.True(files.Config.UseDora);
             Assert.True(files.Weights.Contains(AdapterKeys.Magnitude("fc")));
+        }
+        finally
+        {
+            if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Generated_VeRA_fields_with_an_NF4_base_attach_VeRA_quantize_and_save_a_VERA_file()
+    {
+        torch.manual_seed(7);
+        var net = new GenVera();
+        Assert.All(net.Lora.Targets(), t => Assert.Equal(LoraVariant.Vera, t.Config.Variant));
+        Assert.Equal(LoraBaseQuantization.Nf4, GenVera.LoraOptions.BaseQuantization);
+        net.Lora.Attach();
+        Assert.Equal(LoraVariant.Vera, net.Lora.VariantOf("default"));
+        Assert.Equal(LoraBaseQuantization.Nf4, net.Lora.BaseQuantizationOf("fc"));
+        Assert.Equal([[4L], [12L], [4L], [6L]], net.Lora.Parameters().Select(p => p.shape));   // λ_d, λ_b per layer
+        var dir = Path.Combine(Path.GetTempPath(), "loragen-torch-genvera-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            net.Lora.Save(dir);
+            var (config, weights) = AdapterDirectory.OpenBasis(dir);
+            using (weights)
+            {
+                Assert.Equal(LoraVariant.Vera, config.Variant);
+                Assert.Equal(4, config.R);
+                Assert.Equal([4L, 12L], weights.Info("base_model.vera_A").Shape);   // sized for the largest layer
+            }
         }
         finally
         {

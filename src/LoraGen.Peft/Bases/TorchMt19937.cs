@@ -1,4 +1,4 @@
-namespace LoraGen.Lora;
+namespace LoraGen.Bases;
 
 /// <summary>
 /// PyTorch's CPU generator, bit for bit: <c>torch.Generator().manual_seed(seed)</c> is a standard MT19937 seeded with
@@ -6,9 +6,10 @@ namespace LoraGen.Lora;
 /// tensor draws one 32-bit output per element, keeps its low 24 bits u, and writes
 /// <c>(float)((double)(u · 2⁻²⁴) · (float)(to − from) + from)</c> in row-major order (PyTorch 1.13's
 /// <c>uniform_real_distribution&lt;float&gt;</c>, accumulated in double). This is what PEFT's VeRA uses to make its shared
-/// projections from <c>projection_prng_key</c>; a test compares it with PyTorch 1.13 output bit for bit.
+/// projections from <c>projection_prng_key</c>; a test compares it with PyTorch 1.13 output bit for bit. Both backends
+/// make VeRA's projections through <see cref="VeraProjections"/>, which uses this one copy.
 /// </summary>
-internal sealed class TorchMt19937
+public sealed class TorchMt19937
 {
     private const int N = 624, M = 397;
     private readonly uint[] _mt = new uint[N];
