@@ -146,4 +146,29 @@ public class GraphReleaseTests
         GC.KeepAlive(trained.Y);
         GC.KeepAlive(frozen.Y);
     }
+
+    [Fact]
+    public void AReshapeViewDoesNotPinItsSource()
+    {
+        var w = Tensor.Randn(new Rng(70), 1f, Out, In);
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        static (Tensor Y, WeakReference Source) Run(Tensor w, Tensor x0)
+        {
+            var source = x0.Scale(3f);                    // [2, Rows/2, In], an intermediate
+            var flat = source.Reshape(Rows, In);           // a view of its storage
+            return (flat.Linear(w), new WeakReference(source));
+        }
+        var x0 = Tensor.Randn(new Rng(71), 1f, 2, Rows / 2, In);
+        x0.RequiresGrad = true;
+        var (y, source) = Run(w, x0);
+        FullGc();
+        Assert.False(source.IsAlive);
+        y.Sum().Backward();
+        for (int c = 0; c < In; c++)   // dX0 = 3 · 1ᵀ·W in every row
+        {
+            float col = 0;
+            for (int o = 0; o < Out; o++) col += w.Data[o * In + c];
+            Assert.Equal(3 * col, x0.Grad!.Data[(Rows - 1) * In + c], 4);
+        }
+    }
 }
