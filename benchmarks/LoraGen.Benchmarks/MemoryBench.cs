@@ -39,6 +39,15 @@ public static class MemoryBench
         ("d768", new GptConfig(Vocab: 96, Dim: 768, Layers: 6, Heads: 12, Context: 128), 8, 128),
     ];
 
+    /// <summary>
+    /// Shapes a child runs on request (<c>memory-mode SHAPE METHOD</c>) that the table leaves out: the scale benchmark's
+    /// d 768 / T 512 (4 layers, batch 4), for profiling a step with <c>LORAGEN_PROFILE=1</c>.
+    /// </summary>
+    private static readonly (string Name, GptConfig Config, int Batch, int Seq)[] ProbeShapes =
+    [
+        ("d768t512", new GptConfig(Vocab: 96, Dim: 768, Layers: 4, Heads: 12, Context: 512), 4, 512),
+    ];
+
     private const int Rank = 8;   // the sample's [Lora(Rank = 8)] on q_proj and v_proj
     private const int VeraRank = 256;   // the sample's --method vera
     private const int NolaK = 64;       // the sample's --method nola: k_A = k_B = 64
@@ -46,7 +55,7 @@ public static class MemoryBench
     /// <summary>Child: builds the model for <paramref name="shape"/>, prepares <paramref name="method"/>, runs two training steps, prints key=value lines.</summary>
     public static void RunMode(string shape, string method)
     {
-        var (_, cfg, b, t) = Shapes.Single(s => s.Name == shape);
+        var (_, cfg, b, t) = Shapes.Concat(ProbeShapes).Single(s => s.Name == shape);
         var m = Methods.Single(x => x.Name == method);
         var rng = new Rng(0);
         var x = new int[b * t];
@@ -58,13 +67,17 @@ public static class MemoryBench
         GC.Collect();
         long before = Process.GetCurrentProcess().WorkingSet64;
         MemoryReport? report = null;
+        double stepMs = 0;
         for (int step = 0; step < 2; step++)   // the second step runs with the optimizer's state allocated
         {
+            if (step == 1) OpProfiler.Reset();
+            var clock = Stopwatch.StartNew();
             opt.ZeroGrad();
             var loss = model.Forward(x, b, t).CrossEntropy(y);
             if (step == 1) report = model.Lora.MemoryReport(opt, loss);
             loss.Backward();
             opt.Step();
+            stepMs = clock.Elapsed.TotalMilliseconds;   // the second step's (its MemoryReport call included)
         }
         var after = model.Lora.MemoryReport(opt);   // gradients and state as they stand after the step
         Console.WriteLine($"p_base={model.Parameters(includeAdapters: false).Sum(p => (long)p.Size)}");
@@ -72,6 +85,7 @@ public static class MemoryBench
         var inv = CultureInfo.InvariantCulture;
         void Put(string key, double value) => Console.WriteLine(string.Create(inv, $"{key}={value:F2}"));
         const double MB = 1 << 20;
+        Put("step_ms", stepMs);
         Put("rss_before_mb", before / MB);
         Put("peak_rss_mb", Process.GetCurrentProcess().PeakWorkingSet64 / MB);
         Put("base_mb", after.BaseBytes / MB);

@@ -8,13 +8,19 @@ public static class Backprop
 {
     /// <summary>
     /// Marks <paramref name="output"/> as produced by <paramref name="op"/> from <paramref name="inputs"/>.
-    /// <paramref name="saved"/> declares what the backward reads (tensors or float arrays) for the memory accounting
-    /// (<see cref="GraphMemory"/>); null means every input.
+    /// <paramref name="saved"/> declares what <paramref name="backward"/> reads (tensors or float arrays), for the
+    /// memory accounting (<see cref="GraphMemory"/>); null means every input, and the node then keeps the input tensors.
+    /// The node itself refers to its inputs by their <see cref="GradVertex"/> only: a backward that declares what it
+    /// reads should capture just that (and the inputs' vertices for their gradients), so that the rest is freed once
+    /// the forward drops it. Beware of C# closures: every lambda of a method shares one closure object, so a forward
+    /// lambda that captures a tensor pins it for the backward too; record from a separate method then.
     /// </summary>
     internal static Tensor Record(Tensor output, string op, Tensor[] inputs, Action<Tensor> backward, object[]? saved = null)
     {
+        var vertices = new GradVertex[inputs.Length];
+        for (int i = 0; i < inputs.Length; i++) vertices[i] = inputs[i].Vertex;
         output.RequiresGrad = true;
-        output.GradFn = new GradNode(op, inputs, backward, saved);
+        output.GradFn = new GradNode(op, vertices, backward, saved ?? inputs);
         return output;
     }
 
@@ -34,16 +40,17 @@ public static class Backprop
         }
         else ShapeMismatchException.ThrowIfNotEqual("backward", root, gradient, "output", "gradient");
 
-        // Topological order by iterative post-order DFS over recorded nodes.
-        var order = new List<Tensor>();
-        var visited = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
-        var stack = new Stack<(Tensor t, int next)>();
-        if (root.GradFn is not null) { stack.Push((root, 0)); visited.Add(root); }
+        // Topological order by iterative post-order DFS over recorded nodes (vertices: the graph holds no tensor values).
+        var top = root.Vertex;
+        var order = new List<GradVertex>();
+        var visited = new HashSet<GradVertex>(ReferenceEqualityComparer.Instance);
+        var stack = new Stack<(GradVertex t, int next)>();
+        if (top.GradFn is not null) { stack.Push((top, 0)); visited.Add(top); }
         while (stack.Count > 0)
         {
             var (t, next) = stack.Pop();
             var inputs = t.GradFn!.Inputs;
-            if (next < inputs.Count)
+            if (next < inputs.Length)
             {
                 stack.Push((t, next + 1));
                 var child = inputs[next];
@@ -52,12 +59,12 @@ public static class Backprop
             else order.Add(t);
         }
 
-        if (root.Grad is null)
+        if (top.Grad is null)
         {
-            root.Grad = root.RentGradient();
-            gradient.Data.CopyTo(root.Grad.Data);
+            top.Grad = top.RentGradient();
+            gradient.Data.CopyTo(top.Grad.Data);
         }
-        else TensorPrimitives.Add(root.Grad.Data, gradient.Data, root.Grad.Data);
+        else TensorPrimitives.Add(top.Grad.Data, gradient.Data, top.Grad.Data);
 
         using var _ = GradMode.NoGrad();
         for (int i = order.Count - 1; i >= 0; i--)
@@ -79,7 +86,7 @@ public static class Backprop
         OpProfiler.StepEnded();
     }
 
-    private static bool HandedOff(Tensor g, IReadOnlyList<Tensor> inputs)
+    private static bool HandedOff(Tensor g, GradVertex[] inputs)
     {
         foreach (var x in inputs)
             if (x.Grad is { } xg && GradPool.SameArray(xg.Storage, g.Storage)) return true;

@@ -13,9 +13,9 @@ namespace LoraGen.Autograd;
 /// This is the figure the activation formulas speak of: for a LoRA layer (d₂ + r)·n floats, for LoRA-FA r·n.
 /// </param>
 /// <param name="HeldByGraphBytes">
-/// The bytes the graph pins: every tensor reachable from the root through the nodes' inputs, plus the declared arrays.
-/// It can exceed <paramref name="SavedForBackwardBytes"/>: a node references its input tensors (to route their
-/// gradients) even when its backward does not read their values.
+/// The bytes the graph pins: the saved items and the root. Nodes refer to their inputs by autograd identity
+/// (<see cref="GradVertex"/>), not by tensor, so an intermediate no backward reads is not held by the graph (it is
+/// freed once the forward code drops it); this differs from <paramref name="SavedForBackwardBytes"/> only by the root.
 /// </param>
 /// <param name="Nodes">The number of recorded operations.</param>
 public sealed record GraphMemory(long SavedForBackwardBytes, long HeldByGraphBytes, int Nodes)
@@ -30,7 +30,7 @@ public sealed record GraphMemory(long SavedForBackwardBytes, long HeldByGraphByt
         foreach (var p in parameters ?? []) excluded.Add(Key(p).Key);
         var saved = new HashSet<object>(ReferenceEqualityComparer.Instance);
         var held = new HashSet<object>(ReferenceEqualityComparer.Instance);
-        var seen = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
+        var seen = new HashSet<GradVertex>(ReferenceEqualityComparer.Instance);
         long savedBytes = 0, heldBytes = 0;
         int nodes = 0;
 
@@ -46,24 +46,23 @@ public sealed record GraphMemory(long SavedForBackwardBytes, long HeldByGraphByt
             if (!excluded.Contains(key) && set.Add(key)) total += bytes;
         }
 
-        var stack = new Stack<Tensor>();
-        stack.Push(root);
-        seen.Add(root);
+        Count(root, held, ref heldBytes);
+        var stack = new Stack<GradVertex>();
+        stack.Push(root.Vertex);
+        seen.Add(root.Vertex);
         while (stack.Count > 0)
         {
-            var t = stack.Pop();
-            Count(t, held, ref heldBytes);
-            if (t.GradFn is not { } node) continue;
+            var v = stack.Pop();
+            if (v.GradFn is not { } node) continue;
             nodes++;
-            foreach (var item in node.Saved ?? node.Inputs)
+            foreach (var item in node.Saved)
             {
                 Count(item, saved, ref savedBytes);
-                if (item is not Tensor) Count(item, held, ref heldBytes);
+                Count(item, held, ref heldBytes);
             }
             foreach (var input in node.Inputs)
                 if (seen.Add(input)) stack.Push(input);
         }
-        // The root's own values are the forward's result, not something saved for the backward.
         return new GraphMemory(savedBytes, heldBytes, nodes);
     }
 

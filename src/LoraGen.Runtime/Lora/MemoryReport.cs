@@ -42,7 +42,10 @@ public sealed record MemoryReport
     /// <summary>What the recorded graph's backward functions read (see <see cref="Autograd.GraphMemory"/>), or null when no forward output was given.</summary>
     public long? SavedActivationBytes { get; init; }
 
-    /// <summary>What the recorded graph keeps reachable (inputs of its nodes included), or null when no forward output was given.</summary>
+    /// <summary>
+    /// What the recorded graph pins (its saved items and the root; nodes refer to their inputs by autograd vertex, so an
+    /// intermediate no backward reads is not held), or null when no forward output was given.
+    /// </summary>
     public long? GraphHeldBytes { get; init; }
 
     /// <summary>Base weights in every format.</summary>
@@ -72,7 +75,7 @@ public sealed record MemoryReport
         Row("optimizer state", OptimizerStateBytes);
         Row("saved activations", SavedActivationBytes);
         sb.Append(inv, $"| **total** | {TotalBytes / 1048576.0:F2} | 100% |\n");
-        if (GraphHeldBytes is { } h) sb.Append(inv, $"(the graph keeps {h / 1048576.0:F2} MB reachable, node inputs included)\n");
+        if (GraphHeldBytes is { } h) sb.Append(inv, $"(the graph pins {h / 1048576.0:F2} MB: saved activations and the output)\n");
         return sb.ToString();
     }
 }

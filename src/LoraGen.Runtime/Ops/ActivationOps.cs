@@ -70,6 +70,15 @@ public static class ActivationOps
             for (int i = 0; i < xs.Length; i++) ys[i] = (float)(0.5 * xs[i] * (1.0 + SpecialFunctions.Erf(xs[i] * 0.7071067811865476)));
         }
         if (!GradMode.Needs(x)) return y;
+        return RecordGelu(y, x, approximate);
+    }
+
+    /// <summary>
+    /// GELU's backward (reads x), recorded apart from the forward: C# lambdas of one method share their captures, and
+    /// the forward's chunk lambda captures y, which the backward does not need (a frozen projection after it neither).
+    /// </summary>
+    private static Tensor RecordGelu(Tensor y, Tensor x, GeluApproximation approximate)
+    {
         return Backprop.Record(y, "gelu", [x], g =>
         {
             x.GradBuffer(out bool fresh);

@@ -41,17 +41,20 @@ public static class ElementwiseOps
         var y = Tensor.Empty(a.shape);
         Binary(a.Data, b.Data, y.Data, static (x, z, d) => TensorPrimitives.Add(x, z, d));
         if (!GradMode.Needs(a, b)) return y;
+        // The backward reads no values: it holds the inputs' gradient slots (vertices), not a and b (a residual stream
+        // is then freed once nothing else reads it).
+        GradVertex av = a.Vertex, bv = b.Vertex;
         return Backprop.Record(y, "add", [a, b], g =>
         {
-            bool sameShape = a.Size == b.Size;
+            bool sameShape = av.Size == bv.Size;
             // b first: a may then take g itself (no copy), as g is released after this call.
-            if (b.RequiresGrad)
+            if (bv.RequiresGrad)
             {
-                if (sameShape) b.AccumulateGrad(g, take: !a.RequiresGrad);
-                else AccumulateBlocks(b.GradZeroed(), g.Data);
+                if (sameShape) bv.AccumulateGrad(g, take: !av.RequiresGrad);
+                else AccumulateBlocks(bv.GradZeroed(), g.Data);
             }
-            if (a.RequiresGrad) a.AccumulateGrad(g, take: true);
-        });
+            if (av.RequiresGrad) av.AccumulateGrad(g, take: true);
+        }, []);
     }
 
     /// <summary>Element-wise a − b, with b broadcast over a's leading dimensions.</summary>

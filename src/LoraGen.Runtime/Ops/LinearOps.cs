@@ -46,19 +46,23 @@ public static class LinearOps
         }
         else Gemm.Sgemm(false, true, rows, outF, inF, 1f, x.Data, inF, weight.Data, inF, bias is null ? 0f : 1f, y.Data, outF);
         if (!GradMode.Needs(x, weight, bias)) return y;
+        // The backward holds x's gradient slot (its vertex) and reads x's values only for dW: a frozen layer does not
+        // keep its input alive (saved, for GraphMemory: dX needs only W; dW needs x).
+        var xv = x.Vertex;
+        var xSaved = weight.RequiresGrad ? x : null;
         return Backprop.Record(y, "linear", bias is null ? [x, weight] : [x, weight, bias], g =>
         {
-            if (x.RequiresGrad)
+            if (xv.RequiresGrad)
             {
-                var gx = x.GradBuffer(out bool fresh);
+                var gx = xv.GradBuffer(out bool fresh);
                 if (lowPrecision is not null)   // dX = dY · W over the same low-precision W as the forward
                     Gemm.Sgemm(false, false, rows, inF, outF, 1f, g.Data, outF, lowPrecision, fresh ? 0f : 1f, gx.Data, inF);
                 else Gemm.Sgemm(false, false, rows, inF, outF, 1f, g.Data, outF, weight.Data, inF, fresh ? 0f : 1f, gx.Data, inF);
             }
-            if (weight.RequiresGrad)
+            if (xSaved is not null)   // weight.RequiresGrad at forward time
             {
                 var gw = weight.GradBuffer(out bool fresh);
-                Gemm.Sgemm(true, false, outF, inF, rows, 1f, g.Data, outF, x.Data, inF, fresh ? 0f : 1f, gw.Data, inF);
+                Gemm.Sgemm(true, false, outF, inF, rows, 1f, g.Data, outF, xSaved.Data, inF, fresh ? 0f : 1f, gw.Data, inF);
             }
             if (bias?.RequiresGrad == true)
             {
@@ -66,6 +70,6 @@ public static class LinearOps
                 var gs = g.Data;
                 for (int r = 0; r < rows; r++) TensorPrimitives.Add(gb, gs.Slice(r * outF, outF), gb);
             }
-        }, weight.RequiresGrad ? [x, weight] : [weight]);   // saved (GraphMemory): dX needs only W; dW needs x
+        }, xSaved is null ? [weight] : [xSaved, weight]);
     }
 }

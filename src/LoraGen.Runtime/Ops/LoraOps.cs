@@ -18,8 +18,9 @@ public static class LoraOps
     /// <paramref name="training"/>) draws its mask from <paramref name="rng"/> element by element, as
     /// <see cref="DropoutOps.Dropout"/> does. Backward: with g = dOut and h = dropout(x)·Aᵀ [rows, r],
     /// dh = s·g·B, dB += s·gᵀ·h, dA += dhᵀ·dropout(x), dx += (dh·A) ⊙ mask, dy += g.
-    /// When A does not require grad (LoRA-FA), the backward holds h [rows, r] for dB and not dropout(x) [rows, in];
-    /// x stays an input of the graph node (as of every op), and the dropout mask is kept while x needs a gradient.
+    /// When A does not require grad (LoRA-FA), the backward holds h [rows, r] for dB and neither x nor dropout(x)
+    /// [rows, in]: the node refers to x and y by their autograd vertices only, so x is freed once the forward code and
+    /// the other nodes are done with it; the dropout mask is kept while x needs a gradient.
     /// </summary>
     public static Tensor LoraLinear(Tensor x, Tensor y, Tensor a, Tensor b, float scaling, float dropout, Rng rng, bool training)
     {
@@ -53,16 +54,28 @@ public static class LoraOps
         bool needA = a.RequiresGrad;
         if (!needA) dropped = null;
         if (!x.RequiresGrad && !needA) mask = null;   // the mask is read only for dx and, through xd, for dA
+        // dA reads the layer input (or its dropped copy); nothing else reads x or y, so the backward holds their
+        // gradient slots (vertices) only, and LoRA-FA frees x once the forward code drops it.
+        ReadOnlyMemory<float> xForA = !needA ? default : dropped is not null ? dropped : x.Storage;
+        object? xSaved = !needA ? null : dropped ?? (object)x;
+        return Record(output, [x, y, a, b], x.Vertex, y.Vertex, a, b, h, needA, xForA, mask, scaling, rows, inF, outF, r,
+            xSaved is null ? [h, a, b] : [h, xSaved, a, b]);
+    }
 
-        // What the backward reads (for GraphMemory): h always; the layer input (or its dropped copy) only for dA.
-        object[] saved = needA ? [h, dropped ?? (object)x, a, b] : [h, a, b];
+    /// <summary>
+    /// The backward of <see cref="LoraLinear"/>, recorded from its own method so that the closure captures what the
+    /// backward reads and nothing of the forward's locals (C# lambdas of one method share their captures).
+    /// </summary>
+    private static Tensor Record(Tensor output, Tensor[] inputs, GradVertex xv, GradVertex yv, Tensor a, Tensor b, float[] h,
+        bool needA, ReadOnlyMemory<float> xForA, float[]? mask, float scaling, int rows, int inF, int outF, int r, object[] saved)
+    {
         if (mask is not null) saved = [.. saved, mask];
-        return Backprop.Record(output, "lora", [x, y, a, b], g =>
+        return Backprop.Record(output, "lora", inputs, g =>
         {
             var gs = g.Data;
             // dh = s · g · B [rows, r]
             var dh = GC.AllocateUninitializedArray<float>(rows * r);
-            if (needA || x.RequiresGrad)
+            if (needA || xv.RequiresGrad)
                 Gemm.Sgemm(false, false, rows, r, outF, scaling, gs, outF, b.Data, r, 0f, dh, r);
             if (b.RequiresGrad)   // dB += s · gᵀ · h [out, r]
             {
@@ -73,12 +86,11 @@ public static class LoraOps
             if (needA)   // dA += dhᵀ · xd [r, in]
             {
                 var ga = a.GradBuffer(out bool fresh);
-                ReadOnlySpan<float> xdb = dropped ?? (ReadOnlySpan<float>)x.Data;
-                Gemm.Sgemm(true, false, r, inF, rows, 1f, dh, r, xdb, inF, fresh ? 0f : 1f, ga.Data, inF, parallel: false);
+                Gemm.Sgemm(true, false, r, inF, rows, 1f, dh, r, xForA.Span, inF, fresh ? 0f : 1f, ga.Data, inF, parallel: false);
             }
-            if (x.RequiresGrad)   // dx += (dh · A) ⊙ mask [rows, in]
+            if (xv.RequiresGrad)   // dx += (dh · A) ⊙ mask [rows, in]
             {
-                var gx = x.GradBuffer(out bool fresh);
+                var gx = xv.GradBuffer(out bool fresh);
                 if (mask is null)
                     Gemm.Sgemm(false, false, rows, inF, r, 1f, dh, r, a.Data, inF, fresh ? 0f : 1f, gx.Data, inF);
                 else
@@ -90,7 +102,7 @@ public static class LoraOps
                 }
             }
             // Last: y may take g itself, which is released after this call.
-            if (y.RequiresGrad) y.AccumulateGrad(g, take: true);
+            if (yv.RequiresGrad) yv.AccumulateGrad(g, take: true);
         }, saved);
     }
 }

@@ -39,8 +39,7 @@ public static class NormOps
             }
         });
         if (!GradMode.Needs(x, weight, bias)) return y;
-        return Backprop.Record(y, "layer_norm", bias is null ? [x, weight] : [x, weight, bias], g =>
-            NormBackward(x, weight, bias, g, mean, rstd, subtractMean: true));
+        return RecordNorm(y, "layer_norm", x, weight, bias, mean, rstd);
     }
 
     /// <summary>RMS normalization over the last dimension: y = x / √(mean(x²) + eps) · weight.</summary>
@@ -64,9 +63,16 @@ public static class NormOps
             }
         });
         if (!GradMode.Needs(x, weight)) return y;
-        return Backprop.Record(y, "rms_norm", [x, weight], g =>
-            NormBackward(x, weight, null, g, null, rstd, subtractMean: false));
+        return RecordNorm(y, "rms_norm", x, weight, null, null, rstd);
     }
+
+    /// <summary>
+    /// A norm's backward (reads x, the statistics and the parameters), recorded apart from the forward: C# lambdas of
+    /// one method share their captures, and the forward's row lambda captures y, which the backward does not need.
+    /// </summary>
+    private static Tensor RecordNorm(Tensor y, string op, Tensor x, Tensor weight, Tensor? bias, float[]? mean, float[] rstd) =>
+        Backprop.Record(y, op, bias is null ? [x, weight] : [x, weight, bias], g =>
+            NormBackward(x, weight, bias, g, mean, rstd, subtractMean: mean is not null));
 
     private static void CheckNormParam(string op, Tensor x, Tensor p, string name)
     {

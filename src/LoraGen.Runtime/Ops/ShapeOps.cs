@@ -30,7 +30,8 @@ public static class ShapeOps
             throw new ShapeMismatchException("reshape", "x", x.shape, "shape", shape, $"{x.Size} elements cannot be viewed as that shape.");
         var y = Tensor.FromMemory(x.Storage, resolved);
         if (!GradMode.Needs(x)) return y;
-        return Backprop.Record(y, "reshape", [x], g => x.AccumulateGrad(g, take: true));
+        var xv = x.Vertex;   // the backward reads no values: a view's source is not pinned by the graph
+        return Backprop.Record(y, "reshape", [x], g => xv.AccumulateGrad(g, take: true), []);
     }
 
     /// <summary>Swaps dimensions <paramref name="dim0"/> and <paramref name="dim1"/> (copies).</summary>

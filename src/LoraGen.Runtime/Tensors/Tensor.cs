@@ -84,13 +84,33 @@ public sealed class Tensor
     /// Whether gradients flow into this tensor. Parameters set it; results of operations on such
     /// tensors get it automatically while autograd is enabled.
     /// </summary>
-    public bool RequiresGrad { get; set; }
+    public bool RequiresGrad
+    {
+        get => _vertex?.RequiresGrad ?? false;
+        set { if (value || _vertex is not null) Vertex.RequiresGrad = value; }
+    }
 
     /// <summary>The accumulated gradient, same shape as the tensor, or null before any backward pass.</summary>
-    public Tensor? Grad { get; set; }
+    public Tensor? Grad
+    {
+        get => _vertex?.Grad;
+        set { if (value is not null || _vertex is not null) Vertex.Grad = value; }
+    }
 
     /// <summary>The operation that produced this tensor, or null for a leaf.</summary>
-    public GradNode? GradFn { get; internal set; }
+    public GradNode? GradFn
+    {
+        get => _vertex?.GradFn;
+        internal set { if (value is not null || _vertex is not null) Vertex.GradFn = value; }
+    }
+
+    private GradVertex? _vertex;
+
+    /// <summary>
+    /// This tensor's place in the autograd graph (requires-grad flag, producing node, gradient) without its values:
+    /// what graph nodes and backward functions hold when they only route a gradient (see <see cref="GradVertex"/>).
+    /// </summary>
+    internal GradVertex Vertex => _vertex ?? Interlocked.CompareExchange(ref _vertex, new GradVertex(shape, Size), null) ?? _vertex!;
 
     /// <summary>True for tensors created by the user rather than by a recorded operation.</summary>
     public bool IsLeaf => GradFn is null;
@@ -181,51 +201,14 @@ public sealed class Tensor
     /// <summary>Sets <see cref="Grad"/> to null.</summary>
     public void ZeroGrad() => Grad = null;
 
-    /// <summary>
-    /// The gradient buffer for accumulation, allocated on first use. When <paramref name="fresh"/> is true the
-    /// buffer is uninitialized and the caller must overwrite every element; otherwise the caller must add.
-    /// </summary>
-    internal Tensor GradBuffer(out bool fresh)
-    {
-        if (Grad is null)
-        {
-            Grad = RentGradient();
-            fresh = true;
-        }
-        else fresh = false;
-        return Grad;
-    }
+    /// <summary>See <see cref="GradVertex.GradBuffer"/>.</summary>
+    internal Tensor GradBuffer(out bool fresh) => Vertex.GradBuffer(out fresh);
 
-    /// <summary>
-    /// Adds <paramref name="g"/> (same number of elements) into the gradient. With no gradient yet, a copy of
-    /// <paramref name="g"/> becomes it, or — when <paramref name="take"/> says the caller owns g and drops it after
-    /// this call — g's storage itself, viewed in this tensor's shape (no allocation, no copy). A backward function may
-    /// give its output gradient away to at most one input: <c>Backprop</c> releases that gradient right after the call.
-    /// </summary>
-    internal void AccumulateGrad(Tensor g, bool take)
-    {
-        if (Grad is null)
-        {
-            if (take) Grad = new Tensor(g._storage, shape) { IsPooledGradient = g.IsPooledGradient };
-            else
-            {
-                Grad = RentGradient();
-                g.Data.CopyTo(Grad.Data);
-            }
-        }
-        else System.Numerics.Tensors.TensorPrimitives.Add(Grad.Data, g.Data, Grad.Data);
-    }
+    /// <summary>See <see cref="GradVertex.AccumulateGrad"/>.</summary>
+    internal void AccumulateGrad(Tensor g, bool take) => Vertex.AccumulateGrad(g, take);
 
-    /// <summary>The gradient buffer for accumulation, zero-filled on first use.</summary>
-    internal Span<float> GradZeroed()
-    {
-        if (Grad is null)
-        {
-            Grad = RentGradient();
-            Grad.Data.Clear();
-        }
-        return Grad.Data;
-    }
+    /// <summary>See <see cref="GradVertex.GradZeroed"/>.</summary>
+    internal Span<float> GradZeroed() => Vertex.GradZeroed();
 
     /// <summary>
     /// Whether this tensor's storage was rented from <see cref="GradPool"/> as a gradient buffer, so the backward pass
@@ -234,8 +217,14 @@ public sealed class Tensor
     internal bool IsPooledGradient { get; private init; }
 
     /// <summary>An uninitialized gradient buffer of this tensor's shape, from <see cref="GradPool"/> when it serves the size.</summary>
-    internal Tensor RentGradient() =>
-        GradPool.Rent(Size) is { } array ? new Tensor(array, shape) { IsPooledGradient = true } : Empty(shape);
+    internal Tensor RentGradient() => RentGradient(shape, Size);
+
+    /// <summary>An uninitialized gradient buffer of <paramref name="shape"/> (<paramref name="size"/> elements), pooled when the pool serves the size.</summary>
+    internal static Tensor RentGradient(int[] shape, int size) =>
+        GradPool.Rent(size) is { } array ? new Tensor(array, shape) { IsPooledGradient = true } : Empty(shape);
+
+    /// <summary><paramref name="g"/>'s storage viewed in <paramref name="shape"/>, keeping its pooled mark (a gradient hand-off).</summary>
+    internal static Tensor PooledView(Tensor g, int[] shape) => new(g._storage, shape) { IsPooledGradient = g.IsPooledGradient };
 
     /// <summary>A short description: shape and the first few values.</summary>
     public override string ToString()
