@@ -44,23 +44,37 @@ public class QuantizationRuleTests
         """);
 
     [Fact]
-    public Task QuantizationOnATorchSharpModelIsReported()
+    public Task AnAdaptedEmbeddingInAnInt8ModelIsReported() => ManagedAsync("""
+        [LoraModel({|#0:BaseQuantization = LoraBaseQuantization.Int8|})]
+        public sealed partial class Net : Module
+        {
+            [Lora(Rank = 4)] private readonly Embedding wte = new(100, 16);
+            [Lora(Rank = 4)] private readonly Linear q = new(16, 16);
+        }
+        """,
+        Verify.Diagnostic("LORA0214", 0, "'Net' stores its base in Int8 (BaseQuantization), but the adapted Embedding 'wte' cannot be quantized: its weight stays fp32"));
+
+    [Theory]
+    [InlineData("Nf4")]
+    [InlineData("Bf16")]
+    [InlineData("Int8")]
+    public Task QuantizationOnATorchSharpModelIsReported(string format)
     {
         var test = new LoraAnalyzerTest<QuantizationAnalyzer>
         {
             TestCode = LoraTestSetup.TorchUsings + """
-                [LoraModel({|#0:BaseQuantization = LoraBaseQuantization.Nf4|}, Targets = new[] { "q_proj" })]
+                [LoraModel({|#0:BaseQuantization = LoraBaseQuantization.FORMAT|}, Targets = new[] { "q_proj" })]
                 public sealed partial class Attention : nn.Module<Tensor, Tensor>
                 {
                     private readonly Linear q_proj;
                     public Attention(int d) : base(nameof(Attention)) { q_proj = nn.Linear(d, d); RegisterComponents(); }
                     public override Tensor forward(Tensor x) => q_proj.call(x);
                 }
-                """,
+                """.Replace("FORMAT", format, StringComparison.Ordinal),
         };
         LoraTestSetup.ConfigureTorch(test.TestState);
         test.ExpectedDiagnostics.Add(Verify.Diagnostic("LORA0215", 0,
-            "'Attention' sets BaseQuantization = Nf4, but it is a TorchSharp module and the TorchSharp backend has no low-precision base: remove BaseQuantization or use the managed backend"));
+            $"'Attention' sets BaseQuantization = {format}, but it is a TorchSharp module and the TorchSharp backend has no low-precision base: remove BaseQuantization or use the managed backend"));
         return test.RunAsync();
     }
 }
