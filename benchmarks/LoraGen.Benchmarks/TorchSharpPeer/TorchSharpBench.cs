@@ -223,7 +223,7 @@ public static class TorchSharpBench
             foreach (var (name, p) in model.named_parameters()) p.requires_grad = mode == "full" || name.Contains(".adapter_", StringComparison.Ordinal);
             var trainable = model.named_parameters().Where(p => p.parameter.requires_grad).ToList();
             Console.WriteLine($"dtype={trainable[0].parameter.dtype.ToString().ToLowerInvariant()}");
-            Console.WriteLine(mode == "lora"
+            Console.WriteLine(mode != "full"
                 ? $"trainable=adapter A/B only ({trainable.Count} tensors, {trainable.Sum(p => p.parameter.numel()):N0} values: {string.Join(",", trainable.Select(p => p.name).Take(2))},…); base requires_grad=false"
                 : $"trainable=all {trainable.Count} tensors ({trainable.Sum(p => p.parameter.numel()):N0} values)");
             var times = TorchTrain(model, trainable.Select(p => p.parameter), x, y, B, T, warmup, steps, out var first);
