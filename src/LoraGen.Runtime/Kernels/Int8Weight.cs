@@ -5,7 +5,8 @@ namespace LoraGen.Kernels;
 /// <summary>
 /// A weight matrix W [Rows, Cols] (a Linear's [out, in]) in symmetric int8 with one fp32 scale per row (per output
 /// channel): W[r, c] ≈ q[r, c] · s[r], s[r] = max_c |W[r, c]| / 127, q = round(W / s) ∈ [−127, 127] (ties to even).
-/// About 1 byte per weight plus 4 per row (≈ 0.25× fp32).
+/// About 1 byte per weight plus 8 per row (scale and code sum; ≈ 0.25× fp32), and once a backward has run another byte
+/// per weight for the transposed panels of dX = dY·W (<see cref="Int8Gemm"/>).
 /// </summary>
 /// <remarks>
 /// The codes are kept in the layout the int8 GEMM's forward reads (<see cref="Int8Gemm"/>): columns padded to a multiple
