@@ -7,7 +7,9 @@ namespace LoraGen.Benchmarks;
 
 /// <summary>
 /// `runtime-gemm`: GFLOP/s of the managed GEMM at square sizes and at TinyGpt's Linear shapes, fp32 and over a bf16
-/// weight (<see cref="Bf16Weight"/>). Median of repeated calls; run it with LORAGEN_GEMM_AVX512=0 and =1 to compare
+/// weight (<see cref="Bf16Weight"/>) and an int8 one (<see cref="Int8Weight"/>: int8 dot products, activations
+/// quantized per row, the quantization included in the time; <c>_int8w</c>: the same weight widened to fp32 instead, the
+/// backward's alternative). Median of repeated calls; run it with LORAGEN_GEMM_AVX512=0 and =1 to compare
 /// the two micro-kernels in the same session.
 /// </summary>
 public static class RuntimeGemmBench
@@ -15,7 +17,7 @@ public static class RuntimeGemmBench
     /// <summary>Prints one key=value line per shape.</summary>
     public static void Run()
     {
-        Console.WriteLine($"avx512_kernel={Gemm.UsesAvx512}");
+        Console.WriteLine($"avx512_kernel={Gemm.UsesAvx512} int8_vnni={Int8Gemm.UsesVnni}");
         (string Name, int M, int N, int K, bool TransB)[] shapes =
         [
             ("nn512", 512, 512, 512, false), ("nt1024", 1024, 1024, 1024, true),
@@ -34,7 +36,17 @@ public static class RuntimeGemmBench
             var bf = transB ? new Bf16Weight(w, n, k) : new Bf16Weight(w, k, n);
             double fp32 = Time(() => Gemm.Sgemm(false, transB, m, n, k, 1f, a, k, w, ldb, 0f, c, n), m, n, k);
             double bf16 = Time(() => Gemm.Sgemm(false, transB, m, n, k, 1f, a, k, bf, 0f, c, n), m, n, k);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"gflops_{name}={fp32:F1} gflops_{name}_bf16={bf16:F1}"));
+            var q8 = transB ? new Int8Weight(w, n, k) : new Int8Weight(w, k, n);
+            double int8 = Time(() => Gemm.Sgemm(false, transB, m, n, k, 1f, a, k, q8, 0f, c, n), m, n, k);
+            double widened = double.NaN;
+            if (!transB)
+            {
+                Int8Gemm.QuantizedBackward = false;
+                widened = Time(() => Gemm.Sgemm(false, transB, m, n, k, 1f, a, k, q8, 0f, c, n), m, n, k);
+                Int8Gemm.QuantizedBackward = true;
+            }
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"gflops_{name}={fp32:F1} gflops_{name}_bf16={bf16:F1} gflops_{name}_int8={int8:F1}{(transB ? "" : $" gflops_{name}_int8w={widened:F1}")}"));
         }
     }
 

@@ -26,10 +26,11 @@ public static class TinyGptBench
         var y = new int[B * T];
         for (int i = 0; i < x.Length; i++) { x[i] = rng.NextInt(cfg.Vocab); y[i] = rng.NextInt(cfg.Vocab); }
         var model = new Gpt(cfg, new Rng(1));
-        if (mode is "lora" or "full" or "lora-bf16")
+        if (mode is "lora" or "full" or "lora-bf16" or "lora-int8")
         {
             if (mode != "full") model.Lora.Attach();
             if (mode == "lora-bf16") model.CastFrozenBase(LoraGen.Nn.BaseFormat.BF16);   // frozen base in bf16, LoRA in fp32
+            if (mode == "lora-int8") model.CastFrozenBase(LoraGen.Nn.BaseFormat.Int8);   // frozen base in int8 (VNNI), LoRA in fp32
             var opt = new AdamW(mode != "full" ? model.Lora.Parameters() : model.Parameters(), lr: 2e-4f);
             float loss = 0;
             var times = new List<double>();

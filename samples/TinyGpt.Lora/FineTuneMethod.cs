@@ -32,6 +32,8 @@ public sealed record FineTuneMethod(string Name, string Description, LoraOverrid
             new LoraOverride { Variant = LoraVariant.Vera, R = 256 }, LrFactor: 10f),
         new("nola", "NoLA: A and B as sums of 64 + 64 frozen random bases (r 8), only the 128 coefficients per layer train",
             new LoraOverride { Variant = LoraVariant.Nola, NumBasisA = 64, NumBasisB = 64 }),
+        new("lora-int8", "plain LoRA on an int8 frozen base: Linear weights int8 per output channel, activations int8 per token on the CPU's int8 dot products, A and B in fp32",
+            new LoraOverride(), BaseFormat.Int8),
     ];
 
     /// <summary>The default method.</summary>
@@ -42,6 +44,12 @@ public sealed record FineTuneMethod(string Name, string Description, LoraOverrid
 
     /// <summary>The method called <paramref name="name"/>, or null.</summary>
     public static FineTuneMethod? Find(string name) => All.FirstOrDefault(m => m.Name == name);
+
+    /// <summary>
+    /// Whether the base format quantizes the activations too (int8): then a merged fp32 model does not compute bit-like
+    /// the unmerged one, only within the quantization error.
+    /// </summary>
+    public bool QuantizesActivations => BaseFormat == BaseFormat.Int8;
 
     /// <summary>Whether Attach rewrites the base weights to a residual (PiSSA, OLoRA): the file is converted to plain LoRA on save.</summary>
     public bool RewritesBase => Override.Init is LoraInit.Pissa or LoraInit.Olora;

@@ -13,7 +13,7 @@ using TinyGpt.Lora;
 using TinyGpt.Lora.Model;
 
 // dotnet run --project samples/TinyGpt.Lora -c Release [-- --quick] [--out DIR] [--pretrain-steps N] [--lora-steps N]
-//     [--method lora|dora|pissa|olora|qlora|lora-fa|vera|nola] [--loraplus-ratio X] [--base FILE]
+//     [--method lora|dora|pissa|olora|qlora|lora-fa|vera|nola|lora-int8] [--loraplus-ratio X] [--base FILE]
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 SampleOptions options;
 try { options = SampleOptions.Parse(args); }
@@ -137,9 +137,20 @@ viaMerged.LoadWeights(mergedPath);
 var (reloadedMerged, _) = Training.Generate(viaMerged, tokenizer, prompt, sampleTokens, 0.7f, seed: 42);
 
 float maxDelta = logitsUnmerged.Zip(logitsMerged, (a, b) => Math.Abs(a - b)).Max();
-bool identical = after == afterMerged && after == reloadedAdapter && after == reloadedMerged;
 Console.WriteLine($"merged vs unmerged: max |Δlogit| = {maxDelta:E1}");
-Console.WriteLine($"identical generations (unmerged, merged, base+adapter reloaded, merged reloaded): {(identical ? "yes" : "NO")}");
+bool identical;
+if (!method.QuantizesActivations)
+{
+    identical = after == afterMerged && after == reloadedAdapter && after == reloadedMerged;
+    Console.WriteLine($"identical generations (unmerged, merged, base+adapter reloaded, merged reloaded): {(identical ? "yes" : "NO")}");
+}
+else
+{
+    // An int8 base also quantizes the activations, per token: the merged fp32 model agrees with it only within that
+    // error (the Δlogit above), so each is compared with its own reload.
+    identical = after == reloadedAdapter && afterMerged == reloadedMerged;
+    Console.WriteLine($"identical generations (unmerged and base+adapter reloaded on the {method.BaseFormat} base; merged and merged reloaded): {(identical ? "yes" : "NO")}");
+}
 Print("sample after LoRA", after);
 double shareBefore = ShareOfWordsIn(before, prompt, wordsOfB), shareAfter = ShareOfWordsIn(after, prompt, wordsOfB);
 Console.WriteLine($"generated words found in corpus B (the LoRA text): before LoRA {100 * shareBefore:F0}%, after LoRA {100 * shareAfter:F0}%");

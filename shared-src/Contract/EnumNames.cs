@@ -16,7 +16,7 @@ namespace LoraGen.Contract
         public const string LoraBaseQuantizationType = "global::LoraGen.LoraBaseQuantization";
 
         /// <summary>LoraBaseQuantization members, index = value.</summary>
-        public static readonly string[] LoraBaseQuantization = { "None", "Bf16", "Nf4" };
+        public static readonly string[] LoraBaseQuantization = { "None", "Bf16", "Nf4", "Int8" };
         /// <summary>The fully qualified enum type the generator emits for the adapter variant.</summary>
         public const string LoraVariantType = "global::LoraGen.LoraVariant";
 

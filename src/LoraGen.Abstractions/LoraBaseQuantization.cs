@@ -14,4 +14,10 @@ public enum LoraBaseQuantization
 
     /// <summary>4-bit NormalFloat with double quantization (QLoRA): ≈ 4.13 bits per weight, dequantized tile by tile.</summary>
     Nf4 = 2,
+
+    /// <summary>
+    /// int8 with one fp32 scale per output channel (≈ 0.25× fp32): the products run on the CPU's int8 dot-product
+    /// instructions with the activations quantized per token (dynamic quantization), dequantized to fp32 outputs.
+    /// </summary>
+    Int8 = 3,
 }

@@ -44,6 +44,17 @@ public class QuantizationRuleTests
         """);
 
     [Fact]
+    public Task AnAdaptedEmbeddingInAnInt8ModelIsReported() => ManagedAsync("""
+        [LoraModel({|#0:BaseQuantization = LoraBaseQuantization.Int8|})]
+        public sealed partial class Net : Module
+        {
+            [Lora(Rank = 4)] private readonly Embedding wte = new(100, 16);
+            [Lora(Rank = 4)] private readonly Linear q = new(16, 16);
+        }
+        """,
+        Verify.Diagnostic("LORA0214", 0, "'Net' stores its base in Int8 (BaseQuantization), but the adapted Embedding 'wte' cannot be quantized: its weight stays fp32"));
+
+    [Fact]
     public Task QuantizationOnATorchSharpModelIsNoLongerReported()
     {
         var test = new LoraAnalyzerTest<QuantizationAnalyzer>

@@ -76,7 +76,9 @@ public sealed class MethodSampleTests : IClassFixture<MethodSampleTests.MethodRu
     {
         Assert.True(run.ExitCode == 0, run.Output);
         run.Line(@"^base weights unchanged \(only A/B trained\): yes");
-        run.Line(@"^identical generations \(unmerged, merged, base\+adapter reloaded, merged reloaded\): yes$");
+        run.Line(method == "lora-int8"
+            ? @"^identical generations \(unmerged and base\+adapter reloaded on the Int8 base; merged and merged reloaded\): yes$"
+            : @"^identical generations \(unmerged, merged, base\+adapter reloaded, merged reloaded\): yes$");
         // The memory table (model.Lora.MemoryReport) is printed once, with the saved activations of the recorded step.
         run.Line(@"^training memory \(second step, before backward; model\.Lora\.MemoryReport\):$");
         run.Line(@"^\| saved activations \| [\d.]+ \|");
@@ -144,6 +146,21 @@ public sealed class MethodSampleTests : IClassFixture<MethodSampleTests.MethodRu
         // The NF4 base is not the fp32 base: the loss moves, a little.
         Assert.NotEqual(baseLoss, attached);
         Assert.True(Math.Abs(baseLoss - attached) < 0.1, run.Line("^validation loss on B right after attach.*$").Value);
+    }
+
+    [Fact]
+    public void LoraInt8QuantizesEveryFrozenLinearAndLandsNearFp32Lora()
+    {
+        var run = RunSample("--method lora-int8");
+        var (result, baseLoss, attached) = Common(run, "lora-int8");
+        Assert.Equal(LoraParams, result.Trainable);
+        run.Line(@"^frozen base: 13 Linear layers cast to Int8$");
+        run.Line(@"^\| base weights, int8 \(frozen\) \| [\d.]+ \|");
+        // int8 weights and per-token int8 activations move the loss a little, and the LoRA phase ends near fp32 LoRA's.
+        Assert.True(Math.Abs(baseLoss - attached) < 0.05, run.Line("^validation loss on B right after attach.*$").Value);
+        var (fp32, _, _) = Common(RunSample("--method lora"), "lora");
+        Assert.True(Math.Abs(result.ValidationLoss - fp32.ValidationLoss) <= 0.02 * fp32.ValidationLoss,
+            $"int8 {result.ValidationLoss} vs fp32 {fp32.ValidationLoss}");
     }
 
     [Fact]

@@ -29,6 +29,8 @@ public sealed class SampleOptionsTests
         Assert.Equal(16f, o.LoraPlusRatio);
         Assert.Equal("b.safetensors", o.BasePath);
         Assert.Equal(LoraGen.Nn.BaseFormat.NF4, SampleOptions.Parse(["--method", "qlora"]).Method.BaseFormat);
+        Assert.Equal(LoraGen.Nn.BaseFormat.Int8, SampleOptions.Parse(["--method", "lora-int8"]).Method.BaseFormat);
+        Assert.True(SampleOptions.Parse(["--method", "lora-int8"]).Method.QuantizesActivations);
         Assert.True(SampleOptions.Parse(["--method", "lora-fa"]).Method.Override.FreezeA);
         Assert.True(SampleOptions.Parse(["--method", "pissa"]).Method.RewritesBase);
         // Every method is named in the usage line, so the help and the switch cannot drift apart.

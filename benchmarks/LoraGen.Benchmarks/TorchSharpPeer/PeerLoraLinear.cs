@@ -18,6 +18,8 @@ public sealed class PeerLoraLinear : nn.Module<Tensor, Tensor>
     private readonly Parameter? _loraB;
     private readonly Dropout? _dropout;
     private readonly double _scaling;
+    private Tensor? _weightBf16;
+    private Tensor? _biasBf16;
 
     public PeerLoraLinear(long inFeatures, long outFeatures, int rank = 0, double alpha = 16, double dropout = 0) : base(nameof(PeerLoraLinear))
     {
@@ -41,10 +43,28 @@ public sealed class PeerLoraLinear : nn.Module<Tensor, Tensor>
         }
     }
 
+    /// <summary>
+    /// The frozen base in bf16 from now on (A and B stay fp32): x·Wᵀ + b runs on bf16 copies of W and b with x cast to
+    /// bf16, the result cast back to fp32 — what autocast does for a bf16 base. The fp32 parameters stay registered.
+    /// </summary>
+    public void UseBf16Base()
+    {
+        using var _ = no_grad();
+        _weightBf16 = _weight.detach().to(ScalarType.BFloat16);
+        _biasBf16 = _bias.detach().to(ScalarType.BFloat16);
+    }
+
     /// <summary>x [..., in] → [..., out].</summary>
     public override Tensor forward(Tensor x)
     {
-        var y = nn.functional.linear(x, _weight, _bias);
+        Tensor y;
+        if (_weightBf16 is null) y = nn.functional.linear(x, _weight, _bias);
+        else
+        {
+            using var xb = x.to(ScalarType.BFloat16);
+            using var yb = nn.functional.linear(xb, _weightBf16, _biasBf16);
+            y = yb.to(ScalarType.Float32);
+        }
         if (_loraA is null || _loraB is null) return y;
         var dropped = _dropout is null ? x : _dropout.call(x);
         try

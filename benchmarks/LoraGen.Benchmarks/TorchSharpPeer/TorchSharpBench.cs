@@ -21,7 +21,9 @@ namespace LoraGen.Benchmarks.TorchSharpPeer;
 /// <list type="bullet">
 /// <item><c>tinygpt-vs-torchsharp</c>: the managed LoraGen sample model against the hand-written TorchSharp peer
 /// (<see cref="PeerGpt"/>), one child process per side and mode (so peak RSS is each side's own), alternating, medians of
-/// the runs' medians; ends with the machine-readable <c>ratio ...</c> line (LoraGen ÷ TorchSharp).</item>
+/// the runs' medians; ends with the machine-readable <c>ratio ...</c> line (LoraGen ÷ TorchSharp). Mode <c>lowp</c>:
+/// LoRA on a low-precision frozen base — LoraGen's int8 base against TorchSharp's bf16 base (an extra row), and
+/// against TorchSharp's fp32 LoRA step (<c>lowp_lora_step</c>).</item>
 /// <item><c>torchsharp-wiring</c>: the generated TorchSharp-backend model (samples/TinyGpt.TorchSharp) against the same
 /// peer, LoRA training steps alternating step by step in one process per run: the cost of the generated wiring.</item>
 /// </list>
@@ -69,7 +71,7 @@ public static class TorchSharpBench
         var settings = new List<string>();
         for (int run = 0; run < runs; run++)
         {
-            foreach (var mode in new[] { "lora", "full", "infer" })
+            foreach (var mode in new[] { "lora", "full", "infer", "lowp" })
             {
                 // Alternate which side goes first, so drift on a shared machine hits both alike.
                 var order = run % 2 == 0 ? new[] { "loragen", "torchsharp" } : ["torchsharp", "loragen"];
@@ -86,16 +88,18 @@ public static class TorchSharpBench
                             list.Add(d);
                         }
                         else if (k == "first_loss") firstLoss[$"{side}.{mode}"] = v;
-                        else if (run == 0 && side == "torchsharp" && k is "threads" or "dtype" or "trainable") settings.Add($"{mode}: {k} = {v}");
+                        else if (run == 0 && side == "torchsharp" && k is "threads" or "dtype" or "trainable" or "base") settings.Add($"{mode}: {k} = {v}");
                     }
                 }
             }
-            Console.WriteLine($"run {run + 1}/{runs}: LoRA step {Last(ours, "lora.step_ms")} / {Last(peer, "lora.step_ms")} ms, full step {Last(ours, "full.step_ms")} / {Last(peer, "full.step_ms")} ms, forward b1 {Last(ours, "infer.forward_ms")} / {Last(peer, "infer.forward_ms")} ms, decode b1 {Last(ours, "infer.decode_ms")} / {Last(peer, "infer.decode_ms")} ms (LoraGen / TorchSharp)");
+            Console.WriteLine($"run {run + 1}/{runs}: LoRA step {Last(ours, "lora.step_ms")} / {Last(peer, "lora.step_ms")} ms, full step {Last(ours, "full.step_ms")} / {Last(peer, "full.step_ms")} ms, forward b1 {Last(ours, "infer.forward_ms")} / {Last(peer, "infer.forward_ms")} ms, decode b1 {Last(ours, "infer.decode_ms")} / {Last(peer, "infer.decode_ms")} ms, low-precision LoRA step {Last(ours, "lowp.step_ms")} (int8 base) / {Last(peer, "lowp.step_ms")} (bf16 base) ms (LoraGen / TorchSharp)");
         }
         Console.WriteLine();
         Console.WriteLine($"TorchSharp peer settings (run 1): {string.Join("; ", settings.Distinct())}");
         Console.WriteLine($"LoraGen settings: {Environment.ProcessorCount} threads (Environment.ProcessorCount), float32, LoRA: model.Lora.Parameters() (A/B of q_proj, v_proj) train, base frozen; full: every parameter");
         bool lossesAgree = true;
+        string la8 = firstLoss.GetValueOrDefault("loragen.lowp", "n/a"), lb16 = firstLoss.GetValueOrDefault("torchsharp.lowp", "n/a");
+        Console.WriteLine($"first-step loss (low-precision base, not expected to agree to 1e-4): LoraGen int8 {la8}, TorchSharp bf16 {lb16}");
         foreach (var mode in new[] { "lora", "full" })
         {
             string a = firstLoss.GetValueOrDefault($"loragen.{mode}", "n/a"), b = firstLoss.GetValueOrDefault($"torchsharp.{mode}", "n/a");
@@ -114,6 +118,8 @@ public static class TorchSharpBench
             ($"batch-1 decode step, prefix {DecodePrefix}, no KV cache (ms)", "infer.decode_ms", "decode_b1"),
             ("peak RSS, LoRA training (MB)", "lora.peak_rss_mb", "peak_rss"),
             ("peak RSS, full fine-tune (MB)", "full.peak_rss_mb", ""),
+            ("LoRA step, low-precision base (ms): LoraGen int8 ÷ TorchSharp bf16", "lowp.step_ms", ""),
+            ("peak RSS, LoRA on the low-precision base (MB): LoraGen int8 ÷ TorchSharp bf16", "lowp.peak_rss_mb", ""),
         };
         var ratios = new List<string>();
         foreach (var (label, key, name) in rows)
@@ -123,8 +129,12 @@ public static class TorchSharpBench
             Console.WriteLine($"| {label} | {Fmt(a)} | {Fmt(b)} | {ratio} |");
             if (name.Length > 0) ratios.Add($"{name}={ratio}");
         }
+        // The issue's low-precision target: LoraGen's LoRA step on its int8 base against TorchSharp's fp32 LoRA step.
+        double? lowp = MedianOf(ours, "lowp.step_ms"), tsFp32 = MedianOf(peer, "lora.step_ms");
+        string lowpRatio = lowp is { } lv && tsFp32 is { } tv && tv > 0 ? (lv / tv).ToString("F2", Inv) : "n/a";
+        Console.WriteLine($"| LoRA step, LoraGen int8 base ÷ TorchSharp fp32 (ms) | {Fmt(lowp)} | {Fmt(tsFp32)} | {lowpRatio} |");
         if (!lossesAgree) Console.WriteLine("WARNING: the two sides did not start from the same loss; the comparison is not of the same model.");
-        Console.WriteLine($"ratio {string.Join(' ', ratios)} lowp_lora_step=n/a");
+        Console.WriteLine($"ratio {string.Join(' ', ratios)} lowp_lora_step={lowpRatio}");
     }
 
     /// <summary><c>torchsharp-wiring [--quick]</c>.</summary>
@@ -160,10 +170,12 @@ public static class TorchSharpBench
         int B = sh.Batch, T = sh.Context;
         var model = new ManagedGpt(sh.ManagedConfig, new Rng(1));
         model.LoadWeights(weights);
-        if (mode is "lora" or "full")
+        if (mode is "lora" or "full" or "lowp")
         {
-            if (mode == "lora") model.Lora.Attach();
-            var opt = new LoraGen.Optim.AdamW(mode == "lora" ? model.Lora.Parameters() : model.Parameters(), lr: 2e-4f);
+            if (mode != "full") model.Lora.Attach();
+            // lowp: every frozen Linear base in int8 (per-channel scales, activations per token on VNNI), A/B in fp32.
+            if (mode == "lowp") Console.WriteLine($"int8_layers={model.Lora.Quantize(LoraGen.Nn.BaseFormat.Int8)}");
+            var opt = new LoraGen.Optim.AdamW(mode != "full" ? model.Lora.Parameters() : model.Parameters(), lr: 2e-4f);
             var times = new List<double>();
             for (int i = 0; i < warmup + steps; i++)
             {
@@ -203,14 +215,15 @@ public static class TorchSharpBench
         int B = sh.Batch, T = sh.Context;
         torch.set_num_threads(Environment.ProcessorCount);
         Console.WriteLine($"threads={torch.get_num_threads()}");
-        var model = new PeerGpt(sh.PeerConfig(rank: mode == "lora" ? 8 : 0));
+        var model = new PeerGpt(sh.PeerConfig(rank: mode is "lora" or "lowp" ? 8 : 0));
         LoadBase(model, weights);
-        if (mode is "lora" or "full")
+        if (mode == "lowp") Console.WriteLine($"base=bf16 ({CastBaseToBf16(model)} Linear layers; LoRA A/B and everything else fp32)");
+        if (mode is "lora" or "full" or "lowp")
         {
             foreach (var (name, p) in model.named_parameters()) p.requires_grad = mode == "full" || name.Contains(".adapter_", StringComparison.Ordinal);
             var trainable = model.named_parameters().Where(p => p.parameter.requires_grad).ToList();
             Console.WriteLine($"dtype={trainable[0].parameter.dtype.ToString().ToLowerInvariant()}");
-            Console.WriteLine(mode == "lora"
+            Console.WriteLine(mode != "full"
                 ? $"trainable=adapter A/B only ({trainable.Count} tensors, {trainable.Sum(p => p.parameter.numel()):N0} values: {string.Join(",", trainable.Select(p => p.name).Take(2))},…); base requires_grad=false"
                 : $"trainable=all {trainable.Count} tensors ({trainable.Sum(p => p.parameter.numel()):N0} values)");
             var times = TorchTrain(model, trainable.Select(p => p.parameter), x, y, B, T, warmup, steps, out var first);
@@ -302,6 +315,31 @@ public static class TorchSharpBench
         loss.backward();
         opt.step();
         return loss.item<float>();
+    }
+
+    /// <summary>
+    /// The peer's frozen Linear bases in bf16, as a TorchSharp user would do it: plain Linears cast to bf16 with their
+    /// input cast to bf16 before and the output back to fp32 after (forward hooks); the LoRA layers keep fp32 A/B.
+    /// </summary>
+    private static int CastBaseToBf16(PeerGpt model)
+    {
+        int n = 0;
+        foreach (var (_, m) in model.named_modules())
+        {
+            if (m is Linear linear)
+            {
+                linear.to(ScalarType.BFloat16);
+                linear.register_forward_pre_hook((_, x) => x.to(ScalarType.BFloat16));
+                linear.register_forward_hook((_, _, y) => y.to(ScalarType.Float32));
+                n++;
+            }
+            else if (m is PeerLoraLinear lora)
+            {
+                lora.UseBf16Base();
+                n++;
+            }
+        }
+        return n;
     }
 
     /// <summary>Base weights into the peer by state-dict name; only the hand-written adapters are absent from the file.</summary>

@@ -88,6 +88,8 @@ public static unsafe class Gemm
         if (w.Rows != wRows || w.Cols != wCols)
             throw new ArgumentException($"sgemm: the weight is {w.Rows}×{w.Cols}, the product needs {wRows}×{wCols} (transB={transB}).");
         Validate(transA, false, m, n, k, a.Length, lda, k * n, n, c.Length, ldc);
+        // An int8 weight multiplies on integer dot products (activations quantized per row) instead of being widened.
+        if (w is Int8Weight q8 && Int8Gemm.TrySgemm(transA, transB, m, n, k, alpha, a, lda, q8, beta, c, ldc, parallel)) return;
         fixed (float* pa = a)
         fixed (float* pc = c)
         {

@@ -11,7 +11,7 @@ public sealed partial class LoraModelController
 
     /// <summary>
     /// QLoRA's frozen base: stores every frozen Linear base weight in <paramref name="format"/> and releases its fp32
-    /// array (<see cref="Linear.CastBase"/>; NF4 ≈ 0.13×, BF16 0.5× of the fp32 bytes); adapters stay fp32.
+    /// array (<see cref="Linear.CastBase"/>; NF4 ≈ 0.13×, int8 ≈ 0.25×, BF16 0.5× of the fp32 bytes); adapters stay fp32.
     /// <see cref="BaseFormat.Fp32"/> dequantizes back (exact: the values the quantized GEMM used — merge into that copy
     /// is exact). Layers whose weight trains stay fp32. Refused while an adapter is merged. Returns the layers cast.
     /// </summary>
@@ -41,6 +41,7 @@ public sealed partial class LoraModelController
         {
             LoraBaseQuantization.Nf4 => BaseFormat.NF4,
             LoraBaseQuantization.Bf16 => BaseFormat.BF16,
+            LoraBaseQuantization.Int8 => BaseFormat.Int8,
             _ => BaseFormat.Fp32,
         };
         if (format != BaseFormat.Fp32) QuantizeLocked(format);
@@ -74,7 +75,7 @@ public sealed partial class LoraModelController
         foreach (var (_, m) in _model.NamedModules())
             if (m is Linear l) linears[l.Weight] = l;
         var baseParams = _model.Parameters(includeAdapters: false).ToHashSet(ReferenceEqualityComparer.Instance);
-        long fp32 = 0, bf16 = 0, nf4 = 0, trainedBase = 0, adapters = 0, trainedAdapters = 0, grads = 0;
+        long fp32 = 0, bf16 = 0, nf4 = 0, int8 = 0, trainedBase = 0, adapters = 0, trainedAdapters = 0, grads = 0;
         var all = new List<Tensor>();
         var seen = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
         foreach (var p in _model.Parameters(includeAdapters: true).Concat(AuxSlots().SelectMany(a => _names.SelectMany(a.ParametersOf))))
@@ -92,6 +93,7 @@ public sealed partial class LoraModelController
             else if (linears.TryGetValue(p, out var l) && l.BaseFormat != BaseFormat.Fp32)
             {
                 if (l.BaseFormat == BaseFormat.NF4) nf4 += l.BaseWeightBytes;
+                else if (l.BaseFormat == BaseFormat.Int8) int8 += l.BaseWeightBytes;
                 else bf16 += l.BaseWeightBytes;
             }
             else fp32 += bytes;
@@ -106,6 +108,7 @@ public sealed partial class LoraModelController
             BaseFp32Bytes = fp32,
             BaseBf16Bytes = bf16,
             BaseNf4Bytes = nf4,
+            BaseInt8Bytes = int8,
             TrainableBaseBytes = trainedBase,
             AdapterBytes = adapters,
             TrainableAdapterBytes = trainedAdapters,

@@ -18,6 +18,9 @@ public sealed record MemoryReport
     /// <summary>Frozen Linear weights held in NF4 with double quantization (<see cref="Nn.BaseFormat.NF4"/>), scales included.</summary>
     public long BaseNf4Bytes { get; init; }
 
+    /// <summary>Frozen Linear weights held in int8 with per-channel scales (<see cref="Nn.BaseFormat.Int8"/>), the backward's transposed copy included once built.</summary>
+    public long BaseInt8Bytes { get; init; }
+
     /// <summary>Base parameters that train (full fine-tuning, an unfrozen bias), fp32.</summary>
     public long TrainableBaseBytes { get; init; }
 
@@ -49,7 +52,7 @@ public sealed record MemoryReport
     public long? GraphHeldBytes { get; init; }
 
     /// <summary>Base weights in every format.</summary>
-    public long BaseBytes => BaseFp32Bytes + BaseBf16Bytes + BaseNf4Bytes + TrainableBaseBytes;
+    public long BaseBytes => BaseFp32Bytes + BaseBf16Bytes + BaseNf4Bytes + BaseInt8Bytes + TrainableBaseBytes;
 
     /// <summary>Base + adapters (frozen projections/bases included) + gradients + optimizer state + saved activations.</summary>
     public long TotalBytes => BaseBytes + AdapterBytes + FrozenAdapterBytes + GradientBytes + OptimizerStateBytes + (SavedActivationBytes ?? 0);
@@ -68,6 +71,7 @@ public sealed record MemoryReport
         Row("base weights, fp32 (frozen)", BaseFp32Bytes);
         if (BaseBf16Bytes > 0) Row("base weights, bf16 (frozen)", BaseBf16Bytes);
         if (BaseNf4Bytes > 0) Row("base weights, NF4 (frozen)", BaseNf4Bytes);
+        if (BaseInt8Bytes > 0) Row("base weights, int8 (frozen)", BaseInt8Bytes);
         if (TrainableBaseBytes > 0) Row("base weights, trained", TrainableBaseBytes);
         Row($"adapter weights ({TrainableAdapterBytes / 1048576.0:F2} MB trained)", AdapterBytes);
         if (FrozenAdapterBytes > 0) Row("adapter projections/bases (frozen)", FrozenAdapterBytes);

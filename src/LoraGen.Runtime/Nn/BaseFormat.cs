@@ -14,4 +14,10 @@ public enum BaseFormat
     /// by tile (see <see cref="LoraGen.Kernels.Nf4Weight"/>).
     /// </summary>
     NF4,
+
+    /// <summary>
+    /// int8 with one fp32 scale per output channel: the forward (and, by default, dX) runs on int8 dot products with the
+    /// activations quantized per row (see <see cref="LoraGen.Kernels.Int8Gemm"/>).
+    /// </summary>
+    Int8,
 }

@@ -41,7 +41,7 @@ public sealed class Linear : Module, IAdaptableLayer
     /// <inheritdoc />
     public ILayerAdapter? Adapter { get; set; }
 
-    private LowPrecisionStorage? _lowp;   // the storage of Weight while the base is held in BF16 / NF4
+    private LowPrecisionStorage? _lowp;   // the storage of Weight while the base is held in BF16 / NF4 / int8
 
     /// <summary>The low-precision frozen base weight the forward multiplies by, or null (fp32).</summary>
     public ILowPrecisionWeight? LowPrecisionBase => _lowp?.Weight;
@@ -51,6 +51,7 @@ public sealed class Linear : Module, IAdaptableLayer
     {
         null => BaseFormat.Fp32,
         Nf4Weight => BaseFormat.NF4,
+        Int8Weight => BaseFormat.Int8,
         _ => BaseFormat.BF16,
     };
 
@@ -69,8 +70,9 @@ public sealed class Linear : Module, IAdaptableLayer
 
     /// <summary>
     /// Stores the frozen base weight in <paramref name="format"/> from now on and releases the fp32 array: the layer then
-    /// holds only the low-precision bytes (BF16 0.5×, NF4 with double quantization ≈ 0.13× of fp32), and the forward and
-    /// the backward's dX = dY·W read them through the GEMM's tile hook (dequantized tile by tile, never a full copy).
+    /// holds only the low-precision bytes (BF16 0.5×, int8 ≈ 0.25×, NF4 with double quantization ≈ 0.13× of fp32), and the
+    /// forward and the backward's dX = dY·W read them through the GEMM's tile hook (dequantized tile by tile, never a full
+    /// copy; int8 instead multiplies on int8 dot products with the activations quantized per row, <see cref="Int8Gemm"/>).
     /// <see cref="BaseFormat.Fp32"/> dequantizes back into an fp32 array (exact: the values the GEMM used).
     /// <para>
     /// <see cref="Weight"/> keeps its identity; its storage becomes a dequantizing view (<see cref="LowPrecisionStorage"/>).
@@ -101,7 +103,12 @@ public sealed class Linear : Module, IAdaptableLayer
 
     private void Quantize(BaseFormat format, ReadOnlySpan<float> w)
     {
-        ILowPrecisionWeight q = format == BaseFormat.NF4 ? new Nf4Weight(w, OutFeatures, InFeatures) : new Bf16Weight(w, OutFeatures, InFeatures);
+        ILowPrecisionWeight q = format switch
+        {
+            BaseFormat.NF4 => new Nf4Weight(w, OutFeatures, InFeatures),
+            BaseFormat.Int8 => new Int8Weight(w, OutFeatures, InFeatures),
+            _ => new Bf16Weight(w, OutFeatures, InFeatures),
+        };
         _lowp?.Release();
         _lowp = new LowPrecisionStorage(q);
         Weight.ReplaceStorage(_lowp.View);
