@@ -110,6 +110,11 @@ if (args.Length > 0 && args[0] == "tinygpt-vs-torchsharp")
     LoraGen.Benchmarks.TorchSharpPeer.TorchSharpBench.Compare(args.Contains("--quick"));
     return;
 }
+if (args.Length > 0 && args[0] == "small-work")
+{
+    LoraGen.Benchmarks.TorchSharpPeer.SmallWorkBench.Run(args.Contains("--quick"));
+    return;
+}
 if (args.Length > 0 && args[0] == "tinygpt-scale")
 {
     int shapesAt = Array.IndexOf(args, "--shapes");
