@@ -107,7 +107,7 @@ if (args.Length > 3 && args[0] == "tinygpt-ts-mode")
 }
 if (args.Length > 0 && args[0] == "tinygpt-vs-torchsharp")
 {
-    LoraGen.Benchmarks.TorchSharpPeer.TorchSharpBench.Compare(args.Contains("--quick"));
+    LoraGen.Benchmarks.TorchSharpPeer.TorchSharpBench.Compare(args.Contains("--quick"), args.Contains("--infer"));
     return;
 }
 if (args.Length > 0 && args[0] == "small-work")

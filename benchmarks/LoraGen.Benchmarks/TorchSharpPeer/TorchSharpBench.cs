@@ -53,8 +53,8 @@ public static class TorchSharpBench
         Console.WriteLine($"peak_rss_mb={Process.GetCurrentProcess().PeakWorkingSet64 / (1 << 20)}");
     }
 
-    /// <summary><c>tinygpt-vs-torchsharp [--quick]</c>.</summary>
-    public static void Compare(bool quick)
+    /// <summary><c>tinygpt-vs-torchsharp [--quick] [--infer]</c> (<paramref name="inferOnly"/>: the batch-1 forward and decode only).</summary>
+    public static void Compare(bool quick, bool inferOnly = false)
     {
         int runs = quick ? 2 : 5;
         using var weights = WeightsFile.Create();
@@ -69,7 +69,7 @@ public static class TorchSharpBench
         var settings = new List<string>();
         for (int run = 0; run < runs; run++)
         {
-            foreach (var mode in new[] { "lora", "full", "infer" })
+            foreach (var mode in inferOnly ? ["infer"] : new[] { "lora", "full", "infer" })
             {
                 // Alternate which side goes first, so drift on a shared machine hits both alike.
                 var order = run % 2 == 0 ? new[] { "loragen", "torchsharp" } : ["torchsharp", "loragen"];
