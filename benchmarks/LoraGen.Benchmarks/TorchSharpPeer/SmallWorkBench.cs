@@ -29,8 +29,8 @@ public static class SmallWorkBench
         int reps = quick ? 60 : 200;
         torch.set_num_threads(Environment.ProcessorCount);
         Console.WriteLine($"small-work: {Environment.ProcessorCount} threads each side, libtorch via TorchSharp {typeof(torch).Assembly.GetName().Version}; medians of {reps} calls, sides alternating call by call (µs)");
-        Console.WriteLine("| kernel | shape | LoraGen µs | TorchSharp µs | ratio |");
-        Console.WriteLine("|---|---|---|---|---|");
+        Console.WriteLine("| kernel | shape | LoraGen µs | TorchSharp µs | ratio | LoraGen gen-0 / gen-2 GCs per call |");
+        Console.WriteLine("|---|---|---|---|---|---|");
         using var noGrad = GradMode.NoGrad();
         using var tsNoGrad = no_grad();
         foreach (int m in new[] { 128, 65 })
@@ -151,6 +151,7 @@ public static class SmallWorkBench
     {
         for (int i = 0; i < 5; i++) { ours(); theirs(); }
         var (a, b) = (new List<double>(), new List<double>());
+        int gen0 = GC.CollectionCount(0), gen2 = GC.CollectionCount(2);
         for (int i = 0; i < reps; i++)
         {
             long t0 = Stopwatch.GetTimestamp();
@@ -161,8 +162,9 @@ public static class SmallWorkBench
             a.Add((t1 - t0) * 1e6 / Stopwatch.Frequency);
             b.Add((t2 - t1) * 1e6 / Stopwatch.Frequency);
         }
+        double g0 = (double)(GC.CollectionCount(0) - gen0) / reps, g2 = (double)(GC.CollectionCount(2) - gen2) / reps;
         double ma = TorchSharpBench.Median(a), mb = TorchSharpBench.Median(b);
-        Console.WriteLine($"| {kernel} | {shape} | {ma.ToString("F1", Inv)} | {mb.ToString("F1", Inv)} | {(ma / mb).ToString("F2", Inv)} |");
+        Console.WriteLine($"| {kernel} | {shape} | {ma.ToString("F1", Inv)} | {mb.ToString("F1", Inv)} | {(ma / mb).ToString("F2", Inv)} | {g0.ToString("F2", Inv)} / {g2.ToString("F2", Inv)} |");
     }
 
     private static ManagedTensor Random(int size, params int[] shape)
