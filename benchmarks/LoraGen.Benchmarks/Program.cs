@@ -112,7 +112,8 @@ if (args.Length > 0 && args[0] == "tinygpt-vs-torchsharp")
 }
 if (args.Length > 0 && args[0] == "small-work")
 {
-    LoraGen.Benchmarks.TorchSharpPeer.SmallWorkBench.Run(args.Contains("--quick"));
+    if (args.Contains("--batch-scaling")) LoraGen.Benchmarks.TorchSharpPeer.SmallWorkBench.BatchScaling();
+    else LoraGen.Benchmarks.TorchSharpPeer.SmallWorkBench.Run(args.Contains("--quick"));
     return;
 }
 if (args.Length > 0 && args[0] == "tinygpt-scale")

@@ -23,6 +23,37 @@ public static class SmallWorkBench
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
+    /// <summary>
+    /// <c>small-work --batch-scaling</c>: the managed base model over 16 × 128 rows at once against 8 passes of 2 × 128
+    /// rows (the two floors of <c>mixed-batch</c>), one op-profiler table per forward for each, so that what grows faster
+    /// than the rows shows op by op.
+    /// </summary>
+    public static void BatchScaling(int reps = 5)
+    {
+        var cfg = new ManagedGptConfig();
+        var model = new ManagedGpt(cfg, new Rng(1));
+        model.Eval();
+        var rng = new Rng(2);
+        var ids = new int[16 * 128];
+        for (int i = 0; i < ids.Length; i++) ids[i] = rng.NextInt(cfg.Vocab);
+        using var noGrad = GradMode.NoGrad();
+        foreach (var (label, passes, batch) in new[] { ("16 rows at once", 1, 16), ("8 passes of 2 rows", 8, 2) })
+        {
+            void Forward()
+            {
+                for (int p = 0; p < passes; p++) model.Forward(ids.AsSpan(p * batch * 128, batch * 128).ToArray(), batch, 128);
+            }
+            Forward();
+            OpProfiler.Reset();
+            OpProfiler.Enabled = true;
+            var sw = Stopwatch.StartNew();
+            for (int r = 0; r < reps; r++) { Forward(); OpProfiler.StepEnded(); }
+            OpProfiler.Enabled = false;
+            Console.WriteLine($"base model, {label}: {(sw.Elapsed.TotalMilliseconds / reps).ToString("F1", Inv)} ms per 2,048 tokens (mean of {reps}); per 2,048 tokens:");
+            Console.WriteLine(OpProfiler.Report());
+        }
+    }
+
     /// <summary>Runs the comparison.</summary>
     public static void Run(bool quick)
     {
