@@ -107,7 +107,13 @@ if (args.Length > 3 && args[0] == "tinygpt-ts-mode")
 }
 if (args.Length > 0 && args[0] == "tinygpt-vs-torchsharp")
 {
-    LoraGen.Benchmarks.TorchSharpPeer.TorchSharpBench.Compare(args.Contains("--quick"));
+    LoraGen.Benchmarks.TorchSharpPeer.TorchSharpBench.Compare(args.Contains("--quick"), args.Contains("--infer"));
+    return;
+}
+if (args.Length > 0 && args[0] == "small-work")
+{
+    if (args.Contains("--batch-scaling")) LoraGen.Benchmarks.TorchSharpPeer.SmallWorkBench.BatchScaling();
+    else LoraGen.Benchmarks.TorchSharpPeer.SmallWorkBench.Run(args.Contains("--quick"));
     return;
 }
 if (args.Length > 0 && args[0] == "tinygpt-scale")

@@ -10,7 +10,9 @@ public class GemmTests
     public static TheoryData<int, int, int, bool, bool> Shapes()
     {
         var data = new TheoryData<int, int, int, bool, bool>();
-        int[][] sizes = [[1, 1, 1], [5, 7, 3], [6, 16, 9], [13, 33, 17], [97, 20, 260], [7, 1600, 30], [200, 130, 513], [577, 40, 33]];
+        int[][] sizes = [[1, 1, 1], [5, 7, 3], [6, 16, 9], [13, 33, 17], [97, 20, 260], [7, 1600, 30], [200, 130, 513], [577, 40, 33],
+            // the few-row single-hand-off split (m ≤ 2·MC) with k past a K block, odd widths, a transposed-pack tail
+            [65, 256, 260], [131, 67, 263], [192, 100, 19]];
         foreach (var s in sizes)
             foreach (var ta in new[] { false, true })
                 foreach (var tb in new[] { false, true })

@@ -55,8 +55,8 @@ public static class TorchSharpBench
         Console.WriteLine($"peak_rss_mb={Process.GetCurrentProcess().PeakWorkingSet64 / (1 << 20)}");
     }
 
-    /// <summary><c>tinygpt-vs-torchsharp [--quick]</c>.</summary>
-    public static void Compare(bool quick)
+    /// <summary><c>tinygpt-vs-torchsharp [--quick] [--infer]</c> (<paramref name="inferOnly"/>: the batch-1 forward and decode only).</summary>
+    public static void Compare(bool quick, bool inferOnly = false)
     {
         int runs = quick ? 2 : 5;
         using var weights = WeightsFile.Create();
@@ -71,7 +71,7 @@ public static class TorchSharpBench
         var settings = new List<string>();
         for (int run = 0; run < runs; run++)
         {
-            foreach (var mode in new[] { "lora", "full", "infer", "lowp" })
+            foreach (var mode in inferOnly ? ["infer"] : new[] { "lora", "full", "infer", "lowp" })
             {
                 // Alternate which side goes first, so drift on a shared machine hits both alike.
                 var order = run % 2 == 0 ? new[] { "loragen", "torchsharp" } : ["torchsharp", "loragen"];
@@ -99,8 +99,8 @@ public static class TorchSharpBench
         Console.WriteLine($"LoraGen settings: {Environment.ProcessorCount} threads (Environment.ProcessorCount), float32, LoRA: model.Lora.Parameters() (A/B of q_proj, v_proj) train, base frozen; full: every parameter");
         bool lossesAgree = true;
         string la8 = firstLoss.GetValueOrDefault("loragen.lowp", "n/a"), lb16 = firstLoss.GetValueOrDefault("torchsharp.lowp", "n/a");
-        Console.WriteLine($"first-step loss (low-precision base, not expected to agree to 1e-4): LoraGen int8 {la8}, TorchSharp bf16 {lb16}");
-        foreach (var mode in new[] { "lora", "full" })
+        if (!inferOnly) Console.WriteLine($"first-step loss (low-precision base, not expected to agree to 1e-4): LoraGen int8 {la8}, TorchSharp bf16 {lb16}");
+        foreach (var mode in inferOnly ? [] : new[] { "lora", "full" })
         {
             string a = firstLoss.GetValueOrDefault($"loragen.{mode}", "n/a"), b = firstLoss.GetValueOrDefault($"torchsharp.{mode}", "n/a");
             bool ok = double.TryParse(a, Inv, out var la) && double.TryParse(b, Inv, out var lb) && Math.Abs(la - lb) <= 1e-4;

@@ -50,8 +50,11 @@ public static class OpProfiler
     /// <summary>Begins timing the backward of <paramref name="op"/> (called by <see cref="Backprop"/>).</summary>
     internal static OpScope Backward(string op) => Enabled ? Begin(op, backward: true) : default;
 
-    /// <summary>Counts one optimization step (called at the end of each backward pass).</summary>
-    internal static void StepEnded()
+    /// <summary>
+    /// Counts one step: a backward pass calls it at its end; an inference loop calls it once per forward so that the
+    /// table is per forward.
+    /// </summary>
+    public static void StepEnded()
     {
         if (Enabled) Interlocked.Increment(ref _steps);
     }

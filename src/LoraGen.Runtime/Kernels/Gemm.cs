@@ -27,6 +27,9 @@ public static unsafe class Gemm
     /// <summary>Below this many multiply-adds the work runs on one thread.</summary>
     internal const long ParallelThreshold = 1L << 18;
 
+    /// <summary>Products of at most this many rows split B's columns across the cores in a single hand-off.</summary>
+    internal const int SplitNRows = 2 * MC;
+
     /// <summary>Whether the AVX2/FMA micro-kernel can run on this CPU.</summary>
     public static bool IsAccelerated => Fma.IsSupported && Avx.IsSupported;
 
@@ -133,7 +136,9 @@ public static unsafe class Gemm
         float* a, int lda, float* b, int ldb, float* c, int ldc, int threads, bool storeFirst, ILowPrecisionWeight? w = null)
     {
         int mBlocks = (m + MR - 1) / MR;
-        if (threads <= 1 || mBlocks < 2 * threads)
+        // Short products (up to SplitNRows rows: a batch-1 forward's 65–128 tokens) take one hand-off for the whole
+        // product — each core packs its own column slice of B — instead of two per K block.
+        if (threads <= 1 || mBlocks < 2 * threads || (m <= SplitNRows && w is null && n >= threads * NR * 2))
         {
             if (w is not null) Serial(transA, transB, m, n, k, alpha, a, lda, null, 0, c, ldc, storeFirst, w);
             else if (threads > 1 && n >= threads * NR * 2) SplitN(transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc, threads, storeFirst);
@@ -150,7 +155,6 @@ public static unsafe class Gemm
         fixed (float* pB = packB)
         {
             nint bp = (nint)Align64(pB), pa = (nint)a, pbSrc = (nint)b, pc0 = (nint)c;
-            var options = new ParallelOptions { MaxDegreeOfParallelism = threads };
             for (int jc = 0; jc < n; jc += NC)
             {
                 int nc = Math.Min(NC, n - jc);
@@ -159,13 +163,13 @@ public static unsafe class Gemm
                     int kc = Math.Min(KC, k - pc);
                     int panels = (nc + NR - 1) / NR;
                     int jcL = jc, pcL = pc;
-                    Parallel.For(0, threads, options, t =>
+                    Par.For(threads, t =>
                     {
                         int p0 = panels * t / threads, p1 = panels * (t + 1) / threads;
                         if (p1 > p0)
                             PackB(transB, (float*)pbSrc, ldb, pcL, jcL + p0 * NR, kc, Math.Min(nc, p1 * NR) - p0 * NR, (float*)bp + (long)p0 * NR * kc, w);
                     });
-                    Parallel.For(0, blocks, options, blk =>
+                    Par.For(blocks, blk =>
                     {
                         int ic = (int)((long)panelsM * blk / blocks) * MR;
                         int mcb = Math.Min(m, (int)((long)panelsM * (blk + 1) / blocks) * MR) - ic;
@@ -188,7 +192,7 @@ public static unsafe class Gemm
     {
         int units = (n + NR - 1) / NR;
         nint pa = (nint)a, pb = (nint)b, pc = (nint)c;
-        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+        Par.For(threads, t =>
         {
             int lo = units * t / threads * NR, hi = Math.Min(n, units * (t + 1) / threads * NR);
             if (hi <= lo) return;
@@ -271,6 +275,19 @@ public static unsafe class Gemm
                     }
                 }
             }
+            else if (nr == NR && Avx.IsSupported)
+            {
+                // op(B)[p, j] = b[j*ldb + p]: 8×8 blocks of B's rows transposed in registers into the panel.
+                float* src = b + (long)(jc + j0) * ldb + pc;
+                int p = 0;
+                for (; p + 8 <= kc; p += 8)
+                {
+                    Transpose8x8To(src + p, ldb, panel + p * NR, NR);
+                    Transpose8x8To(src + 8L * ldb + p, ldb, panel + p * NR + 8, NR);
+                }
+                for (; p < kc; p++)
+                    for (int j = 0; j < NR; j++) panel[p * NR + j] = src[(long)j * ldb + p];
+            }
             else
             {
                 // op(B)[p, j] = b[j*ldb + p]: read rows of B contiguously, write panel columns.
@@ -342,7 +359,37 @@ public static unsafe class Gemm
         {
             int mr = Math.Min(MR, mc - i0);
             float* panel = dst + (long)i0 * kc;
-            if (!transA)
+            if (!transA && mr == MR && Avx.IsSupported)
+            {
+                // op(A)[i, p] = a[i*lda + p]: 6×8 blocks transposed in registers, 6 of each 8 lanes stored.
+                float* src = a + (long)(ic + i0) * lda + pc;
+                var mask = Vector256.Create(-1, -1, -1, -1, -1, -1, 0, 0).AsSingle();
+                var va = Vector256.Create(alpha);
+                int p = 0;
+                for (; p + 8 <= kc; p += 8)
+                {
+                    var r0 = Avx.Multiply(va, Avx.LoadVector256(src + p));
+                    var r1 = Avx.Multiply(va, Avx.LoadVector256(src + lda + p));
+                    var r2 = Avx.Multiply(va, Avx.LoadVector256(src + 2L * lda + p));
+                    var r3 = Avx.Multiply(va, Avx.LoadVector256(src + 3L * lda + p));
+                    var r4 = Avx.Multiply(va, Avx.LoadVector256(src + 4L * lda + p));
+                    var r5 = Avx.Multiply(va, Avx.LoadVector256(src + 5L * lda + p));
+                    Vector256<float> r6 = default, r7 = default;   // padding rows: lanes 6 and 7, not stored
+                    Transpose8x8(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7);
+                    float* d = panel + p * MR;
+                    Avx.MaskStore(d, mask, r0);
+                    Avx.MaskStore(d + MR, mask, r1);
+                    Avx.MaskStore(d + 2 * MR, mask, r2);
+                    Avx.MaskStore(d + 3 * MR, mask, r3);
+                    Avx.MaskStore(d + 4 * MR, mask, r4);
+                    Avx.MaskStore(d + 5 * MR, mask, r5);
+                    Avx.MaskStore(d + 6 * MR, mask, r6);
+                    Avx.MaskStore(d + 7 * MR, mask, r7);
+                }
+                for (; p < kc; p++)
+                    for (int i = 0; i < MR; i++) panel[p * MR + i] = alpha * src[(long)i * lda + p];
+            }
+            else if (!transA)
             {
                 // op(A)[i, p] = a[i*lda + p]
                 for (int i = 0; i < MR; i++)
@@ -368,6 +415,49 @@ public static unsafe class Gemm
                 }
             }
         }
+    }
+
+    /// <summary>dst[c·ldd + r] = src[r·lds + c] for an 8×8 block (AVX).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose8x8To(float* src, int lds, float* dst, int ldd)
+    {
+        var r0 = Avx.LoadVector256(src);
+        var r1 = Avx.LoadVector256(src + lds);
+        var r2 = Avx.LoadVector256(src + 2L * lds);
+        var r3 = Avx.LoadVector256(src + 3L * lds);
+        var r4 = Avx.LoadVector256(src + 4L * lds);
+        var r5 = Avx.LoadVector256(src + 5L * lds);
+        var r6 = Avx.LoadVector256(src + 6L * lds);
+        var r7 = Avx.LoadVector256(src + 7L * lds);
+        Transpose8x8(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7);
+        Avx.Store(dst, r0);
+        Avx.Store(dst + ldd, r1);
+        Avx.Store(dst + 2 * ldd, r2);
+        Avx.Store(dst + 3 * ldd, r3);
+        Avx.Store(dst + 4 * ldd, r4);
+        Avx.Store(dst + 5 * ldd, r5);
+        Avx.Store(dst + 6 * ldd, r6);
+        Avx.Store(dst + 7 * ldd, r7);
+    }
+
+    /// <summary>Transposes the 8×8 block whose rows are r0…r7 in place (row i becomes column i).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose8x8(ref Vector256<float> r0, ref Vector256<float> r1, ref Vector256<float> r2, ref Vector256<float> r3,
+        ref Vector256<float> r4, ref Vector256<float> r5, ref Vector256<float> r6, ref Vector256<float> r7)
+    {
+        // Pairs of rows interleaved, then pairs of pairs, then the 128-bit halves exchanged.
+        var t0 = Avx.UnpackLow(r0, r1); var t1 = Avx.UnpackHigh(r0, r1);
+        var t2 = Avx.UnpackLow(r2, r3); var t3 = Avx.UnpackHigh(r2, r3);
+        var t4 = Avx.UnpackLow(r4, r5); var t5 = Avx.UnpackHigh(r4, r5);
+        var t6 = Avx.UnpackLow(r6, r7); var t7 = Avx.UnpackHigh(r6, r7);
+        var u0 = Avx.Shuffle(t0, t2, 0x44); var u1 = Avx.Shuffle(t0, t2, 0xEE);
+        var u2 = Avx.Shuffle(t1, t3, 0x44); var u3 = Avx.Shuffle(t1, t3, 0xEE);
+        var u4 = Avx.Shuffle(t4, t6, 0x44); var u5 = Avx.Shuffle(t4, t6, 0xEE);
+        var u6 = Avx.Shuffle(t5, t7, 0x44); var u7 = Avx.Shuffle(t5, t7, 0xEE);
+        r0 = Avx.Permute2x128(u0, u4, 0x20); r1 = Avx.Permute2x128(u1, u5, 0x20);
+        r2 = Avx.Permute2x128(u2, u6, 0x20); r3 = Avx.Permute2x128(u3, u7, 0x20);
+        r4 = Avx.Permute2x128(u0, u4, 0x31); r5 = Avx.Permute2x128(u1, u5, 0x31);
+        r6 = Avx.Permute2x128(u2, u6, 0x31); r7 = Avx.Permute2x128(u3, u7, 0x31);
     }
 
     /// <summary>Walks the packed panels with the micro-kernel: C[mc×nc] += Ã · B̃ (or = when <paramref name="store"/>).</summary>

@@ -42,7 +42,7 @@ internal static unsafe class Gemv
             return;
         }
         nint pa = (nint)a, pb = (nint)b, pc = (nint)c;
-        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+        Par.For(threads, t =>
         {
             int lo = (int)((long)units * t / threads) * unit, hi = Math.Min(n, (int)((long)units * (t + 1) / threads) * unit);
             if (hi > lo) Columns(transB, m, n, k, alpha, (float*)pa, lda, (float*)pb, ldb, beta, (float*)pc, ldc, lo, hi);
