@@ -183,6 +183,10 @@ namespace LoraGen.Analyzers
 
         // LORA0215 ("Low-precision base where the backend cannot apply it") is retired: the TorchSharp backend keeps NF4
         // and BF16 bases (TorchQuantizedBase). The ID is never reused (docs/analyzers/LORA0215.md; CatalogTests' Retired list).
+        public static readonly DiagnosticDescriptor TorchQuantizationUnsupported = Rule("LORA0217",
+            "Base quantization the TorchSharp backend does not keep", "'{0}' is a TorchSharp module and sets BaseQuantization = {1}, but the TorchSharp backend keeps NF4 and BF16 bases only (Attach throws NotSupportedException): use Nf4 or Bf16, or the managed backend, which has Int8",
+            Usage, DiagnosticSeverity.Error, "TorchQuantizedBase keeps a frozen Linear weight as NF4 (QLoRA) or bfloat16 and dequantizes it per forward; the int8 base (per-channel int8 weights, per-token int8 activations on AVX-VNNI) is the managed runtime's kernel. TorchLoraModelController.Attach refuses any other format before it changes anything.");
+
         public static readonly DiagnosticDescriptor VeraRanksDiffer = Rule("LORA0210",
             "VeRA layers with different ranks", "'{0}' uses VeRA with rank {1}, but '{2}' uses VeRA with rank {3}: VeRA shares one pair of projections across the adapter's layers, so every layer needs the same rank",
             Usage, DiagnosticSeverity.Error, "VeRA's frozen A [r, max_in] and B [max_out, r] are one pair per adapter, sliced per layer; PEFT's VeraConfig has one r. Attach refuses layers of different ranks.");

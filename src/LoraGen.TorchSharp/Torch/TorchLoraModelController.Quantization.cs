@@ -16,10 +16,13 @@ public sealed partial class TorchLoraModelController
     /// (the values the quantized forward used). Layers whose weight trains stay as they are. Refused while an adapter is
     /// merged. Returns the layers in the format.
     /// </summary>
+    /// <exception cref="NotSupportedException"><see cref="LoraBaseQuantization.Int8"/> (the managed backend's; this backend keeps NF4 and BF16), naming the layer; nothing is changed.</exception>
     /// <example><code>model.Lora.Attach(); model.Lora.Quantize(LoraBaseQuantization.Nf4);</code></example>
     public int Quantize(LoraBaseQuantization format)
     {
         if (!Enum.IsDefined(format)) throw new ArgumentException($"Unknown base quantization {(int)format}.", nameof(format));
+        if (format != LoraBaseQuantization.None && !TorchQuantizedBase.Keeps(format))
+            throw TorchQuantizedBase.NotKept(FirstBaseLinear(), format, $"Quantize({format})");
         if (IsMerged) throw new InvalidOperationException($"Quantize({format}): an adapter is merged into the base; Unmerge() first.");
         int n = 0;
         foreach (var (path, module) in _model.named_modules())
@@ -61,6 +64,27 @@ public sealed partial class TorchLoraModelController
     /// <summary>Returns <paramref name="bases"/> to their low-precision bytes (re-quantizing changed weights); the paths re-quantized.</summary>
     private static List<string> ReleaseBases(IEnumerable<TorchQuantizedBase> bases) =>
         [.. bases.Where(q => q.IsMaterialized).Where(q => q.Release()).Select(q => q.Path)];
+
+    /// <summary>Refuses, before Attach changes anything, a <c>[LoraModel(BaseQuantization)]</c> this backend does not keep (Int8).</summary>
+    private void RefuseUnkeptCompileTimeQuantization()
+    {
+        var format = Options.BaseQuantization;
+        if (format != LoraBaseQuantization.None && !TorchQuantizedBase.Keeps(format))
+            throw TorchQuantizedBase.NotKept(FirstBaseLinear(), format, $"[LoraModel(BaseQuantization = {nameof(LoraBaseQuantization)}.{format})]");
+    }
+
+    /// <summary>The path of the first Linear a quantization would apply to (a frozen one, else any), for messages.</summary>
+    private string FirstBaseLinear()
+    {
+        string? any = null;
+        foreach (var (path, module) in _model.named_modules())
+        {
+            if (module is not Linear l) continue;
+            if (l.weight is { requires_grad: false }) return path;
+            any ??= path;
+        }
+        return any ?? _model.GetName();
+    }
 
     /// <summary>The compile-time <c>[LoraModel(BaseQuantization)]</c>, applied at the end of every Attach.</summary>
     private void ApplyCompileTimeQuantization()

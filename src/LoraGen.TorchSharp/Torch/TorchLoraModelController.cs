@@ -112,8 +112,10 @@ public sealed partial class TorchLoraModelController : ILoraFacade
     /// <paramref name="seed"/>. The first adapter becomes active. <paramref name="config"/> overrides the compile-time
     /// settings for this adapter; a bad value throws <see cref="ArgumentException"/> before anything changes.
     /// </summary>
+    /// <exception cref="NotSupportedException"><c>[LoraModel(BaseQuantization = LoraBaseQuantization.Int8)]</c> (the managed backend's format), before anything changes.</exception>
     public TorchLoraModelController Attach(string name = "default", ulong seed = 0, TorchLoraOverride? config = null)
     {
+        RefuseUnkeptCompileTimeQuantization();   // Int8 is the managed backend's: refused before anything changes
         var held = MaterializeBases();   // a low-precision base reads as fp32 while adapters initialise from W (DoRA, PiSSA)
         try { AttachCore(name, seed, config); }
         finally { ReleaseBases(held); }

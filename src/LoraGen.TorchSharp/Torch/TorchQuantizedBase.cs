@@ -29,7 +29,8 @@ public sealed class TorchQuantizedBase
 
     internal TorchQuantizedBase(Linear layer, string path, LoraBaseQuantization format)
     {
-        if (format == LoraBaseQuantization.None || !Enum.IsDefined(format)) throw new ArgumentException($"{path}: not a low-precision format: {format}.", nameof(format));
+        if (format == LoraBaseQuantization.None) throw new ArgumentException($"{path}: not a low-precision format: {format}.", nameof(format));
+        if (!Keeps(format)) throw NotKept(path, format, $"Quantize({format})");
         _layer = layer;
         Path = path;
         Format = format;
@@ -38,6 +39,18 @@ public sealed class TorchQuantizedBase
         Store(w);
         Release();
     }
+
+    /// <summary>
+    /// The formats this backend keeps a base in: NF4 and BF16. An allow-list, so a format added to
+    /// <see cref="LoraBaseQuantization"/> later (Int8, the managed backend's) is refused, never taken for another.
+    /// </summary>
+    public static bool Keeps(LoraBaseQuantization format) => format is LoraBaseQuantization.Nf4 or LoraBaseQuantization.Bf16;
+
+    /// <summary>The refusal of a format this backend does not keep, naming the layer and where the format was asked for.</summary>
+    internal static NotSupportedException NotKept(string path, LoraBaseQuantization format, string askedBy) =>
+        new($"{path}: {askedBy}: the TorchSharp backend keeps NF4 and BF16 bases only " +
+            $"({nameof(LoraBaseQuantization)}.{nameof(LoraBaseQuantization.Nf4)}, {nameof(LoraBaseQuantization)}.{nameof(LoraBaseQuantization.Bf16)}), not {format}; " +
+            $"the managed backend (LoraGen.Runtime) has {nameof(LoraBaseQuantization.Int8)}. Nothing was changed.");
 
     /// <summary>The Linear's module path.</summary>
     public string Path { get; }
@@ -133,6 +146,7 @@ public sealed class TorchQuantizedBase
             _storageBytes = 2 * _rows * _cols;
             return;
         }
+        // NF4 (the constructor admits NF4 and BF16 only).
         float[] values;
         using (var cpu = weight.detach().to(ScalarType.Float32, torch.CPU, copy: true).contiguous()) values = cpu.data<float>().ToArray();
         var blocks = new Nf4Blocks(values, (int)_rows, (int)_cols);   // the PEFT unit's quantizer: the managed backend's bytes

@@ -155,4 +155,55 @@ public sealed class TorchQuantizedBaseTests : IDisposable
         Assert.Equal(deq, Floats(net.k_proj.weight!));
         Assert.True(MaxDiff(nf4, TorchOut(net)) <= 1e-6);
     }
+    private const string Int8Refusal = "the TorchSharp backend keeps NF4 and BF16 bases only (LoraBaseQuantization.Nf4, LoraBaseQuantization.Bf16), not Int8; " +
+        "the managed backend (LoraGen.Runtime) has Int8. Nothing was changed.";
+
+    [Fact]
+    public void Quantize_int8_is_refused_naming_the_layer_and_the_nf4_base_stays()
+    {
+        var (_, net, lora) = TrainedTwins();
+        var fp32 = TorchOut(net);
+        var w = Floats(net.q_proj.weight!);
+        var e = Assert.Throws<NotSupportedException>(() => lora.Quantize(LoraBaseQuantization.Int8));
+        Assert.Equal("q_proj: Quantize(Int8): " + Int8Refusal, e.Message);
+        Assert.Empty(lora.QuantizedBases);
+        Assert.Equal(w, Floats(net.q_proj.weight!));   // bit for bit
+        Assert.True(MaxDiff(fp32, TorchOut(net)) <= 1e-6);   // (libtorch may order the GEMM sums differently from call to call)
+
+        Assert.Equal(3, lora.Quantize(LoraBaseQuantization.Nf4));
+        var nf4 = TorchOut(net);
+        float[] deq;
+        using (var d = lora.QuantizedBases.Single(b => b.Path == "v_proj").Dequantize()) deq = Floats(d);
+        Assert.Throws<NotSupportedException>(() => lora.Quantize(LoraBaseQuantization.Int8));
+        Assert.Equal(3, lora.QuantizedBases.Count);   // no layer dropped to fp32 or half converted
+        Assert.All(lora.QuantizedBases, b => Assert.Equal(LoraBaseQuantization.Nf4, b.Format));
+        using (var d = lora.QuantizedBases.Single(b => b.Path == "v_proj").Dequantize()) Assert.Equal(deq, Floats(d));
+        Assert.True(MaxDiff(nf4, TorchOut(net)) <= 1e-6);
+    }
+
+    [Fact]
+    public void Compile_time_int8_is_refused_at_attach_before_anything_changes()
+    {
+        var (_, net, lora) = Twins(TorchLoraModelOptions.FromFieldsOnly with { BaseQuantization = LoraBaseQuantization.Int8 });
+        var before = TorchOut(net);
+        var w = Floats(net.q_proj.weight!);
+        var e = Assert.Throws<NotSupportedException>(() => lora.Attach());
+        Assert.Equal("q_proj: [LoraModel(BaseQuantization = LoraBaseQuantization.Int8)]: " + Int8Refusal, e.Message);
+        Assert.Empty(lora.Names);
+        Assert.Empty(lora.QuantizedBases);
+        Assert.True(net.q_proj.weight!.requires_grad);   // not even frozen
+        Assert.Equal(w, Floats(net.q_proj.weight!));
+        Assert.True(MaxDiff(before, TorchOut(net)) <= 1e-6);
+    }
+
+    [Fact]
+    public void Only_nf4_and_bf16_are_kept_so_a_new_format_is_refused_not_taken_for_nf4()
+    {
+        Assert.Equal([LoraBaseQuantization.Bf16, LoraBaseQuantization.Nf4],
+            Enum.GetValues<LoraBaseQuantization>().Where(TorchQuantizedBase.Keeps).Order());
+        Assert.False(TorchQuantizedBase.Keeps((LoraBaseQuantization)99));
+        var (_, _, lora) = Twins(TorchLoraModelOptions.FromFieldsOnly with { BaseQuantization = (LoraBaseQuantization)99 });
+        Assert.Throws<NotSupportedException>(() => lora.Attach());
+        Assert.Empty(lora.Names);
+    }
 }
