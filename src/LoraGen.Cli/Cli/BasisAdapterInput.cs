@@ -1,7 +1,6 @@
-using LoraGen.Lora;
+using LoraGen.Bases;
 using LoraGen.Peft;
 using LoraGen.SafeTensors;
-using LoraGen.Tensors;
 using Keys = LoraGen.Contract.PeftKeys;
 
 namespace LoraGen.Cli;
@@ -10,9 +9,10 @@ namespace LoraGen.Cli;
 /// A VeRA (PEFT's <c>peft_type: "VERA"</c>) or NoLA (LoraGen's <c>"NOLA"</c>, docs/nola-format.md) adapter given on the
 /// command line, read by key: per adapted module its two trainable vectors (VeRA λ_b [out] and λ_d [r]; NoLA α [k_A]
 /// and β [k_B]) and, for VeRA saved with <c>save_projection</c>, the shared <c>vera_A</c>/<c>vera_B</c>. Each layer's
-/// update is turned into the LoRA form ΔW = scaling·B·A that <c>merge</c> streams, with the frozen random matrices made
-/// by the managed runtime's one generator of each (<see cref="VeraProjection"/>, <see cref="NolaBases"/>), so the CLI
-/// and the runtime cannot disagree about them.
+/// update is turned into the LoRA form ΔW = scaling·B·A that <c>merge</c> streams, as plain float arrays made by the
+/// PEFT unit's one copy of each generator and factor rule (<see cref="VeraProjections"/> and <see cref="VeraFactors"/>,
+/// <see cref="NolaBasisGenerator"/> and <see cref="NolaFactors"/>), which both backends use too, so the CLI and the
+/// runtimes cannot disagree about them.
 /// </summary>
 internal sealed class BasisAdapterInput : IDisposable
 {
@@ -130,12 +130,16 @@ internal sealed class BasisAdapterInput : IDisposable
     /// <summary>
     /// VeRA's shared projection for layers up to [<paramref name="maxOut"/>, <paramref name="maxIn"/>]: the file's
     /// <c>vera_A</c> [r, ≥ max_in] and <c>vera_B</c> [≥ max_out, r] when saved, else PEFT's, regenerated from
-    /// <c>projection_prng_key</c> (torch's generator, bit for bit).
+    /// <c>projection_prng_key</c> (torch's generator, bit for bit). A [r, Columns] and B [rows, r], row-major.
     /// </summary>
-    public VeraProjection Projection(int maxIn, int maxOut)
+    public (float[] A, int Columns, float[] B) Projection(int maxIn, int maxOut)
     {
         int r = Config.R;
-        if (!HasProjection) return VeraProjection.Generate(Config.Seed, r, maxIn, maxOut);
+        if (!HasProjection)
+        {
+            var (ga, gb) = VeraProjections.Generate(Config.Seed, r, maxIn, maxOut);
+            return (ga, maxIn, gb);
+        }
         foreach (var key in new[] { Keys.VeraSharedA, Keys.VeraSharedB })
             if (!Weights.Contains(key))
                 throw CliException.Input($"{WeightsPath}: key '{key}' is missing; the file has only one of VeRA's two shared projections.");
@@ -145,7 +149,7 @@ internal sealed class BasisAdapterInput : IDisposable
             throw CliException.Input($"{WeightsPath}: key '{Keys.VeraSharedA}' is [{string.Join(", ", a)}]; the adapted layers need [{r}, ≥ {maxIn}] (r from {ConfigPath}).");
         if (b.Length != 2 || b[1] != r || b[0] < maxOut)
             throw CliException.Input($"{WeightsPath}: key '{Keys.VeraSharedB}' is [{string.Join(", ", b)}]; the adapted layers need [≥ {maxOut}, {r}] (r from {ConfigPath}).");
-        return new VeraProjection(Load(Keys.VeraSharedA), Load(Keys.VeraSharedB), Config.Seed);
+        return (Weights.ReadFloats(Keys.VeraSharedA), checked((int)a[1]), Weights.ReadFloats(Keys.VeraSharedB));
     }
 
     /// <summary>
@@ -153,43 +157,32 @@ internal sealed class BasisAdapterInput : IDisposable
     /// in the LoRA form ΔW = Scaling·B·A: VeRA A = A[:, :in], B = diag(λ_b)·B[:out, :]·diag(λ_d), scaling 1 (PEFT's VeRA
     /// has no α); NoLA A = Σᵢ αᵢAᵢ, B = Σⱼ βⱼBⱼ, scaling lora_alpha / r. A [r, in] and B [out, r] are row-major.
     /// </summary>
-    public (float[] A, float[] B, int R, float Scaling) Factors(string path, int outDim, int inDim, VeraProjection? projection)
+    public (float[] A, float[] B, int R, float Scaling) Factors(string path, int outDim, int inDim, (float[] A, int Columns, float[] B)? projection)
     {
         int r = Config.R;
-        var noDropout = new Rng(0);
         if (IsVera)
         {
+            var shared = projection ?? throw new ArgumentNullException(nameof(projection), "VeRA's factors need the shared projection.");
             var lambdaB = Vector(FirstKey(path), outDim, $"the layer's {outDim} outputs");
             var lambdaD = Vector(SecondKey(path), r, $"r = {r} from {ConfigPath}");
-            var ad = new VeraAdapter(projection!, outDim, inDim, lambdaB, lambdaD, 0, noDropout);
-            var b = new float[outDim * r];   // diag(λ_b)·B·diag(λ_d), as VeraAdapter.Delta scales it
-            for (int o = 0; o < outDim; o++)
-                for (int k = 0; k < r; k++) b[o * r + k] = ad.LambdaB.Data[o] * ad.B.Data[o * r + k] * ad.LambdaD.Data[k];
-            return (ad.A.ToArray(), b, r, 1f);
+            var a = VeraFactors.SliceA(shared.A, r, shared.Columns, inDim);
+            var b = VeraFactors.ScaledB(VeraFactors.SliceB(shared.B, r, outDim), lambdaB, lambdaD);
+            return (a, b, r, 1f);
         }
         var alpha = Vector(FirstKey(path), Config.NumBasisA, $"{Contract.ConfigFields.NumBasisA} = {Config.NumBasisA} from {ConfigPath}");
         var beta = Vector(SecondKey(path), Config.NumBasisB, $"{Contract.ConfigFields.NumBasisB} = {Config.NumBasisB} from {ConfigPath}");
-        var (basesA, basesB) = NolaBases.Generate(Config.Seed, path, Config.NumBasisA, Config.NumBasisB, r, inDim, outDim);
-        float scaling = (float)(Config.LoraAlpha / r);
-        var nola = new NolaAdapter(basesA, basesB, r, outDim, inDim, alpha, beta, scaling, 0, noDropout);
-        Tensor fa, fb;
-        using (Autograd.GradMode.NoGrad()) (fa, fb) = nola.Factors();
-        return (fa.ToArray(), fb.ToArray(), r, scaling);
+        var (basesA, basesB) = NolaBasisGenerator.Generate(Config.Seed, path, Config.NumBasisA, Config.NumBasisB, r, inDim, outDim);
+        var (fa, fb) = NolaFactors.Compute(basesA, basesB, alpha, beta, r, inDim, outDim);
+        return (fa, fb, r, (float)(Config.LoraAlpha / r));
     }
 
     /// <summary>A 1-D vector of <paramref name="length"/> elements, or an error naming the key and where the length comes from.</summary>
-    private Tensor Vector(string key, int length, string why)
+    private float[] Vector(string key, int length, string why)
     {
         var shape = Weights.Info(key).Shape;
         if (shape.Length != 1 || shape[0] != length)
             throw CliException.Input($"{WeightsPath}: key '{key}' is [{string.Join(", ", shape)}]; expected [{length}] ({why}).");
-        return Load(key);
-    }
-
-    private Tensor Load(string key)
-    {
-        var info = Weights.Info(key);
-        return Tensor.FromArray(Weights.ReadFloats(key), info.Shape.Select(d => checked((int)d)).ToArray());
+        return Weights.ReadFloats(key);
     }
 
     public void Dispose() => Weights.Dispose();

@@ -1,5 +1,4 @@
 using System.Globalization;
-using LoraGen.Lora;
 using LoraGen.Peft;
 using Spectre.Console;
 

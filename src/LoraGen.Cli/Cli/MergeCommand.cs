@@ -126,7 +126,7 @@ internal static class MergeCommand
             int rows = checked((int)info.Shape[0]), cols = checked((int)info.Shape[1]);
             layers.Add(transposed ? (path, baseKey, cols, rows) : (path, baseKey, rows, cols));
         }
-        var projection = adapter.IsVera ? adapter.Projection(layers.Max(l => l.In), layers.Max(l => l.Out)) : null;
+        (float[] A, int Columns, float[] B)? projection = adapter.IsVera ? adapter.Projection(layers.Max(l => l.In), layers.Max(l => l.Out)) : null;
         var plans = new Dictionary<string, Plan>(StringComparer.Ordinal);
         foreach (var (path, baseKey, outDim, inDim) in layers)
             plans[baseKey] = new Plan(adapter.FirstKey(path), () => adapter.Factors(path, outDim, inDim, projection), transposed, null);

@@ -1,3 +1,4 @@
+using LoraGen.Bases;
 using LoraGen.Contract;
 using LoraGen.Kernels;
 using LoraGen.Ops;
@@ -65,7 +66,10 @@ internal sealed class NolaAdapter : IBasisAdapter
     /// <inheritdoc/>
     public IEnumerable<Tensor> FrozenTensors => [BasesA, BasesB];
 
-    /// <summary>A = Σᵢ αᵢAᵢ [r, in] and B = Σⱼ βⱼBⱼ [out, r], with gradient paths to α and β.</summary>
+    /// <summary>
+    /// A = Σᵢ αᵢAᵢ [r, in] and B = Σⱼ βⱼBⱼ [out, r], with gradient paths to α and β (the training path; without
+    /// gradients, <see cref="Delta"/> takes them from the PEFT unit's <see cref="NolaFactors"/>).
+    /// </summary>
     public (Tensor A, Tensor B) Factors()
     {
         var a = Alpha.Reshape(1, Alpha.Dim(0)).MatMul(BasesA).Reshape(Rank, _inDim);    // [1, k_A]·[k_A, r·in] → [r, in]
@@ -84,10 +88,9 @@ internal sealed class NolaAdapter : IBasisAdapter
     /// <inheritdoc/>
     public float[] Delta()
     {
-        Tensor a, b;
-        using (Autograd.GradMode.NoGrad()) (a, b) = Factors();
+        var (a, b) = NolaFactors.Compute(BasesA.Data, BasesB.Data, Alpha.Data, Beta.Data, Rank, _inDim, _outDim);   // the PEFT unit's one copy, shared with loragen merge
         var delta = new float[_outDim * _inDim];
-        Gemm.Sgemm(false, false, _outDim, _inDim, Rank, Scaling, b.Data, Rank, a.Data, _inDim, 0f, delta, _inDim);
+        Gemm.Sgemm(false, false, _outDim, _inDim, Rank, Scaling, b, Rank, a, _inDim, 0f, delta, _inDim);
         return delta;
     }
 

@@ -1,3 +1,4 @@
+using LoraGen.Bases;
 using LoraGen.Contract;
 using LoraGen.Kernels;
 using LoraGen.Ops;
@@ -74,9 +75,7 @@ internal sealed class VeraAdapter : IBasisAdapter
     public float[] Delta()
     {
         int r = Rank, outDim = B.Dim(0), inDim = A.Dim(1);
-        var scaledB = new float[outDim * r];                      // diag(λ_b)·B·diag(λ_d) [out, r]
-        for (int o = 0; o < outDim; o++)
-            for (int k = 0; k < r; k++) scaledB[o * r + k] = LambdaB.Data[o] * B.Data[o * r + k] * LambdaD.Data[k];
+        var scaledB = VeraFactors.ScaledB(B.Data, LambdaB.Data, LambdaD.Data);   // diag(λ_b)·B·diag(λ_d) [out, r]
         var delta = new float[outDim * inDim];
         Gemm.Sgemm(false, false, outDim, inDim, r, 1f, scaledB, r, A.Data, inDim, 0f, delta, inDim);
         return delta;

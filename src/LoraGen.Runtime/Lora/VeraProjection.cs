@@ -41,21 +41,9 @@ internal sealed class VeraProjection
     /// <summary>r.</summary>
     public int Rank => A.Dim(0);
 
-    /// <summary>A[:, :in] as its own [r, in] tensor.</summary>
-    public Tensor SliceA(int inDim)
-    {
-        int r = Rank, maxIn = A.Dim(1);
-        if (inDim > maxIn) throw new ArgumentException($"VeRA's shared A has {maxIn} columns; a layer with {inDim} inputs needs at least that many.");
-        var s = new float[r * inDim];
-        for (int k = 0; k < r; k++) A.Data.Slice(k * maxIn, inDim).CopyTo(s.AsSpan(k * inDim, inDim));
-        return Tensor.FromArray(s, r, inDim);
-    }
+    /// <summary>A[:, :in] as its own [r, in] tensor (<see cref="VeraFactors.SliceA"/>).</summary>
+    public Tensor SliceA(int inDim) => Tensor.FromArray(VeraFactors.SliceA(A.Data, Rank, A.Dim(1), inDim), Rank, inDim);
 
-    /// <summary>B[:out, :] as its own [out, r] tensor.</summary>
-    public Tensor SliceB(int outDim)
-    {
-        int r = Rank;
-        if (outDim > B.Dim(0)) throw new ArgumentException($"VeRA's shared B has {B.Dim(0)} rows; a layer with {outDim} outputs needs at least that many.");
-        return Tensor.FromArray(B.Data[..(outDim * r)].ToArray(), outDim, r);
-    }
+    /// <summary>B[:out, :] as its own [out, r] tensor (<see cref="VeraFactors.SliceB"/>).</summary>
+    public Tensor SliceB(int outDim) => Tensor.FromArray(VeraFactors.SliceB(B.Data, Rank, outDim), outDim, Rank);
 }
