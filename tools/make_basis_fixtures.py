@@ -23,23 +23,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIXTURES = os.path.join(ROOT, "tests", "LoraGen.Runtime.Tests", "Fixtures")
 sys.path.insert(0, FIXTURES)
 from safetensors_min import save  # noqa: E402
-
-
-def kaiming(shape, generator):
-    fan_in = shape[1]
-    bound = math.sqrt(3.0) * (math.sqrt(2) / math.sqrt(fan_in))
-    return torch.empty(shape).uniform_(-bound, bound, generator=generator)
-
-
-def projections(seed, r, max_in, max_out):
-    g = torch.Generator(device="cpu").manual_seed(seed)
-    a = kaiming((r, max_in), g)
-    b = kaiming((max_out, r), g)
-    return a, b
-
-
-def np32(t):
-    return t.detach().numpy().astype(np.float32)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from vera_reference import kaiming, np32, projections  # noqa: E402,F401
 
 
 out = {}
