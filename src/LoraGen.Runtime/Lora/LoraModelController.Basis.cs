@@ -42,27 +42,12 @@ public sealed partial class LoraModelController
             else if (t.Layer.Adapter is not (null or BasisSlot)) problems.Add($"{t.Path}: the layer already holds a {t.Layer.Adapter.GetType().Name}; {variant} and LoRA adapters cannot share a layer.");
             else if (t.Layer.Adapter is BasisSlot s && s.Adapters.ContainsKey(name)) problems.Add($"{t.Path}: an adapter named '{name}' already exists on this layer.");
         }
-        var first = targets[0].Config;
-        if (targets.FirstOrDefault(t => t.Config.Rank != first.Rank) is { } other)
-            problems.Add($"{variant} needs one rank for every layer ({(variant == LoraVariant.Vera ? "the projection is shared" : "one r in the file")}): '{targets[0].Path}' has {first.Rank}, '{other.Path}' has {other.Config.Rank} (LORA0210).");
-        if (targets.FirstOrDefault(t => t.Config.Dropout != first.Dropout || (variant == LoraVariant.Nola && t.Config.Alpha != first.Alpha)) is { } odd)
-            problems.Add($"{variant} has one dropout{(variant == LoraVariant.Nola ? " and one α" : "")} per adapter: '{targets[0].Path}' and '{odd.Path}' differ.");
+        var settings = BasisLayerSettings.Combine(variant, targets.Select(t => new BasisLayerSettings(t.Path, t.Config.Rank, t.Config.Alpha, t.Config.Dropout, t.Config.NolaBases)).ToList(),
+            config?.ProjectionPrngKey, config?.SaveProjection, config?.DInitial, config?.NumBasisA, config?.NumBasisB, problems);
         if (config?.ModulesToSave is { Count: > 0 } || config?.TrainableTokenIndices is { Count: > 0 })
             problems.Add($"{variant} adapters support neither {nameof(LoraOverride.ModulesToSave)} nor {nameof(LoraOverride.TrainableTokenIndices)}.");
         if (problems.Count > 0) throw new InvalidOperationException(string.Join(" ", problems) + " Nothing was changed.");
 
-        var settings = new BasisAdapterConfig
-        {
-            Variant = variant,
-            R = first.Rank,
-            Seed = config?.ProjectionPrngKey ?? 0,
-            SaveProjection = config?.SaveProjection ?? true,
-            Dropout = first.Dropout,
-            DInitial = config?.DInitial ?? 0.1,
-            LoraAlpha = first.Alpha,
-            NumBasisA = config?.NumBasisA ?? first.NolaBases,
-            NumBasisB = config?.NumBasisB ?? first.NolaBases,
-        };
         _model.Freeze();
         var rng = new Rng(seed ^ 0x4C6F5241UL);
         var projection = variant == LoraVariant.Vera

@@ -58,29 +58,14 @@ public sealed partial class TorchLoraModelController
             else if (lora.ContainsKey(t.Path)) problems.Add($"{t.Path}: the layer already holds LoRA adapters; {variant} and LoRA adapters cannot share a layer.");
             else if (basisLayers.TryGetValue(t.Path, out var bl) && bl.Adapters.ContainsKey(name)) problems.Add($"{t.Path}: an adapter named '{name}' already exists on this layer.");
         }
-        var first = targets[0].Config;
-        if (targets.FirstOrDefault(t => t.Config.Rank != first.Rank) is { } other)
-            problems.Add($"{variant} needs one rank for every layer ({(variant == LoraVariant.Vera ? "the projection is shared" : "one r in the file")}): '{targets[0].Path}' has {first.Rank}, '{other.Path}' has {other.Config.Rank} (LORA0210).");
-        if (targets.FirstOrDefault(t => t.Config.Dropout != first.Dropout || (variant == LoraVariant.Nola && t.Config.Alpha != first.Alpha)) is { } odd)
-            problems.Add($"{variant} has one dropout{(variant == LoraVariant.Nola ? " and one α" : "")} per adapter: '{targets[0].Path}' and '{odd.Path}' differ.");
+        var settings = BasisLayerSettings.Combine(variant, targets.Select(t => new BasisLayerSettings(t.Path, t.Config.Rank, t.Config.Alpha, t.Config.Dropout, t.Config.NolaBases)).ToList(),
+            config?.ProjectionPrngKey, config?.SaveProjection, config?.DInitial, config?.NumBasisA, config?.NumBasisB, problems);
         if (config?.FreezeA == true) problems.Add($"{variant} has no trainable A to freeze ({nameof(TorchLoraOverride.FreezeA)}).");
         if (config?.NumBasisA is < 1 || config?.NumBasisB is < 1) problems.Add("NoLA needs at least one basis (k ≥ 1).");
         if (config?.ProjectionPrngKey is < 0) problems.Add("a seed is non-negative.");
         if (config?.DInitial is { } di && !double.IsFinite(di)) problems.Add($"{nameof(TorchLoraOverride.DInitial)} must be finite.");
         if (problems.Count > 0) throw new InvalidOperationException(string.Join(" ", problems) + " Nothing was changed.");
 
-        var settings = new BasisAdapterConfig
-        {
-            Variant = variant,
-            R = first.Rank,
-            Seed = config?.ProjectionPrngKey ?? 0,
-            SaveProjection = config?.SaveProjection ?? true,
-            Dropout = first.Dropout,
-            DInitial = config?.DInitial ?? 0.1,
-            LoraAlpha = first.Alpha,
-            NumBasisA = config?.NumBasisA ?? first.NolaBases,
-            NumBasisB = config?.NumBasisB ?? first.NolaBases,
-        };
         int r = settings.R;
         var shapes = targets.Select(t => WeightShape(t.Layer)).ToList();
         long maxIn = shapes.Max(s => s[1]), maxOut = shapes.Max(s => s[0]);
