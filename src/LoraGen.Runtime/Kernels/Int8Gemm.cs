@@ -121,7 +121,7 @@ public static unsafe class Int8Gemm
         long aBytes = (long)panelsM * MR * kp;
         var packedA = _packedA is { } pa0 && pa0.Length >= aBytes ? pa0 : _packedA = GC.AllocateArray<byte>((int)aBytes, pinned: true);
         var rowScales = _rowScales is { } rs0 && rs0.Length >= panelsM * MR ? rs0 : _rowScales = GC.AllocateArray<float>(panelsM * MR, pinned: true);
-        int threads = parallel && (long)m * n * k >= ParallelThreshold ? Math.Min(Environment.ProcessorCount, 8) : 1;
+        int threads = parallel && (long)m * n * k >= ParallelThreshold ? Par.Threads : 1;
         int blocks = Math.Min(panelsM, Math.Max(threads, (m + MC - 1) / MC));
         fixed (byte* pA = packedA)
         fixed (float* pS = rowScales)
@@ -132,7 +132,7 @@ public static unsafe class Int8Gemm
                 for (int blk = 0; blk < blocks; blk++) Block(blk);
                 return;
             }
-            Parallel.For(0, blocks, new ParallelOptions { MaxDegreeOfParallelism = threads }, Block);
+            Par.For(blocks, Block);   // the runtime's one thread pool: one hand-off per call, like the fp32 GEMM
 
             void Block(int blk)
             {
