@@ -23,15 +23,7 @@ internal static class BasisInspection
             return (Path: p, First: first, Second: second, Trainable: first.ElementCount + second.ElementCount);
         }).ToList();
         long trainable = adapter.TrainableCount;
-        long? all = null;
-        if (basePath is not null)
-        {
-            using var weights = WeightSet.Open(basePath);
-            all = weights.Tensors.Sum(t => t.ElementCount) + trainable;
-        }
-        string summary = all is long n
-            ? string.Create(CultureInfo.InvariantCulture, $"trainable params: {trainable:N0} || all params: {n:N0} || trainable%: {100.0 * trainable / n:F4}")
-            : string.Create(CultureInfo.InvariantCulture, $"trainable params: {trainable:N0}");
+        string summary = InspectCommand.Summary(trainable, basePath, out long? all);
         string frozen = Frozen(adapter);
         double? scaling = adapter.IsVera ? null : cfg.LoraAlpha / cfg.R;
         using var configFields = InspectCommand.ConfigFieldsOf(adapter.ConfigPath);
@@ -77,24 +69,12 @@ internal static class BasisInspection
                 w.WriteEndObject();
             }
             w.WriteEndArray();
-            w.WriteStartArray("other_keys");
-            foreach (var k in adapter.OtherKeys) w.WriteStringValue(k);
-            w.WriteEndArray();
-            w.WriteNumber("trainable_params", trainable);
-            if (all is long a2) w.WriteNumber("all_params", a2);
-            w.WriteString("summary", summary);
-            w.WriteEndObject();
+            InspectCommand.WriteTail(w, adapter.OtherKeys, trainable, all, summary);
             return ExitCodes.Ok;
         }
 
         ctx.Console.MarkupLine($"[bold]{adapter.Name} adapter[/] {Markup.Escape(adapter.WeightsPath)}");
-        if (configFields is not null)
-        {
-            var ct = new Table().AddColumns("config field", "value").Title(Markup.Escape(adapter.ConfigPath));
-            foreach (var p in configFields.RootElement.EnumerateObject())
-                ct.AddPlainRow(p.Name, InspectCommand.Compact(p.Value));
-            ctx.Console.Write(ct);
-        }
+        if (configFields is not null) InspectCommand.WriteConfigTable(ctx, configFields, adapter.ConfigPath);
         ctx.Console.MarkupLine(string.Create(CultureInfo.InvariantCulture,
             $"{adapter.Name}, r = {cfg.R}{(scaling is double s ? $", scaling {s:G6}" : "")}; frozen: {Markup.Escape(frozen)}"));
         var lt = adapter.IsVera

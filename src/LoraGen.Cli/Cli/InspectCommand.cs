@@ -47,15 +47,7 @@ internal static class InspectCommand
             return (Layer: l, A: a, B: b, R: (int)a.Shape[0], Alpha: config?.AlphaFor(l.Path), Scaling: config?.ScalingFor(l.Path));
         }).ToList();
         long trainable = adapter.Weights.Tensors.Sum(t => t.ElementCount);
-        long? all = null;
-        if (basePath is not null)
-        {
-            using var weights = WeightSet.Open(basePath);
-            all = weights.Tensors.Sum(t => t.ElementCount) + trainable;
-        }
-        string summary = all is long n
-            ? string.Create(CultureInfo.InvariantCulture, $"trainable params: {trainable:N0} || all params: {n:N0} || trainable%: {100.0 * trainable / n:F4}")
-            : string.Create(CultureInfo.InvariantCulture, $"trainable params: {trainable:N0}");
+        string summary = Summary(trainable, basePath, out long? all);
         var configFields = ConfigFieldsOf(adapter.ConfigPath);
 
         if (json)
@@ -84,24 +76,12 @@ internal static class InspectCommand
                 w.WriteEndObject();
             }
             w.WriteEndArray();
-            w.WriteStartArray("other_keys");
-            foreach (var k in adapter.Layout.OtherKeys.Concat(adapter.Layout.Unpaired)) w.WriteStringValue(k);
-            w.WriteEndArray();
-            w.WriteNumber("trainable_params", trainable);
-            if (all is long a2) w.WriteNumber("all_params", a2);
-            w.WriteString("summary", summary);
-            w.WriteEndObject();
+            WriteTail(w, adapter.Layout.OtherKeys.Concat(adapter.Layout.Unpaired), trainable, all, summary);
             return ExitCodes.Ok;
         }
 
         ctx.Console.MarkupLine($"[bold]adapter[/] {Markup.Escape(adapter.WeightsPath)}");
-        if (configFields is not null)
-        {
-            var ct = new Table().AddColumns("config field", "value").Title(Markup.Escape(adapter.ConfigPath!));
-            foreach (var p in configFields.RootElement.EnumerateObject())
-                ct.AddPlainRow(p.Name, Compact(p.Value));
-            ctx.Console.Write(ct);
-        }
+        if (configFields is not null) WriteConfigTable(ctx, configFields, adapter.ConfigPath!);
         else ctx.Console.MarkupLine("[yellow]no adapter config next to the weights: r, alpha and scaling unknown[/]");
         var lt = new Table().AddColumns("module", "kind", "r", "alpha", "scaling", "A", "B", "dtype");
         foreach (var r in rows)
@@ -196,6 +176,41 @@ internal static class InspectCommand
         if (configPath is null) return null;
         try { return JsonDocument.Parse(File.ReadAllBytes(configPath)); }
         catch (JsonException e) { throw CliException.Input($"{configPath}: not valid JSON ({e.Message}).", e); }
+    }
+
+    /// <summary>PEFT's summary line (<c>print_trainable_parameters</c>); with a base, its parameters counted into "all params".</summary>
+    internal static string Summary(long trainable, string? basePath, out long? all)
+    {
+        all = null;
+        if (basePath is not null)
+        {
+            using var weights = WeightSet.Open(basePath);
+            all = weights.Tensors.Sum(t => t.ElementCount) + trainable;
+        }
+        return all is long n
+            ? string.Create(CultureInfo.InvariantCulture, $"trainable params: {trainable:N0} || all params: {n:N0} || trainable%: {100.0 * trainable / n:F4}")
+            : string.Create(CultureInfo.InvariantCulture, $"trainable params: {trainable:N0}");
+    }
+
+    /// <summary>The JSON object's closing fields, the same for every adapter kind: other keys, counts, summary.</summary>
+    internal static void WriteTail(Utf8JsonWriter w, IEnumerable<string> otherKeys, long trainable, long? all, string summary)
+    {
+        w.WriteStartArray("other_keys");
+        foreach (var k in otherKeys) w.WriteStringValue(k);
+        w.WriteEndArray();
+        w.WriteNumber("trainable_params", trainable);
+        if (all is long a) w.WriteNumber("all_params", a);
+        w.WriteString("summary", summary);
+        w.WriteEndObject();
+    }
+
+    /// <summary>adapter_config.json's fields as a two-column table titled with its path.</summary>
+    internal static void WriteConfigTable(CliContext ctx, JsonDocument configFields, string configPath)
+    {
+        var ct = new Table().AddColumns("config field", "value").Title(Markup.Escape(configPath));
+        foreach (var p in configFields.RootElement.EnumerateObject())
+            ct.AddPlainRow(p.Name, Compact(p.Value));
+        ctx.Console.Write(ct);
     }
 
     internal static string Compact(JsonElement e) => e.ValueKind == JsonValueKind.String ? e.GetString()! : e.GetRawText().ReplaceLineEndings(" ");
