@@ -137,6 +137,7 @@ public static class TinyGptBench
             var err = p.StandardError.ReadToEnd();
             p.WaitForExit();
             if (p.ExitCode != 0) Console.Error.WriteLine($"{exe} {arguments} failed: {err.Trim()}");
+            else if (Environment.GetEnvironmentVariable("LORAGEN_PROFILE") is "1" or "true" && err.Length > 0) Console.Error.WriteLine(err.TrimEnd());   // the child's op profile
             return output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split('=', 2)).Where(s => s.Length == 2).Select(s => (s[0].Trim(), s[1].Trim())).ToList();
         }
         catch (System.ComponentModel.Win32Exception e)

@@ -88,6 +88,7 @@ public static class TorchSharpBench
                             list.Add(d);
                         }
                         else if (k == "first_loss") firstLoss[$"{side}.{mode}"] = v;
+                        else if (k == "gc") Console.WriteLine($"  {side} {mode} collections: {v}");
                         else if (run == 0 && side == "torchsharp" && k is "threads" or "dtype" or "trainable" or "base") settings.Add($"{mode}: {k} = {v}");
                     }
                 }
@@ -177,8 +178,10 @@ public static class TorchSharpBench
             if (mode == "lowp") Console.WriteLine($"int8_layers={model.Lora.Quantize(LoraGen.Nn.BaseFormat.Int8)}");
             var opt = new LoraGen.Optim.AdamW(mode != "full" ? model.Lora.Parameters() : model.Parameters(), lr: 2e-4f);
             var times = new List<double>();
+            var (g0, g2, pause) = (0, 0, TimeSpan.Zero);
             for (int i = 0; i < warmup + steps; i++)
             {
+                if (i == warmup) (g0, g2, pause) = (GC.CollectionCount(0), GC.CollectionCount(2), GC.GetTotalPauseDuration());
                 var sw = Stopwatch.StartNew();
                 opt.ZeroGrad();
                 var loss = model.Forward(x, B, T).CrossEntropy(y);
@@ -188,12 +191,14 @@ public static class TorchSharpBench
                 if (i >= warmup) times.Add(sw.Elapsed.TotalMilliseconds);
             }
             Console.WriteLine($"step_ms={Median(times).ToString("F1", Inv)}");
+            Console.WriteLine($"gc=gen0 {GC.CollectionCount(0) - g0}, gen2 {GC.CollectionCount(2) - g2}, pause {(GC.GetTotalPauseDuration() - pause).TotalMilliseconds:F1} ms over {steps} timed steps");
             return;
         }
         model.Eval();
         var forwardIds = x[..T];
         var decodeIds = x[..(DecodePrefix + 1)];
         var (fw, dc) = (new List<double>(), new List<double>());
+        var (g0, g2, pause) = (GC.CollectionCount(0), GC.CollectionCount(2), GC.GetTotalPauseDuration());
         using (GradMode.NoGrad())
         {
             for (int i = 0; i < (quick ? 30 : 80); i++)
@@ -208,6 +213,7 @@ public static class TorchSharpBench
         }
         Console.WriteLine($"forward_ms={Median(fw).ToString("F2", Inv)}");
         Console.WriteLine($"decode_ms={Median(dc).ToString("F2", Inv)}");
+        Console.WriteLine($"gc=gen0 {GC.CollectionCount(0) - g0}, gen2 {GC.CollectionCount(2) - g2}, pause {(GC.GetTotalPauseDuration() - pause).TotalMilliseconds:F1} ms over {(quick ? 30 : 80)} forward+decode pairs");
     }
 
     private static void RunPeer(string mode, string weights, int[] x, int[] y, int warmup, int steps, bool quick, BenchShape sh)

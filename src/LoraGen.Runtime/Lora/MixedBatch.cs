@@ -75,7 +75,7 @@ internal static class MixedBatch
         int per = t.Size / t.Dim(0);
         var shape = t.Shape.ToArray();
         shape[0] = picked.Count;
-        var result = Tensor.Empty(shape);
+        var result = Tensor.Output(shape);
         for (int k = 0; k < picked.Count; k++) t.Data.Slice(picked[k] * per, per).CopyTo(result.Data.Slice(k * per, per));
         return result;
     }

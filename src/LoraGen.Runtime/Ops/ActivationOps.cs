@@ -14,7 +14,7 @@ public static class ActivationOps
     public static Tensor Relu(this Tensor x)
     {
         using var profile = OpProfiler.Forward("relu");
-        var y = Tensor.Empty(x.shape);
+        var y = Tensor.Output(x.shape);
         TensorPrimitives.Max(x.Data, 0f, y.Data);
         if (!GradMode.Needs(x)) return y;
         return Backprop.Record(y, "relu", [x], g =>
@@ -30,7 +30,7 @@ public static class ActivationOps
     public static Tensor Silu(this Tensor x)
     {
         using var profile = OpProfiler.Forward("silu");
-        var y = Tensor.Empty(x.shape);
+        var y = Tensor.Output(x.shape);
         ForEachChunk(x.Size, (o, n, s, _, _) =>
         {
             var xs = x.Data.Slice(o, n);
@@ -57,7 +57,7 @@ public static class ActivationOps
     public static Tensor Gelu(this Tensor x, GeluApproximation approximate = GeluApproximation.None)
     {
         using var profile = OpProfiler.Forward("gelu");
-        var y = Tensor.Empty(x.shape);
+        var y = Tensor.Output(x.shape);
         if (approximate == GeluApproximation.Tanh)
         {
             // y = x · 0.5(1 + tanh u) = x · σ(2u), one fused SIMD pass per chunk

@@ -52,7 +52,7 @@ public static partial class AttentionOps
     /// <summary>Forward through the kernel, and the backward recorded when any input needs a gradient.</summary>
     private static Tensor Attend(string op, Tensor q, Tensor k, Tensor v, HeadLayout layout, bool causal, float scale)
     {
-        var y = Tensor.Empty(q.shape);
+        var y = Tensor.Output(q.shape);
         var lse = new float[layout.Units * layout.T];
         Forward(q, k, v, y, lse, layout, causal, scale);
         if (!GradMode.Needs([q, k, v])) return y;
@@ -76,6 +76,6 @@ public static partial class AttentionOps
     {
         fresh = true;
         if (!x.RequiresGrad) return null;
-        return separate ? Tensor.Empty(x.shape) : x.GradBuffer(out fresh);
+        return separate ? Tensor.Output(x.shape) : x.GradBuffer(out fresh);
     }
 }

@@ -23,7 +23,7 @@ public static class CachedAttentionOps
             throw new ShapeMismatchException("cached attention", "q", q.shape, "k cache", kCache.shape, $"need the same batch and head width, H a multiple of Hkv, and {tq} ≤ length {length} ≤ capacity.");
         int groups = h / hkv, past = length - tq;
         float s = scale ?? 1f / MathF.Sqrt(d);
-        var y = Tensor.Empty(q.shape);
+        var y = Tensor.Output(q.shape);
         Par.Rows(b * h, (long)tq * length * d * 2, (lo, hi) =>
         {
             var scores = new float[length];

@@ -29,7 +29,7 @@ public static class DropoutOps
     /// <summary>y = x ⊙ mask, with the matching backward (exposed for reproducible tests).</summary>
     internal static Tensor ApplyMask(Tensor x, float[] mask)
     {
-        var y = Tensor.Empty(x.shape);
+        var y = Tensor.Output(x.shape);
         System.Numerics.Tensors.TensorPrimitives.Multiply(x.Data, mask, y.Data);
         if (!GradMode.Needs(x)) return y;
         return Backprop.Record(y, "dropout", [x], g =>

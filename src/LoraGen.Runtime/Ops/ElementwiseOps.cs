@@ -38,7 +38,7 @@ public static class ElementwiseOps
     {
         using var profile = OpProfiler.Forward("add");
         CheckSuffix("add", a, b);
-        var y = Tensor.Empty(a.shape);
+        var y = Tensor.Output(a.shape);
         Binary(a.Data, b.Data, y.Data, static (x, z, d) => TensorPrimitives.Add(x, z, d));
         if (!GradMode.Needs(a, b)) return y;
         // The backward reads no values: it holds the inputs' gradient slots (vertices), not a and b (a residual stream
@@ -62,7 +62,7 @@ public static class ElementwiseOps
     {
         using var profile = OpProfiler.Forward("sub");
         CheckSuffix("sub", a, b);
-        var y = Tensor.Empty(a.shape);
+        var y = Tensor.Output(a.shape);
         Binary(a.Data, b.Data, y.Data, static (x, z, d) => TensorPrimitives.Subtract(x, z, d));
         if (!GradMode.Needs(a, b)) return y;
         return Backprop.Record(y, "sub", [a, b], g =>
@@ -82,7 +82,7 @@ public static class ElementwiseOps
     {
         using var profile = OpProfiler.Forward("mul");
         CheckSuffix("mul", a, b);
-        var y = Tensor.Empty(a.shape);
+        var y = Tensor.Output(a.shape);
         Binary(a.Data, b.Data, y.Data, static (x, z, d) => TensorPrimitives.Multiply(x, z, d));
         if (!GradMode.Needs(a, b)) return y;
         return Backprop.Record(y, "mul", [a, b], g =>
@@ -108,7 +108,7 @@ public static class ElementwiseOps
     public static Tensor Scale(this Tensor a, float s)
     {
         using var profile = OpProfiler.Forward("scale");
-        var y = Tensor.Empty(a.shape);
+        var y = Tensor.Output(a.shape);
         TensorPrimitives.Multiply(a.Data, s, y.Data);
         if (!GradMode.Needs(a)) return y;
         return Backprop.Record(y, "scale", [a], g =>

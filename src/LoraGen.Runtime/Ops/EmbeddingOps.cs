@@ -19,7 +19,7 @@ public static class EmbeddingOps
         for (int i = 0; i < ids.Length; i++)
             if ((uint)ids[i] >= (uint)vocab)
                 throw new IndexOutOfRangeException($"embedding: id {ids[i]} at position {i} is outside the table of {vocab} rows.");
-        var y = Tensor.Empty([.. idsShape, dim]);
+        var y = Tensor.Output([.. idsShape, dim]);
         var ws = weight.Data;
         var ys = y.Data;
         for (int i = 0; i < ids.Length; i++) ws.Slice(ids[i] * dim, dim).CopyTo(ys.Slice(i * dim, dim));

@@ -16,7 +16,7 @@ public static class GroupedQueryOps
         if (groups < 1) throw new ArgumentException($"repeat_kv: groups must be positive, got {groups}.");
         if (groups == 1) return x;
         int b = x.Dim(0), hkv = x.Dim(1), block = x.Dim(2) * x.Dim(3);
-        var y = Tensor.Empty(b, hkv * groups, x.Dim(2), x.Dim(3));
+        var y = Tensor.Output(b, hkv * groups, x.Dim(2), x.Dim(3));
         for (int i = 0; i < b * hkv; i++)
         {
             var src = x.Data.Slice(i * block, block);

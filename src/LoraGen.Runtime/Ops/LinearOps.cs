@@ -30,7 +30,7 @@ public static class LinearOps
         int rows = x.Rows, inF = weight.Dim(1), outF = weight.Dim(0);
         if (bias is not null && (bias.Rank != 1 || bias.Size != outF))
             throw new ShapeMismatchException("linear", "weight", weight.shape, "bias", bias.shape, $"bias must be 1-D with out_features ({outF}) elements.");
-        var y = Tensor.Empty([.. x.shape[..^1], outF]);
+        var y = Tensor.Output([.. x.shape[..^1], outF]);
         if (bias is not null)
         {
             // Broadcast the bias into y, then accumulate the product onto it: one pass over y fewer than adding after.

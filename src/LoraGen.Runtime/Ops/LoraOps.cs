@@ -44,7 +44,7 @@ public static class LoraOps
         // h = xd · Aᵀ [rows, r]; out = y + s · h · Bᵀ [rows, out]
         var h = GC.AllocateUninitializedArray<float>(rows * r);
         Gemm.Sgemm(false, true, rows, r, inF, 1f, xd, inF, a.Data, inF, 0f, h, r);
-        var output = Tensor.Empty(y.shape);
+        var output = Tensor.Output(y.shape);
         y.Data.CopyTo(output.Data);
         Gemm.Sgemm(false, true, rows, outF, r, scaling, h, r, b.Data, r, 1f, output.Data, outF);
         if (!GradMode.Needs([x, y, a, b])) return output;

@@ -27,7 +27,7 @@ public static class MatMulOps
             throw new ShapeMismatchException("matmul", "a", a.shape, "b", b.shape, "the batch dimensions must be equal, or b must be 2-D.");
         int batch = a.Size / Math.Max(1, a.Dim(-1) * a.Dim(-2));
         int[] outShape = [.. a.shape[..^2], m, n];
-        var y = Tensor.Empty(outShape);
+        var y = Tensor.Output(outShape);
 
         int aStride = m * k, bStride = sharedB ? 0 : k * n, cStride = m * n;
         int lda = transA ? m : k, ldb = transB ? k : n;

@@ -18,7 +18,7 @@ public static class NormOps
         int rows = x.Rows, cols = x.Cols;
         CheckNormParam("layer_norm", x, weight, "weight");
         if (bias is not null) CheckNormParam("layer_norm", x, bias, "bias");
-        var y = Tensor.Empty(x.shape);
+        var y = Tensor.Output(x.shape);
         var mean = new float[rows];
         var rstd = new float[rows];
         Par.Rows(rows, cols * 3, (lo, hi) =>
@@ -48,7 +48,7 @@ public static class NormOps
         using var profile = OpProfiler.Forward("rms_norm");
         int rows = x.Rows, cols = x.Cols;
         CheckNormParam("rms_norm", x, weight, "weight");
-        var y = Tensor.Empty(x.shape);
+        var y = Tensor.Output(x.shape);
         var rstd = new float[rows];
         Par.Rows(rows, cols * 3, (lo, hi) =>
         {

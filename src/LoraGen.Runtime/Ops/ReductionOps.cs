@@ -40,7 +40,7 @@ public static class ReductionOps
         using var profile = OpProfiler.Forward("sum_last");
         if (x.Rank == 0) throw new ArgumentException("sum: a rank-0 tensor has no last dimension.");
         int rows = x.Rows, cols = x.Cols;
-        var y = Tensor.Empty(x.shape[..^1]);
+        var y = Tensor.Output(x.shape[..^1]);
         var xs = x.Data;
         var ys = y.Data;
         for (int r = 0; r < rows; r++) ys[r] = TensorPrimitives.Sum(xs.Slice(r * cols, cols));

@@ -18,7 +18,7 @@ public static class RotaryOps
         if (d % 2 != 0) throw new ArgumentException($"rotary: the head width {d} must be even.");
         if (start < 0 || (long)(start + t) * half > cos.Length || cos.Length != sin.Length)
             throw new ArgumentException($"rotary: positions {start}..{start + t - 1} exceed the tables ({cos.Length / Math.Max(1, half)} positions).");
-        var y = Tensor.Empty(x.shape);
+        var y = Tensor.Output(x.shape);
         Rotate(x.Data, y.Data, cos, sin, rows, t, d, start, 1f);
         if (!GradMode.Needs(x)) return y;
         return Backprop.Record(y, "rotary", [x], g =>

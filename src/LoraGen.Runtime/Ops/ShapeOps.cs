@@ -62,7 +62,7 @@ public static class ShapeOps
         }
         var outShape = new int[r];
         for (int i = 0; i < r; i++) outShape[i] = x.shape[perm[i]];
-        var y = Tensor.Empty(outShape);
+        var y = Tensor.Output(outShape);
         PermuteCopy(x.Data, x.shape, perm, y.Data, accumulate: false);
         if (!GradMode.Needs(x)) return y;
         var inverse = new int[r];
@@ -127,7 +127,7 @@ public static class ShapeOps
         }
         var outShape = (int[])first.shape.Clone();
         outShape[d] = total;
-        var y = Tensor.Empty(outShape);
+        var y = Tensor.Output(outShape);
         int outer = Outer(first.shape, d), inner = Inner(first.shape, d);
         int offset = 0;
         foreach (var t in tensors)
@@ -169,7 +169,7 @@ public static class ShapeOps
         {
             var shape = (int[])x.shape.Clone();
             shape[d] = sizes[k];
-            var y = Tensor.Empty(shape);
+            var y = Tensor.Output(shape);
             int w = sizes[k] * inner, off = offset;
             for (int o = 0; o < outer; o++) x.Data.Slice(o * full + off, w).CopyTo(y.Data.Slice(o * w, w));
             if (GradMode.Needs(x))

@@ -13,7 +13,7 @@ public static class SoftmaxOps
     {
         using var profile = OpProfiler.Forward("softmax");
         int rows = x.Rows, cols = x.Cols;
-        var y = Tensor.Empty(x.shape);
+        var y = Tensor.Output(x.shape);
         Par.Rows(rows, cols * 4, (lo, hi) =>
         {
             for (int r = lo; r < hi; r++) SoftmaxRow(x.Data.Slice(r * cols, cols), y.Data.Slice(r * cols, cols));
@@ -42,7 +42,7 @@ public static class SoftmaxOps
     {
         using var profile = OpProfiler.Forward("log_softmax");
         int rows = x.Rows, cols = x.Cols;
-        var y = Tensor.Empty(x.shape);
+        var y = Tensor.Output(x.shape);
         Par.Rows(rows, cols * 4, (lo, hi) =>
         {
             for (int r = lo; r < hi; r++)

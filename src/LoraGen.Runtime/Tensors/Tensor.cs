@@ -9,9 +9,12 @@ namespace LoraGen.Tensors;
 /// (<see cref="GradFn"/>), so <c>LoraGen.Autograd.Backprop.Backward</c> can compute gradients by reverse-mode autodiff.
 /// </summary>
 /// <remarks>
-/// Storage is a <see cref="Memory{T}"/> of float: a managed array for ordinary tensors, or a
-/// memory-mapped region for zero-copy safetensors reads. <c>LoraGen.Ops.ShapeOps.Reshape</c> returns a view
-/// that shares storage; transposes and permutes copy explicitly.
+/// Storage is a <see cref="Memory{T}"/> of float: a managed array for ordinary tensors, an array recycled by the
+/// runtime's activation pool for the large tensors that ops create (it is
+/// reused only once no tensor or <see cref="Memory{T}"/> over it is reachable), or a memory-mapped region for
+/// zero-copy safetensors reads. <c>LoraGen.Ops.ShapeOps.Reshape</c> returns a view that shares storage; transposes
+/// and permutes copy explicitly. A <see cref="Span{T}"/> from <see cref="Data"/> does not keep the storage leased: use
+/// it while the tensor is still referenced.
 /// </remarks>
 public sealed class Tensor
 {
@@ -126,6 +129,17 @@ public sealed class Tensor
     /// <summary>A tensor whose contents are not initialized (fast; the caller overwrites every element).</summary>
     public static Tensor Empty(params int[] shape) =>
         new(GC.AllocateUninitializedArray<float>(Product(shape)), (int[])shape.Clone());
+
+    /// <summary>
+    /// An op's output or scratch tensor, not initialized: large ones get storage recycled by
+    /// <see cref="ActivationPool"/> (reused once no tensor or memory over it is reachable). Keep the tensor referenced
+    /// while using its <see cref="Data"/>.
+    /// </summary>
+    internal static Tensor Output(params int[] shape)
+    {
+        int size = Product(shape);
+        return new(ActivationPool.Rent(size) ?? GC.AllocateUninitializedArray<float>(size), (int[])shape.Clone());
+    }
 
     /// <summary>A tensor filled with <paramref name="value"/>.</summary>
     public static Tensor Full(float value, params int[] shape)

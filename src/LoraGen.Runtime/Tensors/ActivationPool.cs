@@ -1,0 +1,159 @@
+namespace LoraGen.Tensors;
+
+/// <summary>
+/// Recycles the storage of the tensors that ops create (their outputs and scratch), so that after warm-up a forward
+/// or a training step stops allocating large arrays. At TinyGpt's sizes nearly every output is above .NET's
+/// 85,000-byte large-object threshold; allocating them fresh costs a full (gen-2) collection every few ops and a page
+/// fault on every fresh page, which made a batch-1 forward twice as slow as its arithmetic.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Ownership: a rented array is lent to exactly one <see cref="PooledStorage"/> (the lease). Every tensor, reshape
+/// view and <see cref="Memory{T}"/> over the storage refers to that lease, so the array is in use exactly as long as
+/// the lease is reachable — nobody has to return anything, and a tensor the caller keeps (the logits, the loss, a
+/// parameter made with <see cref="Tensor.Empty"/>) is never recycled under it. The pool holds its arrays strongly and
+/// each lease weakly; a lease the GC has found unreachable frees its array for the next rent of that exact length.
+/// </para>
+/// <para>
+/// So that dead leases are found, a rent that finds no free array of its length allocates a new one only while the
+/// pool has grown by less than <see cref="CollectBudgetBytes"/> (or a quarter of what it holds, if more) since the last
+/// collection; past that it runs one blocking, non-compacting collection and looks again. A step's garbage is then
+/// found once per step or so instead of once every few ops, and the arrays stay committed and warm in cache. Arrays
+/// that stay unused from one such collection to the next are dropped (left to the GC), so sizes a program no longer
+/// uses do not stay resident.
+/// </para>
+/// <para>
+/// The one rule this puts on kernel code: a <see cref="Span{T}"/> taken from a tensor is valid while the tensor (or
+/// its storage) is reachable — keep the tensor referenced while using its span, as every op in this runtime does
+/// (they read their inputs' spans and then still consult the inputs). <c>LORAGEN_ACTIVATION_POOL=0</c> turns the
+/// pool off; <c>=stress</c> pools every size and collects on every rent, which makes a violation of that rule show up in tests.
+/// </para>
+/// </remarks>
+internal static class ActivationPool
+{
+    /// <summary>Arrays of fewer floats are left to the GC (below the large-object threshold, gen-0 handles them cheaply).</summary>
+    internal const int MinLength = 85_000 / sizeof(float);
+
+    /// <summary>How much the pool may grow between two of its collections (at least).</summary>
+    internal const long CollectBudgetBytes = 64L << 20;
+
+    private sealed class Slot(float[] array)
+    {
+        public readonly float[] Array = array;
+        public readonly WeakReference<PooledStorage> Lease = new(null!);
+        public bool UsedSinceCollect = true;
+    }
+
+    private static readonly Dictionary<int, List<Slot>> Slots = [];
+    private static readonly Lock Gate = new();
+    private static long _heldBytes, _grownSinceCollect;
+    private static int _collections;
+
+    private static readonly string? Mode = Environment.GetEnvironmentVariable("LORAGEN_ACTIVATION_POOL");
+
+    /// <summary>Whether tensor storage is pooled (tests switch it).</summary>
+    internal static bool Enabled { get; set; } = Mode != "0";
+
+    /// <summary>
+    /// Pool every size and collect before every rent, so that a span used after its tensor became unreachable reads
+    /// recycled data (tests).
+    /// </summary>
+    internal static bool Stress { get; set; } = Mode == "stress";
+
+    /// <summary>Bytes of arrays the pool holds (lent and free).</summary>
+    internal static long HeldBytes { get { lock (Gate) return _heldBytes; } }
+
+    /// <summary>How many collections the pool has run.</summary>
+    internal static int Collections { get { lock (Gate) return _collections; } }
+
+    /// <summary>
+    /// Storage of exactly <paramref name="length"/> floats with arbitrary contents, leased to the returned memory's
+    /// owner, or null when the pool does not serve that length (the caller then allocates).
+    /// </summary>
+    internal static Memory<float>? Rent(int length)
+    {
+        if (!Enabled || length < (Stress ? 1 : MinLength)) return null;
+        lock (Gate)
+        {
+            if (!Slots.TryGetValue(length, out var slots)) Slots[length] = slots = [];
+            if (Stress) Collect();
+            if (Lease(slots) is { } hit) return hit;
+            long bytes = (long)length * sizeof(float);
+            if (_grownSinceCollect + bytes > Math.Max(CollectBudgetBytes, _heldBytes / 4))
+            {
+                Collect();
+                if (Lease(slots) is { } found) return found;
+            }
+            var slot = new Slot(GC.AllocateUninitializedArray<float>(length));
+            slots.Add(slot);
+            _heldBytes += bytes;
+            _grownSinceCollect += bytes;
+            return Lend(slot);
+        }
+    }
+
+    /// <summary>A free slot of the list, lent out; null when every array is still leased.</summary>
+    private static Memory<float>? Lease(List<Slot> slots)
+    {
+        foreach (var slot in slots)
+            if (!slot.Lease.TryGetTarget(out _)) return Lend(slot);
+        return null;
+    }
+
+    private static Memory<float> Lend(Slot slot)
+    {
+        var lease = new PooledStorage(slot.Array);
+        slot.Lease.SetTarget(lease);
+        slot.UsedSinceCollect = true;
+        return lease.Memory;
+    }
+
+    /// <summary>Finds the dead leases (one blocking, non-compacting collection) and drops the arrays idle since the last one.</summary>
+    private static void Collect()
+    {
+        GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: false);
+        _collections++;
+        _grownSinceCollect = 0;
+        foreach (var slots in Slots.Values)
+        {
+            for (int i = slots.Count - 1; i >= 0; i--)
+            {
+                var slot = slots[i];
+                bool free = !slot.Lease.TryGetTarget(out _);
+                if (free && !slot.UsedSinceCollect)
+                {
+                    slots.RemoveAt(i);
+                    _heldBytes -= (long)slot.Array.Length * sizeof(float);
+                }
+                else slot.UsedSinceCollect = false;
+            }
+        }
+    }
+
+    /// <summary>Runs the pool's collection now (tests).</summary>
+    internal static void CollectNow()
+    {
+        lock (Gate) Collect();
+    }
+
+    /// <summary>How many arrays of <paramref name="length"/> floats the pool holds, lent or free (tests).</summary>
+    internal static int SlotCount(int length)
+    {
+        lock (Gate) return Slots.TryGetValue(length, out var slots) ? slots.Count : 0;
+    }
+
+    /// <summary>Forgets every free array (for tests and for callers done with a model).</summary>
+    internal static void Trim()
+    {
+        lock (Gate)
+        {
+            foreach (var slots in Slots.Values)
+                for (int i = slots.Count - 1; i >= 0; i--)
+                    if (!slots[i].Lease.TryGetTarget(out _))
+                    {
+                        _heldBytes -= (long)slots[i].Array.Length * sizeof(float);
+                        slots.RemoveAt(i);
+                    }
+        }
+    }
+}
