@@ -178,10 +178,10 @@ public static class TorchSharpBench
             if (mode == "lowp") Console.WriteLine($"int8_layers={model.Lora.Quantize(LoraGen.Nn.BaseFormat.Int8)}");
             var opt = new LoraGen.Optim.AdamW(mode != "full" ? model.Lora.Parameters() : model.Parameters(), lr: 2e-4f);
             var times = new List<double>();
-            var (g0, g2, pause) = (0, 0, TimeSpan.Zero);
+            var (t0, t2, tPause) = (0, 0, TimeSpan.Zero);
             for (int i = 0; i < warmup + steps; i++)
             {
-                if (i == warmup) (g0, g2, pause) = (GC.CollectionCount(0), GC.CollectionCount(2), GC.GetTotalPauseDuration());
+                if (i == warmup) (t0, t2, tPause) = (GC.CollectionCount(0), GC.CollectionCount(2), GC.GetTotalPauseDuration());
                 var sw = Stopwatch.StartNew();
                 opt.ZeroGrad();
                 var loss = model.Forward(x, B, T).CrossEntropy(y);
@@ -191,7 +191,7 @@ public static class TorchSharpBench
                 if (i >= warmup) times.Add(sw.Elapsed.TotalMilliseconds);
             }
             Console.WriteLine($"step_ms={Median(times).ToString("F1", Inv)}");
-            Console.WriteLine($"gc=gen0 {GC.CollectionCount(0) - g0}, gen2 {GC.CollectionCount(2) - g2}, pause {(GC.GetTotalPauseDuration() - pause).TotalMilliseconds:F1} ms over {steps} timed steps");
+            Console.WriteLine($"gc=gen0 {GC.CollectionCount(0) - t0}, gen2 {GC.CollectionCount(2) - t2}, pause {(GC.GetTotalPauseDuration() - tPause).TotalMilliseconds:F1} ms over {steps} timed steps");
             return;
         }
         model.Eval();
