@@ -11,6 +11,7 @@ using LoraGen.Benchmarks;
 //   dotnet run -c Release --project benchmarks/LoraGen.Benchmarks -- runtime-gemm       managed GEMM GFLOP/s, fp32 and bf16 weight (LORAGEN_GEMM_AVX512=0|1)
 //   dotnet run -c Release --project benchmarks/LoraGen.Benchmarks -- tinygpt-vs-torch   TinyGpt LoRA/full steps, forward, memory vs PyTorch
 //   dotnet run -c Release --project benchmarks/LoraGen.Benchmarks -- tinygpt-vs-torchsharp [--quick]   TinyGpt vs the hand-written TorchSharp peer, ratio line
+//   dotnet run -c Release --project benchmarks/LoraGen.Benchmarks -- gemm-vs-torchsharp [--quick]   fp32 GEMM A·B and A·Bᵀ, n 256–2048, vs libtorch (TorchSharp), alternating calls
 //   dotnet run -c Release --project benchmarks/LoraGen.Benchmarks -- tinygpt-scale [--quick]   the same comparison at d 512/768 × T 512/1024: table + benchmarks/scale-time.svg, scale-memory.svg
 //   dotnet run -c Release --project benchmarks/LoraGen.Benchmarks -- torchsharp-wiring [--quick]   generated TorchSharp LoRA vs the peer: wiring overhead
 //   dotnet run -c Release --project benchmarks/LoraGen.Benchmarks -- smollm2 [--quick]   SmolLM2-135M-shaped Llama: load, memory, LoRA step and decode tokens/s
@@ -108,6 +109,11 @@ if (args.Length > 3 && args[0] == "tinygpt-ts-mode")
 if (args.Length > 0 && args[0] == "tinygpt-vs-torchsharp")
 {
     LoraGen.Benchmarks.TorchSharpPeer.TorchSharpBench.Compare(args.Contains("--quick"), args.Contains("--infer"));
+    return;
+}
+if (args.Length > 0 && args[0] == "gemm-vs-torchsharp")
+{
+    LoraGen.Benchmarks.TorchSharpPeer.GemmVsTorchSharpBench.Run(args.Contains("--quick"));
     return;
 }
 if (args.Length > 0 && args[0] == "small-work")

@@ -83,6 +83,7 @@ public static class Backprop
             t.Grad = null;
             if (g is { IsPooledGradient: true } && !HandedOff(g, node.Inputs)) GradPool.Return(g.Storage);
         }
+        ActivationPool.GraphReleased();
         OpProfiler.StepEnded();
     }
 

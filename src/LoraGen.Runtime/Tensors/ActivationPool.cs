@@ -16,11 +16,12 @@ namespace LoraGen.Tensors;
 /// </para>
 /// <para>
 /// So that dead leases are found, a rent that finds no free array of its length allocates a new one only while the
-/// pool has grown by less than <see cref="CollectBudgetBytes"/> (or a quarter of what it holds, if more) since the last
-/// collection; past that it runs one blocking, non-compacting collection and looks again. A step's garbage is then
+/// pool has grown by less than <see cref="CollectBudgetBytes"/> since its last collection, and only while no backward
+/// pass has ended since then (a backward releases its graph, so the step's activations are garbage); otherwise it runs
+/// one blocking, non-compacting collection and looks again. A training step's garbage is then
 /// found once per step or so instead of once every few ops, and the arrays stay committed and warm in cache. Arrays
-/// that stay unused from one such collection to the next are dropped (left to the GC), so sizes a program no longer
-/// uses do not stay resident.
+/// that stay free over several such collections are dropped (left to the GC), so sizes a program no longer uses do
+/// not stay resident.
 /// </para>
 /// <para>
 /// The one rule this puts on kernel code: a <see cref="Span{T}"/> taken from a tensor is valid while the tensor (or
@@ -32,21 +33,35 @@ namespace LoraGen.Tensors;
 internal static class ActivationPool
 {
     /// <summary>Arrays of fewer floats are left to the GC (below the large-object threshold, gen-0 handles them cheaply).</summary>
-    internal const int MinLength = 85_000 / sizeof(float);
+    internal const int MinLength = 4096;
 
-    /// <summary>How much the pool may grow between two of its collections (at least).</summary>
+    /// <summary>How much the pool may grow between two of its collections.</summary>
     internal const long CollectBudgetBytes = 64L << 20;
 
-    private sealed class Slot(float[] array)
+    /// <summary>
+    /// A free array survives this many of the pool's collections without being lent before it is dropped: a step may
+    /// run several collections, and an array of a size the step uses once must still be there the next step.
+    /// </summary>
+    internal const int IdleCollectionsKept = 4;
+
+    private sealed class Slot
     {
-        public readonly float[] Array = array;
+        public Slot(int length)
+        {
+            (Array, Offset) = AlignedStorage.Allocate(length);   // starts on a cache line, pinned
+            Length = length;
+        }
+
+        public readonly float[] Array;
+        public readonly int Offset, Length;
         public readonly WeakReference<PooledStorage> Lease = new(null!);
-        public bool UsedSinceCollect = true;
+        public int IdleCollections;
     }
 
     private static readonly Dictionary<int, List<Slot>> Slots = [];
     private static readonly Lock Gate = new();
     private static long _heldBytes, _grownSinceCollect;
+    private static bool _collectPending;
     private static int _collections;
 
     private static readonly string? Mode = Environment.GetEnvironmentVariable("LORAGEN_ACTIVATION_POOL");
@@ -79,12 +94,12 @@ internal static class ActivationPool
             if (Stress) Collect();
             if (Lease(slots) is { } hit) return hit;
             long bytes = (long)length * sizeof(float);
-            if (_grownSinceCollect + bytes > Math.Max(CollectBudgetBytes, _heldBytes / 4))
+            if (_collectPending || _grownSinceCollect + bytes > CollectBudgetBytes)
             {
                 Collect();
                 if (Lease(slots) is { } found) return found;
             }
-            var slot = new Slot(GC.AllocateUninitializedArray<float>(length));
+            var slot = new Slot(length);
             slots.Add(slot);
             _heldBytes += bytes;
             _grownSinceCollect += bytes;
@@ -102,32 +117,41 @@ internal static class ActivationPool
 
     private static Memory<float> Lend(Slot slot)
     {
-        var lease = new PooledStorage(slot.Array);
+        var lease = new PooledStorage(slot.Array, slot.Offset, slot.Length);
         slot.Lease.SetTarget(lease);
-        slot.UsedSinceCollect = true;
+        slot.IdleCollections = 0;
         return lease.Memory;
     }
 
-    /// <summary>Finds the dead leases (one blocking, non-compacting collection) and drops the arrays idle since the last one.</summary>
+    /// <summary>Finds the dead leases (one blocking, non-compacting collection) and drops the arrays idle for too long.</summary>
     private static void Collect()
     {
         GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: false);
         _collections++;
+        _collectPending = false;
         _grownSinceCollect = 0;
         foreach (var slots in Slots.Values)
         {
             for (int i = slots.Count - 1; i >= 0; i--)
             {
                 var slot = slots[i];
-                bool free = !slot.Lease.TryGetTarget(out _);
-                if (free && !slot.UsedSinceCollect)
+                if (slot.Lease.TryGetTarget(out _)) slot.IdleCollections = 0;
+                else if (++slot.IdleCollections > IdleCollectionsKept)
                 {
                     slots.RemoveAt(i);
-                    _heldBytes -= (long)slot.Array.Length * sizeof(float);
+                    _heldBytes -= (long)slot.Length * sizeof(float);
                 }
-                else slot.UsedSinceCollect = false;
             }
         }
+    }
+
+    /// <summary>
+    /// Says that a recorded graph was just released (the end of a backward pass): the step's activations are garbage
+    /// now, so the next rent that finds no free array collects at once instead of growing the pool first.
+    /// </summary>
+    internal static void GraphReleased()
+    {
+        if (Enabled) lock (Gate) _collectPending = true;
     }
 
     /// <summary>Runs the pool's collection now (tests).</summary>
@@ -151,7 +175,7 @@ internal static class ActivationPool
                 for (int i = slots.Count - 1; i >= 0; i--)
                     if (!slots[i].Lease.TryGetTarget(out _))
                     {
-                        _heldBytes -= (long)slots[i].Array.Length * sizeof(float);
+                        _heldBytes -= (long)slots[i].Length * sizeof(float);
                         slots.RemoveAt(i);
                     }
         }

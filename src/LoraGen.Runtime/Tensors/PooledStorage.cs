@@ -12,11 +12,13 @@ namespace LoraGen.Tensors;
 internal sealed class PooledStorage : MemoryManager<float>
 {
     private readonly float[] _array;
+    private readonly int _offset, _length;
 
-    internal PooledStorage(float[] array) => _array = array;
+    /// <summary>Storage of <paramref name="length"/> floats of <paramref name="array"/> from <paramref name="offset"/>.</summary>
+    internal PooledStorage(float[] array, int offset, int length) => (_array, _offset, _length) = (array, offset, length);
 
     /// <inheritdoc />
-    public override Span<float> GetSpan() => _array;
+    public override Span<float> GetSpan() => _array.AsSpan(_offset, _length);
 
     /// <inheritdoc />
     public override MemoryHandle Pin(int elementIndex = 0)
@@ -24,7 +26,7 @@ internal sealed class PooledStorage : MemoryManager<float>
         var handle = GCHandle.Alloc(_array, GCHandleType.Pinned);
         unsafe
         {
-            return new MemoryHandle((float*)handle.AddrOfPinnedObject() + elementIndex, handle, this);
+            return new MemoryHandle((float*)handle.AddrOfPinnedObject() + _offset + elementIndex, handle, this);
         }
     }
 
@@ -34,7 +36,7 @@ internal sealed class PooledStorage : MemoryManager<float>
     /// <inheritdoc />
     protected override bool TryGetArray(out ArraySegment<float> segment)
     {
-        segment = new ArraySegment<float>(_array);
+        segment = new ArraySegment<float>(_array, _offset, _length);
         return true;
     }
 

@@ -124,11 +124,18 @@ public sealed class Tensor
     // ---------------------------------------------------------------- creation
 
     /// <summary>A tensor of zeros.</summary>
-    public static Tensor Zeros(params int[] shape) => new(new float[Product(shape)], (int[])shape.Clone());
+    public static Tensor Zeros(params int[] shape)
+    {
+        int size = Product(shape);
+        return new(size >= ActivationPool.MinLength ? AlignedStorage.Zeroed(size) : new float[size], (int[])shape.Clone());
+    }
 
     /// <summary>A tensor whose contents are not initialized (fast; the caller overwrites every element).</summary>
-    public static Tensor Empty(params int[] shape) =>
-        new(GC.AllocateUninitializedArray<float>(Product(shape)), (int[])shape.Clone());
+    public static Tensor Empty(params int[] shape)
+    {
+        int size = Product(shape);
+        return new(size >= ActivationPool.MinLength ? AlignedStorage.Uninitialized(size) : GC.AllocateUninitializedArray<float>(size), (int[])shape.Clone());
+    }
 
     /// <summary>
     /// An op's output or scratch tensor, not initialized: large ones get storage recycled by
