@@ -2,9 +2,8 @@ namespace LoraGen.Tensors;
 
 /// <summary>
 /// Float arrays whose storage starts on a 64-byte cache line, so that the kernels' vector loads and stores never
-/// straddle two lines (an unaligned array made a GEMM's speed depend on where the GC happened to put it: batch-1
-/// forwards varied 8–14 ms from one process to the next). The array is pinned (never moved by a compaction) and one
-/// cache line longer than asked; the storage is the aligned slice of it.
+/// straddle two lines, wherever the GC happened to put the array. The array is pinned (never moved by a compaction)
+/// and one cache line longer than asked; the storage is the aligned slice of it.
 /// </summary>
 internal static class AlignedStorage
 {
