@@ -9,8 +9,8 @@ namespace LoraGen.Benchmarks.TorchSharpPeer;
 /// <summary>
 /// <c>gemm-vs-torchsharp [--quick]</c>: fp32 C = A·B and C = A·Bᵀ at n = 256–2048, the managed GEMM
 /// (<c>Gemm.Sgemm</c>)
-/// against libtorch's <c>mm</c> through TorchSharp, in one process, both on all cores, the two sides alternating call
-/// by call so that machine noise hits both alike. Same input values on both sides; the managed output buffer is allocated
+/// against libtorch's <c>mm</c> through TorchSharp, in one process, both on all cores, the two sides alternating in
+/// short blocks (a pause between them lets the other side's spinning workers sleep) so that machine noise hits both alike. Same input values on both sides; the managed output buffer is allocated
 /// once, libtorch's comes from its caching allocator. Prints a table (median GFLOP/s) and one line <c>ratio gemm n=… ab=… abt=…</c> per size (LoraGen ÷ libtorch).
 /// </summary>
 public static class GemmVsTorchSharpBench
@@ -21,7 +21,7 @@ public static class GemmVsTorchSharpBench
     public static void Run(bool quick)
     {
         torch.set_num_threads(Environment.ProcessorCount);
-        Console.WriteLine($"gemm-vs-torchsharp: fp32, {Environment.ProcessorCount} threads each side (libtorch {torch.get_num_threads()}), TorchSharp {typeof(torch).Assembly.GetName().Version}, managed kernel AVX-512: {Gemm.UsesAvx512}; sides alternate call by call; median GFLOP/s");
+        Console.WriteLine($"gemm-vs-torchsharp: fp32, {Environment.ProcessorCount} threads each side (libtorch {torch.get_num_threads()}), TorchSharp {typeof(torch).Assembly.GetName().Version}, managed kernel AVX-512: {Gemm.UsesAvx512}; sides alternate in blocks; median GFLOP/s");
         Console.WriteLine("| n | layout | LoraGen GFLOP/s | libtorch GFLOP/s | LoraGen ÷ libtorch | max abs difference |");
         Console.WriteLine("|---|---|---|---|---|---|");
         using var noGrad = no_grad();
@@ -42,17 +42,25 @@ public static class GemmVsTorchSharpBench
                 using var tbl = transB ? tb.t() : tb.alias();
                 void Ours() => Gemm.Sgemm(false, transB, n, n, n, 1f, a, n, b, n, 0f, c, n);
                 void Theirs() => ta.mm(tbl).Dispose();
-                for (int i = 0; i < 2; i++) { Ours(); Theirs(); }
+                // Warm up past the JIT's tiering (the managed kernel runs optimized code after ~30 calls) and libtorch's first calls.
+                for (int i = 0; i < Math.Max(reps, 40); i++) { Ours(); Theirs(); }
+                // Alternate in short blocks with a pause between them, not call by call: each side's idle threads spin for
+                // a while after a call (libtorch's OpenMP workers, LoraGen's Par workers) and would steal the other
+                // side's second core.
                 var (x, y) = (new List<double>(), new List<double>());
-                for (int i = 0; i < reps; i++)
+                int block = Math.Max(1, reps / 6);
+                for (int done = 0; done < reps; done += block)
                 {
-                    long t0 = Stopwatch.GetTimestamp();
-                    Ours();
-                    long t1 = Stopwatch.GetTimestamp();
-                    Theirs();
-                    long t2 = Stopwatch.GetTimestamp();
-                    x.Add((t1 - t0) / (double)Stopwatch.Frequency);
-                    y.Add((t2 - t1) / (double)Stopwatch.Frequency);
+                    foreach (var (run, into) in new (Action, List<double>)[] { (Ours, x), (Theirs, y) })
+                    {
+                        Thread.Sleep(20);
+                        for (int i = 0; i < block; i++)
+                        {
+                            long t0 = Stopwatch.GetTimestamp();
+                            run();
+                            into.Add((Stopwatch.GetTimestamp() - t0) / (double)Stopwatch.Frequency);
+                        }
+                    }
                 }
                 double flop = 2.0 * n * n * n;
                 double gOurs = flop / TorchSharpBench.Median(x) / 1e9, gTheirs = flop / TorchSharpBench.Median(y) / 1e9;

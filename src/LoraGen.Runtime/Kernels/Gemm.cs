@@ -280,6 +280,15 @@ public static unsafe class Gemm
                 // op(B)[p, j] = b[j*ldb + p]: 8×8 blocks of B's rows transposed in registers into the panel.
                 float* src = b + (long)(jc + j0) * ldb + pc;
                 int p = 0;
+                // 16 columns at a time: each of the 16 rows' cache lines (64 bytes) is read whole before the next, which
+                // matters when a power-of-two row stride maps all 16 rows to the same few cache sets.
+                for (; p + 16 <= kc; p += 16)
+                {
+                    Transpose8x8To(src + p, ldb, panel + p * NR, NR);
+                    Transpose8x8To(src + p + 8, ldb, panel + (p + 8) * NR, NR);
+                    Transpose8x8To(src + 8L * ldb + p, ldb, panel + p * NR + 8, NR);
+                    Transpose8x8To(src + 8L * ldb + p + 8, ldb, panel + (p + 8) * NR + 8, NR);
+                }
                 for (; p + 8 <= kc; p += 8)
                 {
                     Transpose8x8To(src + p, ldb, panel + p * NR, NR);
