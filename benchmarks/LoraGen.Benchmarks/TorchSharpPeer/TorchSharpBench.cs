@@ -201,20 +201,28 @@ public static class TorchSharpBench
         var (g0, g2, pause) = (GC.CollectionCount(0), GC.CollectionCount(2), GC.GetTotalPauseDuration());
         using (GradMode.NoGrad())
         {
-            for (int i = 0; i < (quick ? 30 : 80); i++)
+            for (int i = 0; i < InferWarmup(quick) + (quick ? 20 : 70); i++)
             {
                 var sw = Stopwatch.StartNew();
                 model.Forward(forwardIds, 1, T);
-                if (i >= 10) fw.Add(sw.Elapsed.TotalMilliseconds);
+                if (i >= InferWarmup(quick)) fw.Add(sw.Elapsed.TotalMilliseconds);
                 sw.Restart();
                 model.Forward(decodeIds, 1, decodeIds.Length);
-                if (i >= 10) dc.Add(sw.Elapsed.TotalMilliseconds);
+                if (i >= InferWarmup(quick)) dc.Add(sw.Elapsed.TotalMilliseconds);
             }
         }
+        if (Environment.GetEnvironmentVariable("LORAGEN_BENCH_TRACE") == "1") Console.Error.WriteLine("forward times: " + string.Join(' ', fw.Select(v => v.ToString("F1", Inv))));
         Console.WriteLine($"forward_ms={Median(fw).ToString("F2", Inv)}");
         Console.WriteLine($"decode_ms={Median(dc).ToString("F2", Inv)}");
-        Console.WriteLine($"gc=gen0 {GC.CollectionCount(0) - g0}, gen2 {GC.CollectionCount(2) - g2}, pause {(GC.GetTotalPauseDuration() - pause).TotalMilliseconds:F1} ms over {(quick ? 30 : 80)} forward+decode pairs");
+        Console.WriteLine($"gc=gen0 {GC.CollectionCount(0) - g0}, gen2 {GC.CollectionCount(2) - g2}, pause {(GC.GetTotalPauseDuration() - pause).TotalMilliseconds:F1} ms over {InferWarmup(quick) + (quick ? 20 : 70)} forward+decode pairs");
     }
+
+    /// <summary>
+    /// Untimed forward+decode pairs before the inference timings, on both sides: the managed side reaches its steady
+    /// state only after the JIT's tiering (tier-1 code after a few dozen calls; per-forward times fall from ~14 to
+    /// ~6 ms over the first 40–50 pairs) and its activation pool's first collection; libtorch warms its allocator.
+    /// </summary>
+    private static int InferWarmup(bool quick) => quick ? 30 : 60;
 
     private static void RunPeer(string mode, string weights, int[] x, int[] y, int warmup, int steps, bool quick, BenchShape sh)
     {
@@ -243,14 +251,14 @@ public static class TorchSharpBench
         var (fw, dc) = (new List<double>(), new List<double>());
         using (no_grad())
         {
-            for (int i = 0; i < (quick ? 30 : 80); i++)
+            for (int i = 0; i < InferWarmup(quick) + (quick ? 20 : 70); i++)
             {
                 var sw = Stopwatch.StartNew();
                 using (model.call(forwardIds)) { }
-                if (i >= 10) fw.Add(sw.Elapsed.TotalMilliseconds);
+                if (i >= InferWarmup(quick)) fw.Add(sw.Elapsed.TotalMilliseconds);
                 sw.Restart();
                 using (model.call(decodeIds)) { }
-                if (i >= 10) dc.Add(sw.Elapsed.TotalMilliseconds);
+                if (i >= InferWarmup(quick)) dc.Add(sw.Elapsed.TotalMilliseconds);
             }
         }
         Console.WriteLine($"dtype={model.parameters().First().dtype.ToString().ToLowerInvariant()}");
