@@ -43,7 +43,8 @@ public static class TorchSharpBench
     public static void RunMode(string side, string mode, string weights, bool quick, BenchShape? shape = null, int? stepsOverride = null)
     {
         var sh = shape ?? BenchShape.TinyGpt;
-        int warmup = stepsOverride is not null ? 1 : quick ? 1 : 2, steps = stepsOverride ?? (quick ? 3 : 6);
+        // Five untimed steps: the managed side runs tier-1 JIT code from about the fourth step on (each op is called ~25 times a step).
+        int warmup = stepsOverride is not null ? 1 : quick ? 2 : 5, steps = stepsOverride ?? (quick ? 3 : 6);
         var (x, y) = Batch(sh);
         switch (side)
         {
