@@ -75,6 +75,8 @@ public static class SmallWorkBench
             Gelu(m, reps);
             Add(m, reps);
         }
+        CrossEntropy(reps);
+        AdamWStep(reps);
         Model(quick);
     }
 
@@ -131,6 +133,33 @@ public static class SmallWorkBench
         using var ta = Torch(a);
         using var tb = Torch(b);
         Compare("add", $"{m}×256", reps, () => a.Add(b), () => ta.add(tb).Dispose());
+    }
+
+    /// <summary>Softmax + cross-entropy over a training step's logits (16 × 128 rows, vocab 96), mean over rows.</summary>
+    private static void CrossEntropy(int reps)
+    {
+        const int rows = 16 * 128, vocab = 96;
+        var logits = Random(rows * vocab, rows, vocab);
+        var rng = new Rng(3);
+        var targets = Enumerable.Range(0, rows).Select(_ => rng.NextInt(vocab)).ToArray();
+        using var tl = Torch(logits);
+        using var tt = tensor(targets.Select(t => (long)t).ToArray(), [rows]);
+        Compare("softmax-cross-entropy", $"{rows}×{vocab}", reps, () => logits.CrossEntropy(targets), () => nn.functional.cross_entropy(tl, tt).Dispose());
+    }
+
+    /// <summary>One AdamW step over TinyGpt's 3.24 M parameters (full fine-tuning's optimizer work), gradients fixed.</summary>
+    private static void AdamWStep(int reps)
+    {
+        int[][] shapes = [[96, 256], [128, 256], .. Enumerable.Range(0, 4).SelectMany(_ => new int[][] { [256], [256], [256, 256], [256], [256, 256], [256], [256, 256], [256], [256, 256], [256], [256], [256], [1024, 256], [1024], [256, 1024], [256] }), [256], [256], [96, 256], [96]];
+        var ours = shapes.Select(sh => Random(sh.Aggregate(1, (a, b) => a * b), sh)).ToList();
+        foreach (var p in ours) p.Grad = Random(p.Size, p.Shape.ToArray());
+        var theirs = ours.Select(p => new TorchSharp.Modules.Parameter(Torch(p), requires_grad: true)).ToList();
+        using (enable_grad())
+            for (int i = 0; i < ours.Count; i++) (theirs[i] * Torch(ours[i].Grad!)).sum().backward();   // grad = our gradient
+        var opt = new LoraGen.Optim.AdamW(ours, lr: 2e-4f);
+        var tsOpt = optim.AdamW(theirs, lr: 2e-4);
+        long count = ours.Sum(p => (long)p.Size);
+        Compare("AdamW step", $"{count:N0} parameters", reps, () => { opt.Step(); return ours[0]; }, () => tsOpt.step());
     }
 
     /// <summary>The whole batch-1 forward, T 128 and 65 (the decode step), LoraGen's sample model against the peer.</summary>
