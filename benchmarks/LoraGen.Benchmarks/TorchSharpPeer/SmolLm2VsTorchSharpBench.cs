@@ -19,7 +19,8 @@ namespace LoraGen.Benchmarks.TorchSharpPeer;
 /// (<see cref="HfModels.Load"/>, the family's default LoRA: r 8 / alpha 16 on q_proj and v_proj) against the hand-written
 /// TorchSharp peer (<see cref="PeerLlamaForCausalLM"/>, the same BF16 file read into fp32). Batch 1 at T 256, 512 and
 /// 1024, the same token batch and the same initial A (B = 0) on both sides, AdamW at the managed default lr; each side
-/// and T in its own child process (its peak RSS is its own), sides alternating which goes first. Prints a table, the
+/// and T in its own child process (its peak RSS is its own), sides alternating which goes first; 3 runs of 2 untimed + 3
+/// timed steps (--quick: 2 runs of 2 + 2), medians. Prints a table, the
 /// first-step loss difference, one <c>smollm2-ratio</c> line per T (LoraGen ÷ TorchSharp) and draws
 /// benchmarks/smollm2-time.svg and benchmarks/smollm2-memory.svg.
 /// </summary>
@@ -35,7 +36,7 @@ public static class SmolLm2VsTorchSharpBench
     public static void Compare(string outDir, bool quick)
     {
         string dir = SmolLm2Bench.EnsureCheckpoint();
-        int runs = quick ? 1 : 3, steps = quick ? 2 : 3;
+        int runs = quick ? 2 : 3, steps = quick ? 2 : 3;
         var clock = Stopwatch.StartNew();
         Console.WriteLine($"SmolLM2-135M-shaped Llama (d 576, 30 layers, 9 heads / 3 kv heads, head dim 64, MLP 1536 SwiGLU, vocab 49152, tied embeddings), random BF16 weights: {dir}");
         Console.WriteLine($"LoRA r 8 / alpha 16 on q_proj, v_proj (the Llama family's default), AdamW lr {new FineTuneOptions().LearningRate.ToString(Inv)} weight decay 0.01, batch 1, float32, {Environment.ProcessorCount} threads");
@@ -128,7 +129,7 @@ public static class SmolLm2VsTorchSharpBench
         var opt = new LoraGen.Optim.AdamW(parameters, lr: new FineTuneOptions().LearningRate, weightDecay: 0.01f);
         int vocab = model.Config.VocabSize;
         model.Train();
-        var times = new List<double>();
+        var (times, all) = (new List<double>(), new List<double>());
         float first = float.NaN, second = float.NaN;
         for (int i = 0; i < Warmup + steps; i++)
         {
@@ -140,8 +141,10 @@ public static class SmolLm2VsTorchSharpBench
             opt.Step();
             if (i == 0) first = value;
             if (i == 1) second = value;
+            all.Add(sw.Elapsed.TotalMilliseconds);
             if (i >= Warmup) times.Add(sw.Elapsed.TotalMilliseconds);
         }
+        Console.WriteLine($"all_steps_ms={string.Join(' ', all.Select(v => v.ToString("F0", Inv)))}");
         return (times, first, second);
     }
 
@@ -167,7 +170,7 @@ public static class SmolLm2VsTorchSharpBench
         var opt = optim.AdamW(trainable.Select(p => p.parameter), lr: new FineTuneOptions().LearningRate, weight_decay: 0.01);
         using var xs = tensor(x.Select(i => (long)i).ToArray(), [1, t]);
         using var ys = tensor(y.Select(i => (long)i).ToArray(), [t]);
-        var times = new List<double>();
+        var (times, all) = (new List<double>(), new List<double>());
         float first = float.NaN, second = float.NaN;
         for (int i = 0; i < Warmup + steps; i++)
         {
@@ -184,8 +187,10 @@ public static class SmolLm2VsTorchSharpBench
             }
             if (i == 0) first = value;
             if (i == 1) second = value;
+            all.Add(sw.Elapsed.TotalMilliseconds);
             if (i >= Warmup) times.Add(sw.Elapsed.TotalMilliseconds);
         }
+        Console.WriteLine($"all_steps_ms={string.Join(' ', all.Select(v => v.ToString("F0", Inv)))}");
         return (times, first, second);
     }
 
