@@ -152,7 +152,11 @@ public static class SmolLm2VsTorchSharpBench
     {
         torch.set_num_threads(Environment.ProcessorCount);
         var sw = Stopwatch.StartNew();
-        var config = PeerLlamaConfig.From((LlamaConfig)HfConfig.ReadDirectory(dir), rank: 8, alpha: 16);
+        // The family's compile-time LoRA settings (what DefaultLoraOptions returns on the managed side), without building a managed model.
+        var lora = LlamaForCausalLM.LoraOptions;
+        if (!lora.Targets.Order(StringComparer.Ordinal).SequenceEqual(["q_proj", "v_proj"]) || lora.Defaults.Dropout != 0)
+            throw new InvalidOperationException($"the Llama peer adapts q_proj and v_proj without dropout; the family declares {string.Join(",", lora.Targets)}, dropout {lora.Defaults.Dropout}");
+        var config = PeerLlamaConfig.From((LlamaConfig)HfConfig.ReadDirectory(dir), lora.Defaults.Rank, lora.Defaults.Alpha);
         var model = new PeerLlamaForCausalLM(config);
         model.LoadBase(Path.Combine(dir, Contract.HfFiles.Weights));
         Console.WriteLine($"load_s={sw.Elapsed.TotalSeconds.ToString("F2", Inv)}");
@@ -166,7 +170,7 @@ public static class SmolLm2VsTorchSharpBench
                 using var src = tensor(a[i], aParams[i].shape);
                 aParams[i].copy_(src);
             }
-        Console.WriteLine($"settings=threads {torch.get_num_threads()}, dtype {trainable[0].parameter.dtype.ToString().ToLowerInvariant()}, trainable adapter A/B only ({trainable.Count} tensors, {trainable.Sum(p => p.parameter.numel()):N0} values: {string.Join(", ", trainable.Select(p => p.name).Take(2))}, …), base requires_grad false, AdamW lr {new FineTuneOptions().LearningRate.ToString(Inv)} weight decay 0.01");
+        Console.WriteLine($"settings=threads {torch.get_num_threads()}, LoRA r {config.Rank} alpha {config.Alpha.ToString(Inv)} on q_proj, v_proj, dtype {trainable[0].parameter.dtype.ToString().ToLowerInvariant()}, trainable adapter A/B only ({trainable.Count} tensors, {trainable.Sum(p => p.parameter.numel()):N0} values: {string.Join(", ", trainable.Select(p => p.name).Take(2))}, …), base requires_grad false, AdamW lr {new FineTuneOptions().LearningRate.ToString(Inv)} weight decay 0.01");
         var opt = optim.AdamW(trainable.Select(p => p.parameter), lr: new FineTuneOptions().LearningRate, weight_decay: 0.01);
         using var xs = tensor(x.Select(i => (long)i).ToArray(), [1, t]);
         using var ys = tensor(y.Select(i => (long)i).ToArray(), [t]);
