@@ -16,6 +16,7 @@ using LoraGen.Benchmarks;
 //   dotnet run -c Release --project benchmarks/LoraGen.Benchmarks -- torchsharp-wiring [--quick]   generated TorchSharp LoRA vs the peer: wiring overhead
 //   dotnet run -c Release --project benchmarks/LoraGen.Benchmarks -- smollm2 [--quick]   SmolLM2-135M-shaped Llama: load, memory, LoRA step and decode tokens/s
 //   dotnet run -c Release --project benchmarks/LoraGen.Benchmarks -- memory             peak RSS of a training step per method (full, LoRA, LoRA-FA, QLoRA), formulas, MemoryReport, memory.svg
+//   dotnet run -c Release --project benchmarks/LoraGen.Benchmarks -- smollm2-vs-torchsharp [--quick]   SmolLM2-135M-shaped LoRA step and peak RSS vs a hand-written TorchSharp Llama, T 256-1024: table + benchmarks/smollm2-time.svg, smollm2-memory.svg
 //   dotnet run -c Release --project benchmarks/LoraGen.Benchmarks -- smollm2-decode [--quick]   decode: f32 vs bf16 base, per-op profile, m = 1 GEMM
 //   dotnet run -c Release --project benchmarks/LoraGen.Benchmarks -- fuzz-models [N]   model-directory input fuzz, N cases per surface (default 100,000)
 //   dotnet run -c Release --project benchmarks/LoraGen.Benchmarks -- mixed-batch        8 adapters × 16 requests: one mixed batch vs 8 separate passes
@@ -137,6 +138,16 @@ if (args.Length > 0 && args[0] == "torchsharp-wiring")
 if (args.Length > 0 && args[0] == "smollm2")
 {
     SmolLm2Bench.Compare(args.Contains("--quick"));
+    return;
+}
+if (args.Length > 0 && args[0] == "smollm2-vs-torchsharp")
+{
+    LoraGen.Benchmarks.TorchSharpPeer.SmolLm2VsTorchSharpBench.Compare(Path.Combine(RepoRoot(), "benchmarks"), args.Contains("--quick"));
+    return;
+}
+if (args.Length > 4 && args[0] == "smollm2-ts-mode")
+{
+    LoraGen.Benchmarks.TorchSharpPeer.SmolLm2VsTorchSharpBench.RunMode(args[1], args[2], int.Parse(args[3], invariant), int.Parse(args[4], invariant));
     return;
 }
 if (args.Length > 0 && args[0] == "smollm2-decode")

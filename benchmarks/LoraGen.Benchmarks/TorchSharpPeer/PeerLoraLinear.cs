@@ -8,12 +8,13 @@ namespace LoraGen.Benchmarks.TorchSharpPeer;
 /// A Linear with LoRA written by hand the way PEFT computes it: <c>x·Wᵀ + b + s · B(A(dropout(x)))</c>, s = alpha / r.
 /// Parameters <c>weight</c> [out, in] and <c>bias</c> [out] (nn.Linear's names, so base weights load by state-dict
 /// name), and with a rank <c>adapter_a</c> (PEFT's A) [r, in] (kaiming_uniform(a=√5), i.e. U(±1/√in)) and <c>adapter_b</c> (PEFT's B) [out, r] (zeros).
-/// Rank 0: a plain linear layer. No LoraGen anywhere: this is what a TorchSharp user would write by hand.
+/// Rank 0: a plain linear layer; <c>bias: false</c>: no bias (Llama's projections). No LoraGen anywhere: this is what a
+/// TorchSharp user would write by hand.
 /// </summary>
 public sealed class PeerLoraLinear : nn.Module<Tensor, Tensor>
 {
     private readonly Parameter _weight;
-    private readonly Parameter _bias;
+    private readonly Parameter? _bias;
     private readonly Parameter? _loraA;
     private readonly Parameter? _loraB;
     private readonly Dropout? _dropout;
@@ -21,13 +22,16 @@ public sealed class PeerLoraLinear : nn.Module<Tensor, Tensor>
     private Tensor? _weightBf16;
     private Tensor? _biasBf16;
 
-    public PeerLoraLinear(long inFeatures, long outFeatures, int rank = 0, double alpha = 16, double dropout = 0) : base(nameof(PeerLoraLinear))
+    public PeerLoraLinear(long inFeatures, long outFeatures, int rank = 0, double alpha = 16, double dropout = 0, bool bias = true) : base(nameof(PeerLoraLinear))
     {
         double bound = 1.0 / Math.Sqrt(inFeatures);
         _weight = new Parameter(empty(outFeatures, inFeatures).uniform_(-bound, bound));
-        _bias = new Parameter(empty(outFeatures).uniform_(-bound, bound));
         register_parameter("weight", _weight);
-        register_parameter("bias", _bias);
+        if (bias)
+        {
+            _bias = new Parameter(empty(outFeatures).uniform_(-bound, bound));
+            register_parameter("bias", _bias);
+        }
         if (rank > 0)
         {
             _loraA = new Parameter(empty(rank, inFeatures).uniform_(-bound, bound));
@@ -51,7 +55,7 @@ public sealed class PeerLoraLinear : nn.Module<Tensor, Tensor>
     {
         using var _ = no_grad();
         _weightBf16 = _weight.detach().to(ScalarType.BFloat16);
-        _biasBf16 = _bias.detach().to(ScalarType.BFloat16);
+        _biasBf16 = _bias?.detach().to(ScalarType.BFloat16);
     }
 
     /// <summary>x [..., in] → [..., out].</summary>
