@@ -1,4 +1,5 @@
 using LoraGen.Autograd;
+using LoraGen.Kernels;
 using LoraGen.Tensors;
 
 namespace LoraGen.Optim;
@@ -60,20 +61,27 @@ public sealed class AdamW : Optimizer
                 float stepSize = (float)(group.Lr / bc1);
                 float invBc2Sqrt = (float)bc2Sqrt;
                 float b1 = Beta1, b2 = Beta2, c1 = (float)(1 - (double)Beta1), c2 = (float)(1 - (double)Beta2), eps = Eps;
-                var w = p.Data;
-                var g = p.Grad.Data;
-                var m = s.M.AsSpan();
-                var v = s.V.AsSpan();
-                for (int i = 0; i < w.Length; i++)
-                {
-                    float gi = g[i];
-                    w[i] *= decay;
-                    m[i] = m[i] * b1 + gi * c1;
-                    v[i] = v[i] * b2 + c2 * (gi * gi);
-                    float denom = MathF.Sqrt(v[i]) / invBc2Sqrt + eps;
-                    w[i] += -stepSize * (m[i] / denom);
-                }
+                // Element-wise and independent per element: split across the cores in contiguous chunks (same results).
+                Memory<float> wm = p.Storage, gm = p.Grad.Storage;
+                float[] ma = s.M, va = s.V;
+                Par.Rows(p.Size, workPerRow: 8, (lo, hi) =>
+                    Update(wm.Span[lo..hi], gm.Span[lo..hi], ma.AsSpan(lo, hi - lo), va.AsSpan(lo, hi - lo), decay, stepSize, invBc2Sqrt, b1, b2, c1, c2, eps));
             }
+        }
+    }
+
+    /// <summary>One AdamW update of a contiguous run of elements: w, m, v in place from g.</summary>
+    private static void Update(Span<float> w, ReadOnlySpan<float> g, Span<float> m, Span<float> v,
+        float decay, float stepSize, float invBc2Sqrt, float b1, float b2, float c1, float c2, float eps)
+    {
+        for (int i = 0; i < w.Length; i++)
+        {
+            float gi = g[i];
+            w[i] *= decay;
+            m[i] = m[i] * b1 + gi * c1;
+            v[i] = v[i] * b2 + c2 * (gi * gi);
+            float denom = MathF.Sqrt(v[i]) / invBc2Sqrt + eps;
+            w[i] += -stepSize * (m[i] / denom);
         }
     }
 }

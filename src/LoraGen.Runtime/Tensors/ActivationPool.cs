@@ -32,7 +32,7 @@ namespace LoraGen.Tensors;
 /// </remarks>
 internal static class ActivationPool
 {
-    /// <summary>Arrays of fewer floats are left to the GC (below the large-object threshold, gen-0 handles them cheaply).</summary>
+    /// <summary>Arrays of fewer floats (16 KB) are left to the GC: gen-0 handles them cheaply, and a pool lookup would cost more.</summary>
     internal const int MinLength = 4096;
 
     /// <summary>How much the pool lends, at least, between two of its collections (unless a backward pass ended).</summary>
