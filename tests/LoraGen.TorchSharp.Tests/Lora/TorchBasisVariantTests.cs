@@ -16,61 +16,9 @@ namespace LoraGen.TorchSharp.Tests.Lora;
 /// ≤ 1e-5, and the files are byte for byte the same.
 /// </summary>
 [Collection(TorchGlobalRng.Name)]
-public sealed class TorchBasisVariantTests : IDisposable
+public sealed class TorchBasisVariantTests : TwinBackendTests
 {
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "loragen-torch-basis-" + Guid.NewGuid().ToString("N"));
-    private static readonly float[] Input = [.. Enumerable.Range(0, 36).Select(i => MathF.Sin(i * 0.7f))];
-
-    public TorchBasisVariantTests()
-    {
-        torch.manual_seed(777);
-        Directory.CreateDirectory(_dir);
-    }
-
-    public void Dispose()
-    {
-        if (Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);
-    }
-
-    private string Dir(string name) => Path.Combine(_dir, name);
-
-    private (ManagedPair Managed, TorchPair Net, TorchLoraModelController Lora) Twins()
-    {
-        var managed = new ManagedPair();
-        string path = Path.Combine(_dir, "base-" + Guid.NewGuid().ToString("N") + ".safetensors");
-        managed.SaveWeights(path);
-        var net = new TorchPair();
-        Assert.Equal(6, TorchSafetensors.LoadWeights(net, path).Matched.Count);
-        return (managed, net, new TorchLoraModelController(net, TorchLoraModelOptions.FromFieldsOnly));
-    }
-
-    private static float[] ManagedOut(ManagedPair m) => m.Forward(ManagedTensor.FromArray(Input, 3, 12)).ToArray();
-
-    private static float[] TorchOut(TorchPair net)
-    {
-        using var _ = torch.no_grad();
-        using var x = torch.tensor(Input, [3, 12]);
-        using var y = net.call(x);
-        return y.data<float>().ToArray();
-    }
-
-    private static double MaxDiff(float[] a, float[] b)
-    {
-        Assert.Equal(a.Length, b.Length);
-        return a.Zip(b).Max(p => Math.Abs(p.First - p.Second));
-    }
-
-    private static float[] Floats(Tensor t)
-    {
-        using var c = t.detach().contiguous();
-        return c.data<float>().ToArray();
-    }
-
-    private static void AssertSameFiles(string expected, string actual)
-    {
-        foreach (var file in new[] { AdapterKeys.WeightsFile, AdapterKeys.ConfigFile })
-            Assert.Equal(File.ReadAllBytes(Path.Combine(expected, file)), File.ReadAllBytes(Path.Combine(actual, file)));
-    }
+    public TorchBasisVariantTests() : base("loragen-torch-basis-", 777) { }
 
     /// <summary>Random trainable vectors on the managed side, as training would leave them.</summary>
     private static void TrainManaged(LoraModelController lora, ulong seed)

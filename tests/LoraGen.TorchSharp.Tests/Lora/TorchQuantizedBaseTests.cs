@@ -17,31 +17,9 @@ namespace LoraGen.TorchSharp.Tests.Lora;
 /// dequantized copy exact and undone to the same bytes; MergeAndUnload re-quantizes and says so.
 /// </summary>
 [Collection(TorchGlobalRng.Name)]
-public sealed class TorchQuantizedBaseTests : IDisposable
+public sealed class TorchQuantizedBaseTests : TwinBackendTests
 {
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "loragen-torch-qlora-" + Guid.NewGuid().ToString("N"));
-    private static readonly float[] Input = [.. Enumerable.Range(0, 36).Select(i => MathF.Sin(i * 0.7f))];
-
-    public TorchQuantizedBaseTests()
-    {
-        torch.manual_seed(31337);
-        Directory.CreateDirectory(_dir);
-    }
-
-    public void Dispose()
-    {
-        if (Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);
-    }
-
-    private (ManagedPair Managed, TorchPair Net, TorchLoraModelController Lora) Twins(TorchLoraModelOptions? options = null)
-    {
-        var managed = new ManagedPair();
-        string path = Path.Combine(_dir, "base-" + Guid.NewGuid().ToString("N") + ".safetensors");
-        managed.SaveWeights(path);
-        var net = new TorchPair();
-        Assert.Equal(6, TorchSafetensors.LoadWeights(net, path).Matched.Count);
-        return (managed, net, new TorchLoraModelController(net, options ?? TorchLoraModelOptions.FromFieldsOnly));
-    }
+    public TorchQuantizedBaseTests() : base("loragen-torch-qlora-", 31337) { }
 
     /// <summary>The same trained LoRA adapter on both (B random on the managed side, through a file).</summary>
     private (ManagedPair Managed, TorchPair Net, TorchLoraModelController Lora) TrainedTwins()
@@ -51,31 +29,9 @@ public sealed class TorchQuantizedBaseTests : IDisposable
         var rng = new LoraGen.Tensors.Rng(17);
         foreach (var p in managed.Lora.Parameters())
             if (p.Dim(1) <= 4) foreach (ref var v in p.Data) v = (float)(rng.NextNormal() * 0.3);
-        managed.Lora.Save(Path.Combine(_dir, "adapter"));
-        lora.Load(Path.Combine(_dir, "adapter"));
+        managed.Lora.Save(Path.Combine(TempDir, "adapter"));
+        lora.Load(Path.Combine(TempDir, "adapter"));
         return (managed, net, lora);
-    }
-
-    private static float[] ManagedOut(ManagedPair m) => m.Forward(ManagedTensor.FromArray(Input, 3, 12)).ToArray();
-
-    private static float[] TorchOut(TorchPair net)
-    {
-        using var _ = torch.no_grad();
-        using var x = torch.tensor(Input, [3, 12]);
-        using var y = net.call(x);
-        return y.data<float>().ToArray();
-    }
-
-    private static double MaxDiff(float[] a, float[] b)
-    {
-        Assert.Equal(a.Length, b.Length);
-        return a.Zip(b).Max(p => Math.Abs(p.First - p.Second));
-    }
-
-    private static float[] Floats(Tensor t)
-    {
-        using var c = t.detach().contiguous();
-        return c.data<float>().ToArray();
     }
 
     [Theory]
