@@ -113,17 +113,7 @@ public sealed class TorchBasisLayer : nn.Module, ITorchAdapterLayer
         using var delta = _adapters[name].Delta();
         using var d = delta.to(w.dtype, w.device);
         _saved ??= w.detach().clone().DetachFromDisposeScope();
-        if (safe)
-        {
-            using var candidate = w.add(d);
-            using var finite = candidate.isfinite();
-            using var bad = finite.logical_not().sum();
-            long count = bad.item<long>();
-            if (count > 0)
-                throw new TorchLoraMergeException(Name, name, $"merging would put {count} NaN/Inf value(s) into the weight [{string.Join(", ", w.shape)}]; the weight was left unchanged.");
-            w.copy_(candidate);
-        }
-        else w.add_(d);
+        TorchLoraLayer.AddToWeight(w, d, safe, Name, name);
         _merged = name;
     }
 

@@ -329,20 +329,31 @@ public sealed class TorchLoraLayer : nn.Module, ITorchAdapterLayer
                 ? TorchDora.MergeIncrement(Kind, w, delta, m)   // DoRA: W' − W with W' = m/‖W + ΔW‖ ⊙ (W + ΔW)
                 : delta.to(w.dtype, w.device);
             _saved ??= w.detach().clone().DetachFromDisposeScope();
-            if (safe)
-            {
-                using var candidate = w.add(d);
-                using var finite = candidate.isfinite();
-                using var bad = finite.logical_not().sum();
-                long count = bad.item<long>();
-                if (count > 0)
-                    throw new TorchLoraMergeException(Name, name,
-                        $"merging would put {count} NaN/Inf value(s) into the weight [{string.Join(", ", w.shape)}]; the weight was left unchanged.");
-                w.copy_(candidate);
-            }
-            else w.add_(d);
+            AddToWeight(w, d, safe, Name, name);
             _merged.Add(name);
         }
+    }
+
+    /// <summary>
+    /// w += d in place (no grad); with <paramref name="safe"/>, only when the sum is finite everywhere — otherwise a
+    /// <see cref="TorchLoraMergeException"/> naming <paramref name="layer"/> and <paramref name="adapter"/>, w unchanged.
+    /// The one merge step of every TorchSharp adapter layer (LoRA/DoRA and VeRA/NoLA).
+    /// </summary>
+    internal static void AddToWeight(Tensor w, Tensor d, bool safe, string layer, string adapter)
+    {
+        if (!safe)
+        {
+            w.add_(d);
+            return;
+        }
+        using var candidate = w.add(d);
+        using var finite = candidate.isfinite();
+        using var bad = finite.logical_not().sum();
+        long count = bad.item<long>();
+        if (count > 0)
+            throw new TorchLoraMergeException(layer, adapter,
+                $"merging would put {count} NaN/Inf value(s) into the weight [{string.Join(", ", w.shape)}]; the weight was left unchanged.");
+        w.copy_(candidate);
     }
 
     /// <inheritdoc/>
