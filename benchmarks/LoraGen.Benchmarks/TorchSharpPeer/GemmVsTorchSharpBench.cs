@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using LoraGen.Kernels;
 using TorchSharp;
@@ -44,24 +43,7 @@ public static class GemmVsTorchSharpBench
                 void Theirs() => ta.mm(tbl).Dispose();
                 // Warm up past the JIT's tiering (the managed kernel runs optimized code after ~30 calls) and libtorch's first calls.
                 for (int i = 0; i < Math.Max(reps, 40); i++) { Ours(); Theirs(); }
-                // Alternate in short blocks with a pause between them, not call by call: each side's idle threads spin for
-                // a while after a call (libtorch's OpenMP workers, LoraGen's Par workers) and would steal the other
-                // side's second core.
-                var (x, y) = (new List<double>(), new List<double>());
-                int block = Math.Max(1, reps / 6);
-                for (int done = 0; done < reps; done += block)
-                {
-                    foreach (var (run, into) in new (Action, List<double>)[] { (Ours, x), (Theirs, y) })
-                    {
-                        Thread.Sleep(20);
-                        for (int i = 0; i < block; i++)
-                        {
-                            long t0 = Stopwatch.GetTimestamp();
-                            run();
-                            into.Add((Stopwatch.GetTimestamp() - t0) / (double)Stopwatch.Frequency);
-                        }
-                    }
-                }
+                var (x, y) = AlternatingBlocks.Time(reps, Ours, Theirs);
                 double flop = 2.0 * n * n * n;
                 double gOurs = flop / TorchSharpBench.Median(x) / 1e9, gTheirs = flop / TorchSharpBench.Median(y) / 1e9;
                 using var last = ta.mm(tbl);

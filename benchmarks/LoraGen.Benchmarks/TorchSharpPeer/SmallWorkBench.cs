@@ -212,30 +212,10 @@ public static class SmallWorkBench
         // Warm up as long as the timed loop: the managed side's activation pool reaches its steady state (outputs reused,
         // no fresh pages) only after its first collection, and libtorch's caching allocator after its first calls.
         for (int i = 0; i < reps; i++) { ours(); theirs(); }
-        var (a, b) = (new List<double>(), new List<double>());
         int gen0 = GC.CollectionCount(0), gen2 = GC.CollectionCount(2);
-        // Blocks of calls with a pause between sides, not call by call: each side's idle workers spin for a while after
-        // a call (libtorch's OpenMP threads, LoraGen's Par workers) and would take the other side's second core.
-        int block = Math.Max(1, reps / 6);
-        for (int done = 0; done < reps; done += block)
-        {
-            Thread.Sleep(20);
-            for (int i = 0; i < block; i++)
-            {
-                long t0 = Stopwatch.GetTimestamp();
-                ours();
-                a.Add((Stopwatch.GetTimestamp() - t0) * 1e6 / Stopwatch.Frequency);
-            }
-            Thread.Sleep(20);
-            for (int i = 0; i < block; i++)
-            {
-                long t0 = Stopwatch.GetTimestamp();
-                theirs();
-                b.Add((Stopwatch.GetTimestamp() - t0) * 1e6 / Stopwatch.Frequency);
-            }
-        }
+        var (a, b) = AlternatingBlocks.Time(reps, () => ours(), theirs);
         double g0 = (double)(GC.CollectionCount(0) - gen0) / a.Count, g2 = (double)(GC.CollectionCount(2) - gen2) / a.Count;
-        double ma = TorchSharpBench.Median(a), mb = TorchSharpBench.Median(b);
+        double ma = TorchSharpBench.Median(a) * 1e6, mb = TorchSharpBench.Median(b) * 1e6;   // µs
         Console.WriteLine($"| {kernel} | {shape} | {ma.ToString("F1", Inv)} | {mb.ToString("F1", Inv)} | {(ma / mb).ToString("F2", Inv)} | {g0.ToString("F2", Inv)} / {g2.ToString("F2", Inv)} |");
     }
 

@@ -62,7 +62,6 @@ internal static class ActivationPool
     private static readonly Lock Gate = new();
     private static long _heldBytes, _lentSinceCollect;
     private static bool _collectPending;
-    private static int _collections;
 
     private static readonly string? Mode = Environment.GetEnvironmentVariable("LORAGEN_ACTIVATION_POOL");
 
@@ -74,12 +73,6 @@ internal static class ActivationPool
     /// recycled data (tests).
     /// </summary>
     internal static bool Stress { get; set; } = Mode == "stress";
-
-    /// <summary>Bytes of arrays the pool holds (lent and free).</summary>
-    internal static long HeldBytes { get { lock (Gate) return _heldBytes; } }
-
-    /// <summary>How many collections the pool has run.</summary>
-    internal static int Collections { get { lock (Gate) return _collections; } }
 
     /// <summary>
     /// Storage of exactly <paramref name="length"/> floats with arbitrary contents, leased to the returned memory's
@@ -129,7 +122,6 @@ internal static class ActivationPool
     private static void Collect()
     {
         GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: false);
-        _collections++;
         _collectPending = false;
         _lentSinceCollect = 0;
         foreach (var slots in Slots.Values)
@@ -166,20 +158,5 @@ internal static class ActivationPool
     internal static int SlotCount(int length)
     {
         lock (Gate) return Slots.TryGetValue(length, out var slots) ? slots.Count : 0;
-    }
-
-    /// <summary>Forgets every free array (for tests and for callers done with a model).</summary>
-    internal static void Trim()
-    {
-        lock (Gate)
-        {
-            foreach (var slots in Slots.Values)
-                for (int i = slots.Count - 1; i >= 0; i--)
-                    if (!slots[i].Lease.TryGetTarget(out _))
-                    {
-                        _heldBytes -= (long)slots[i].Length * sizeof(float);
-                        slots.RemoveAt(i);
-                    }
-        }
     }
 }
